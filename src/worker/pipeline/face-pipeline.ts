@@ -1,0 +1,101 @@
+import { performance } from 'node:perf_hooks';
+import { Tensor } from 'onnxruntime-node';
+import type { AnalysisResult, DetectedFace, FaceSelection, StageTimings } from '../../shared/face-types.js';
+import { l2Normalize } from '../../shared/face-math.js';
+import { ARCFACE_TEMPLATE, ALIGNED_SIZE, estimateSimilarity, warpAligned } from './align.js';
+import { decodeImage, type DecodeLimits } from './decode.js';
+import { detectFaces, type DetectOptions } from './detect.js';
+import { Pyramid } from './image.js';
+import { detectLandmarks } from './landmarks.js';
+import type { ScoredBox } from './nms.js';
+import { laplacianVariance } from './quality.js';
+import type { ModelSessions } from './sessions.js';
+
+export interface AnalyseOptions extends DecodeLimits, DetectOptions {
+  /** Which faces get landmarks and embeddings; all faces are counted either way. */
+  select: FaceSelection;
+}
+
+/** photo bytes -> decode -> detect -> landmarks -> align -> embed, per face. */
+export async function analyse(
+  sessions: ModelSessions,
+  bytes: Uint8Array,
+  options: AnalyseOptions,
+): Promise<AnalysisResult> {
+  const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, align: 0, embed: 0 };
+  const lap = <T>(stage: keyof StageTimings, t0: number, value: T): T => {
+    timings[stage] += performance.now() - t0;
+    return value;
+  };
+
+  let t = performance.now();
+  const decoded = lap('decode', t, await decodeImage(bytes, options));
+  const pyramid = new Pyramid(decoded.image);
+  t = performance.now();
+  const boxes = lap('detect', t, await detectFaces(sessions.detect, pyramid, options));
+  const chosen = selectFaces(boxes, options.select, decoded.image.width, decoded.image.height);
+
+  const faces: DetectedFace[] = [];
+  for (const box of chosen) {
+    t = performance.now();
+    const landmarks = lap('landmarks', t, await detectLandmarks(sessions.landmark, pyramid, box));
+    t = performance.now();
+    const aligned = lap('align', t, warpAligned(pyramid, estimateSimilarity(landmarks, ARCFACE_TEMPLATE)));
+    const sharpness = laplacianVariance(aligned.gray);
+    t = performance.now();
+    const out = await sessions.feature.run({
+      input: new Tensor('float32', aligned.input, [1, 3, ALIGNED_SIZE, ALIGNED_SIZE]),
+    });
+    const raw = Object.values(out)[0];
+    if (!raw) throw new Error('feature model returned no output');
+    const embedding = lap('embed', t, l2Normalize(raw.data as Float32Array));
+    faces.push(toReported(box, landmarks, sharpness, embedding, decoded.scale));
+  }
+  return {
+    width: decoded.originalWidth,
+    height: decoded.originalHeight,
+    faces_detected: boxes.length,
+    faces,
+    timings,
+  };
+}
+
+/** Largest face by default; `center` = nearest the image centre; `all` = every face, largest first. */
+export function selectFaces(
+  boxes: ScoredBox[],
+  select: FaceSelection,
+  width: number,
+  height: number,
+): ScoredBox[] {
+  const area = (b: ScoredBox) => (b.x2 - b.x1) * (b.y2 - b.y1);
+  const byArea = [...boxes].sort((a, b) => area(b) - area(a));
+  switch (select) {
+    case 'all':
+      return byArea;
+    case 'largest':
+      return byArea.slice(0, 1);
+    case 'center': {
+      const d = (b: ScoredBox) => Math.hypot((b.x1 + b.x2) / 2 - width / 2, (b.y1 + b.y2) / 2 - height / 2);
+      return [...boxes].sort((a, b) => d(a) - d(b)).slice(0, 1);
+    }
+  }
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+function toReported(
+  box: ScoredBox,
+  landmarks: [number, number][],
+  sharpness: number,
+  embedding: Float32Array,
+  scale: number,
+): DetectedFace {
+  const s = (v: number) => round2(v * scale);
+  return {
+    bbox: { x: s(box.x1), y: s(box.y1), width: s(box.x2 - box.x1), height: s(box.y2 - box.y1) },
+    detection_score: Math.round(box.score * 10000) / 10000,
+    landmarks: landmarks.map(([x, y]) => [s(x), s(y)]),
+    quality: { face_size: Math.round((box.y2 - box.y1) * scale), sharpness: round2(sharpness) },
+    embedding,
+  };
+}
