@@ -46,7 +46,7 @@ export class InferencePool {
   async warmUp(sample: Uint8Array, options: AnalyseOptions): Promise<void> {
     await Promise.all(
       Array.from({ length: this.options.size * 2 }, () =>
-        this.analyse(sample.slice(), options).catch(() => undefined),
+        this.analyse(sample, options).catch(() => undefined),
       ),
     );
   }

@@ -9,9 +9,13 @@ const INPUT_H = 240;
 const SCORE_THRESHOLD = 0.65;
 const TOP_K = 750;
 const NMS_IOU = 0.4;
-/** Real faces have width/height ~0.55-0.92; a wider box is usually two faces merged into one. */
+/**
+ * Real faces have width/height ~0.55-0.92; a box much wider is two adjacent faces merged into
+ * one. 1.3 because on LFW single faces reach 1.17 (the detector sees a stretched image); a merged
+ * pair is ~1.5 or more. Filtered before NMS so a merged box cannot suppress the real ones.
+ */
 const MIN_ASPECT = 0.45;
-const MAX_ASPECT = 1.05;
+const MAX_ASPECT = 1.3;
 /** Boxes touching a tile edge inside the image are partial faces; a neighbour tile sees them whole. */
 const EDGE_MARGIN = 2;
 
@@ -59,7 +63,7 @@ export async function detectFaces(
     const boxes = decodeOutputs(out.scores?.data as Float32Array, out.boxes?.data as Float32Array, tile);
     found.push(...boxes.filter((b) => !touchesInnerEdge(b, tile, width, height)));
   }
-  return nms(found, NMS_IOU).filter(isFaceShaped);
+  return nms(found, NMS_IOU);
 }
 
 function decodeOutputs(scores: Float32Array, boxes: Float32Array, tile: Rect): ScoredBox[] {
@@ -70,13 +74,14 @@ function decodeOutputs(scores: Float32Array, boxes: Float32Array, tile: Rect): S
     if (score < SCORE_THRESHOLD) continue;
     // Boxes are already decoded by the graph: normalised corners; do not apply priors again.
     const clamp = (v: number) => Math.min(Math.max(v, 0), 1);
-    candidates.push({
+    const box = {
       x1: tile.x + clamp(boxes[4 * i] as number) * tile.width,
       y1: tile.y + clamp(boxes[4 * i + 1] as number) * tile.height,
       x2: tile.x + clamp(boxes[4 * i + 2] as number) * tile.width,
       y2: tile.y + clamp(boxes[4 * i + 3] as number) * tile.height,
       score,
-    });
+    };
+    if (isFaceShaped(box)) candidates.push(box);
   }
   return nms(candidates, NMS_IOU, TOP_K);
 }
