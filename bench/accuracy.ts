@@ -26,7 +26,9 @@ const { values: args } = parseArgs({
   },
 });
 if (!args.lfw || !args.pairs) {
-  console.error('usage: bench:accuracy -- --lfw DIR --pairs FILE [--threads N] [--select largest|center] [--json]');
+  console.error(
+    'usage: bench:accuracy -- --lfw DIR --pairs FILE [--threads N] [--select largest|center] [--json]',
+  );
   process.exit(2);
 }
 const select = args.select === 'center' ? 'center' : 'largest';
@@ -109,12 +111,20 @@ const report = {
 };
 
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
-console.log(`LFW 10-fold on ${pairs.length} pairs, ${photos.length} photos (${threads} threads, face: ${select})`);
-console.log(`  photos with no face      ${noFace.length}${noFace.length ? ` (${noFace.slice(0, 5).join(', ')})` : ''}`);
+console.log(
+  `LFW 10-fold on ${pairs.length} pairs, ${photos.length} photos (${threads} threads, face: ${select})`,
+);
+console.log(
+  `  photos with no face      ${noFace.length}${noFace.length ? ` (${noFace.slice(0, 5).join(', ')})` : ''}`,
+);
 console.log(`  accuracy                 ${pct(folds.mean)} ± ${pct(folds.std)}`);
-console.log(`  best threshold           similarity ${report.best_threshold_similarity}  distance ${report.best_threshold_distance}`);
+console.log(
+  `  best threshold           similarity ${report.best_threshold_similarity}  distance ${report.best_threshold_distance}`,
+);
 console.log(`  EER                      ${pct(eer.eer)} at distance ${report.eer_threshold_distance}`);
-console.log(`  TAR @ FAR 1e-3           ${pct(far3.tar)} at distance ${report.far_1e3_threshold_distance} (${im.length} impostor pairs)`);
+console.log(
+  `  TAR @ FAR 1e-3           ${pct(far3.tar)} at distance ${report.far_1e3_threshold_distance} (${im.length} impostor pairs)`,
+);
 console.log(`  TAR @ FAR 1e-4           ${pct(far4.tar)} at distance ${report.far_1e4_threshold_distance}`);
 console.log(`  throughput               ${report.photos_per_s} photos/s`);
 if (args.json) console.log(JSON.stringify(report));

@@ -60,7 +60,12 @@ export function tenFold(scored: { sim: number; same: boolean; fold: number }[]):
   for (const f of folds) {
     const t = bestThreshold(scored.filter((p) => p.fold !== f));
     thresholds.push(t);
-    accs.push(accuracy(scored.filter((p) => p.fold === f), t));
+    accs.push(
+      accuracy(
+        scored.filter((p) => p.fold === f),
+        t,
+      ),
+    );
   }
   const mean = accs.reduce((s, a) => s + a, 0) / accs.length;
   const std = Math.sqrt(accs.reduce((s, a) => s + (a - mean) ** 2, 0) / accs.length);
@@ -68,7 +73,10 @@ export function tenFold(scored: { sim: number; same: boolean; fold: number }[]):
 }
 
 /** Equal error rate over genuine and impostor similarities, and the similarity where it occurs. */
-export function equalErrorRate(genuine: Float64Array, impostor: Float64Array): { eer: number; threshold: number } {
+export function equalErrorRate(
+  genuine: Float64Array,
+  impostor: Float64Array,
+): { eer: number; threshold: number } {
   const g = Float64Array.from(genuine).sort();
   const im = Float64Array.from(impostor).sort();
   let best = { eer: 1, threshold: 0, gap: Infinity };
@@ -84,7 +92,11 @@ export function equalErrorRate(genuine: Float64Array, impostor: Float64Array): {
 }
 
 /** Similarity threshold at which `far` of impostors are accepted, and the share of genuines accepted there. */
-export function tarAtFar(genuine: Float64Array, impostor: Float64Array, far: number): { tar: number; threshold: number } {
+export function tarAtFar(
+  genuine: Float64Array,
+  impostor: Float64Array,
+  far: number,
+): { tar: number; threshold: number } {
   const im = Float64Array.from(impostor).sort();
   const idx = Math.min(im.length - 1, Math.max(0, Math.ceil(im.length * (1 - far))));
   const threshold = im[idx] as number;

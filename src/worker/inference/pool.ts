@@ -30,10 +30,13 @@ export class InferencePool {
     });
   }
 
-  async analyse(bytes: Uint8Array, options: AnalyseOptions): Promise<AnalysisResult> {
-    // Transfer, don't copy: hand the thread a buffer this side no longer uses.
-    const own =
-      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  /**
+   * Runs the pipeline on a pool thread. With `transfer` the caller hands `bytes` over (its
+   * buffer is detached, nothing copied); without it the thread gets a copy.
+   */
+  async analyse(bytes: Uint8Array, options: AnalyseOptions, transfer = false): Promise<AnalysisResult> {
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const own = transfer && whole ? bytes : new Uint8Array(bytes);
     const outcome = await this.pool.run(
       { bytes: own, options },
       { transferList: [own.buffer as ArrayBuffer] },
@@ -44,11 +47,7 @@ export class InferencePool {
 
   /** Loads every thread's sessions so the first real request does not pay for it. */
   async warmUp(sample: Uint8Array, options: AnalyseOptions): Promise<void> {
-    await Promise.all(
-      Array.from({ length: this.options.size * 2 }, () =>
-        this.analyse(sample, options).catch(() => undefined),
-      ),
-    );
+    await Promise.all(Array.from({ length: this.options.size * 2 }, () => this.analyse(sample, options)));
   }
 
   get size(): number {

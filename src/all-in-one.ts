@@ -1,0 +1,24 @@
+/**
+ * `npm start`: API and worker in one process on the embedded defaults. Makes sure Redis
+ * answers first (starting a local redis-server if one is installed). Production runs
+ * `start:api` and `start:worker` separately.
+ */
+import { Registry } from 'prom-client';
+import { startApiServer } from './api/server.js';
+import { loadConfig } from './shared/config.js';
+import { createLogger } from './shared/logger.js';
+import { onShutdown } from './shared/shutdown.js';
+import { startWorkerService } from './worker/service.js';
+import { ensureRedis } from './shared/redis-bootstrap.js';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel, 'shelia');
+await ensureRedis(config.redisUrl);
+// One registry: /metrics on the API shows the worker's metrics too.
+const registry = new Registry();
+const worker = startWorkerService(config, logger, registry);
+const api = await startApiServer(config, logger, registry);
+onShutdown(logger, async () => {
+  await api.close();
+  await worker.close();
+});

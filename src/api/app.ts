@@ -1,0 +1,29 @@
+import { Hono } from 'hono';
+import { except } from 'hono/combine';
+import { ServiceError } from '../shared/errors.js';
+import type { ApiDeps } from './deps.js';
+import { errorHandler } from './error-handler.js';
+import { apiKeyAuth } from './middleware/auth.js';
+import { httpMetrics } from './middleware/http-metrics.js';
+import { compareRoutes } from './routes/compare.js';
+import { docsRoutes } from './routes/docs.js';
+import { embedRoutes } from './routes/embed.js';
+import { healthRoutes, modelRoutes } from './routes/info.js';
+
+/** The HTTP app, importable by tests (`app.request(...)`) without a server. */
+export function createApp(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.use('*', httpMetrics(deps.registry));
+  // Health, metrics and the docs are open; every other /api route needs a key (when keys are set).
+  app.use('/api/*', except('/api/v1/health', apiKeyAuth(deps.config.apiKeys, deps.config.apiKeyHashes)));
+  app.route('/', healthRoutes(deps));
+  app.route('/', docsRoutes(deps));
+  app.route('/', modelRoutes(deps));
+  app.route('/', embedRoutes(deps));
+  app.route('/', compareRoutes(deps));
+  app.notFound(() => {
+    throw new ServiceError('NOT_FOUND', 'no such endpoint');
+  });
+  app.onError(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,14 @@
+import type { Registry } from 'prom-client';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+import type { ModelManifest } from '../shared/model-manifest.js';
+import type { JobGateway } from './job-gateway.js';
+
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  jobs: JobGateway;
+  manifest: ModelManifest;
+  registry: Registry;
+  startedAt: number;
+}

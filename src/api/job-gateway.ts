@@ -1,0 +1,126 @@
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../shared/config.js';
+import { decodeError, ServiceError } from '../shared/errors.js';
+import type { JobName, JobResults } from '../shared/jobs/index.js';
+import {
+  apiConnection,
+  HEARTBEAT_TTL_S,
+  QUEUE_NAMES,
+  QUEUE_OF,
+  queueOptions,
+  SYNC_JOB_OPTIONS,
+  workerConnection,
+  workerHeartbeatKey,
+  workerSetKey,
+  type QueueName,
+} from '../shared/queues.js';
+
+/** How long a "workers alive" answer is reused: a request must not cost a Redis SCAN. */
+const ALIVE_CACHE_MS = 1000;
+
+/**
+ * The API's only door to BullMQ: enqueue, wait for a sync result, look at workers and queues.
+ * Redis trouble surfaces as SERVICE_UNAVAILABLE at once (the connection does not queue
+ * commands while offline).
+ */
+export class JobGateway {
+  readonly redis: Redis;
+  private readonly queues: Map<QueueName, Queue>;
+  private readonly events: QueueEvents;
+  private alive = { at: 0, count: 0 };
+
+  constructor(private readonly config: Config) {
+    this.redis = apiConnection(config);
+    this.redis.on('error', () => undefined); // reported through /health and 503s, not as crashes
+    this.queues = new Map(QUEUE_NAMES.map((n) => [n, new Queue(n, queueOptions(config, this.redis))]));
+    this.events = new QueueEvents(QUEUE_OF.embed, {
+      connection: workerConnection(config),
+      prefix: config.keyPrefix,
+    });
+    this.events.on('error', () => undefined);
+  }
+
+  /** Enqueues a high-priority job and waits for its result, or throws the job's typed error. */
+  async runSync<N extends JobName>(name: N, data: unknown, timeoutMs: number): Promise<JobResults[N]> {
+    if ((await this.workersAlive()) === 0) {
+      throw new ServiceError('SERVICE_UNAVAILABLE', 'no worker is running; try again shortly');
+    }
+    const queue = this.queue(QUEUE_OF[name]);
+    const job = await unavailableOnError(() => queue.add(name, data, SYNC_JOB_OPTIONS));
+    try {
+      const value: unknown = await job.waitUntilFinished(this.events, timeoutMs);
+      await this.discard(job);
+      return (typeof value === 'string' ? JSON.parse(value) : value) as JobResults[N];
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message.includes('timed out before finishing')) {
+        throw new ServiceError('TIMEOUT', `no result within ${timeoutMs} ms`, { job_id: job.id ?? null });
+      }
+      await this.discard(job);
+      throw decodeError(message) ?? new ServiceError('INTERNAL_ERROR', 'the job failed');
+    }
+  }
+
+  /** Live workers, from their heartbeat keys (cached briefly). */
+  async workersAlive(): Promise<number> {
+    if (Date.now() - this.alive.at < ALIVE_CACHE_MS) return this.alive.count;
+    const count = (await this.workerAnnouncements()).length;
+    this.alive = { at: Date.now(), count };
+    return count;
+  }
+
+  async workerAnnouncements(): Promise<unknown[]> {
+    const since = Date.now() - HEARTBEAT_TTL_S * 1000;
+    const ids = await unavailableOnError(() =>
+      this.redis.zrangebyscore(workerSetKey(this.config), since, '+inf'),
+    );
+    if (ids.length === 0) return [];
+    const keys = ids.map((id) => workerHeartbeatKey(this.config, id));
+    const values = await unavailableOnError(() => this.redis.mget(...keys));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as unknown);
+  }
+
+  async queueDepths(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [name, q] of this.queues) {
+      out[name] = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
+    }
+    return out;
+  }
+
+  async ping(timeoutMs: number): Promise<boolean> {
+    const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
+    const pong = this.redis.ping().then(
+      (v) => v === 'PONG',
+      () => false,
+    );
+    return Promise.race([pong, timeout]);
+  }
+
+  async close(): Promise<void> {
+    await this.events.close();
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.redis.disconnect();
+  }
+
+  private queue(name: QueueName): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw new Error(`no queue ${name}`);
+    return q;
+  }
+
+  /** The job's photo must not outlive the answer; retention is the backstop if this fails. */
+  private async discard(job: Job): Promise<void> {
+    await job.remove().catch(() => undefined);
+  }
+}
+
+async function unavailableOnError<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ServiceError) throw err;
+    throw new ServiceError('SERVICE_UNAVAILABLE', 'the job queue (Redis) is unreachable');
+  }
+}

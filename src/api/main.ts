@@ -1,0 +1,10 @@
+/** API process entry point: wiring and signals only. */
+import { loadConfig } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { onShutdown } from '../shared/shutdown.js';
+import { startApiServer } from './server.js';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel, 'shelia-api');
+const api = await startApiServer(config, logger);
+onShutdown(logger, () => api.close());

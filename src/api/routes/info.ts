@@ -1,0 +1,56 @@
+import { Hono } from 'hono';
+import { THRESHOLDS } from '../../shared/thresholds.js';
+import type { ApiDeps } from '../deps.js';
+
+/** GET /api/v1/models — what produces the embeddings and the thresholds calibrated for it. */
+export function modelRoutes(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.get('/api/v1/models', (c) =>
+    c.json({
+      embedding_model: deps.manifest.embedding_model_id,
+      embedding_dim: deps.manifest.embedding_dim,
+      source: deps.manifest.source,
+      models: deps.manifest.models,
+      thresholds: THRESHOLDS,
+      default_threshold: { level: 'balanced', cosine: THRESHOLDS.cosine.balanced },
+      threshold_notes:
+        'A match is distance <= threshold. Measured on LFW (lfw-dev, 2.4 M impostor pairs): ' +
+        'high_security = FAR 1e-4 (TAR ~97 %), balanced = FAR 1e-3 (TAR ~98.5 %), convenience = EER (~0.9 %). ' +
+        "The integration guide's generic 0.4 rejects most genuine users with this model.",
+    }),
+  );
+  return app;
+}
+
+/** GET /api/v1/health — never waits on a dead Redis (ping has a short deadline). */
+export function healthRoutes(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.get('/api/v1/health', async (c) => {
+    const redis = await deps.jobs.ping(500);
+    const workers = redis ? await deps.jobs.workerAnnouncements().catch(() => []) : [];
+    const queues = redis ? await deps.jobs.queueDepths().catch(() => ({})) : {};
+    const status = !redis ? 'down' : workers.length === 0 ? 'degraded' : 'ok';
+    return c.json(
+      {
+        status,
+        version: deps.config.version,
+        uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+        redis: { reachable: redis },
+        workers: { alive: workers.length, details: workers },
+        queues,
+        models: {
+          embedding_model: deps.manifest.embedding_model_id,
+          files: Object.fromEntries(
+            Object.entries(deps.manifest.models).map(([k, m]) => [k, { file: m.file, sha256: m.sha256 }]),
+          ),
+        },
+      },
+      status === 'down' ? 503 : 200,
+    );
+  });
+  app.get('/metrics', async (c) => {
+    c.header('content-type', deps.registry.contentType);
+    return c.body(await deps.registry.metrics());
+  });
+  return app;
+}

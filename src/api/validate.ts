@@ -1,0 +1,44 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { ServiceError, type ErrorCode } from '../shared/errors.js';
+
+export interface ReadJsonOptions {
+  /** Code for a field that fails validation, by its path (default INVALID_REQUEST). */
+  codeFor?: (path: PropertyKey[]) => ErrorCode;
+}
+
+/** Python's json.dumps writes these for float('nan') / float('inf'); they are not JSON. */
+const NON_FINITE = /(?<![A-Za-z"])(NaN|-?Infinity)(?![A-Za-z"])/;
+
+/**
+ * Reads the JSON body and validates it with the shared schema. Errors name the field; a field
+ * with a more specific code (e.g. embeddings -> INVALID_EMBEDDING) gets that code.
+ */
+export async function readJson<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  options: ReadJsonOptions = {},
+): Promise<z.infer<S>> {
+  const codeFor = options.codeFor ?? (() => 'INVALID_REQUEST');
+  const text = await c.req.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    if (NON_FINITE.test(text)) {
+      throw new ServiceError(
+        codeFor(['embedding']),
+        'the body contains NaN or Infinity, which are not valid numbers here',
+      );
+    }
+    throw new ServiceError('INVALID_REQUEST', 'the request body is not valid JSON');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path ?? [];
+    const field = path.map(String).join('.') || '(body)';
+    throw new ServiceError(codeFor(path), `${field}: ${issue?.message ?? 'invalid'}`, { field });
+  }
+  return parsed.data;
+}

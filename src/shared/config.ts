@@ -1,0 +1,110 @@
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const MB = 1024 * 1024;
+const int = (def: number) => z.coerce.number().int().positive().default(def);
+const list = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  );
+
+/**
+ * Every setting, read from the environment once at start-up. Defaults are declared here, next
+ * to the variable, and listed in the README.
+ */
+const Env = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  /** 8000: the port the integration guide's examples call. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
+  KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('shelia'),
+  API_KEYS: list,
+  /** sha256 hex of API keys, for deployments that do not want keys in plain text in the environment. */
+  API_KEY_HASHES: list,
+  POOL_SIZE: int(availableParallelism()),
+  /** Jobs in flight per worker process; 0 = 2 x pool size, so a thread never idles between jobs. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(0).default(0),
+  MAX_BODY_BYTES: int(15 * MB),
+  /** /compare carries embeddings as JSON: ~10 KB per reference, so it gets its own, larger limit. */
+  MAX_COMPARE_BODY_BYTES: int(256 * MB),
+  MAX_IMAGE_PIXELS: int(25_000_000),
+  /** Longest side a photo is decoded at; 1920 keeps 1080p camera frames at full resolution. */
+  MAX_DECODE_SIDE: int(1920),
+  TILING: z.enum(['auto', 'off']).default('auto'),
+  MAX_REFERENCES: int(100_000),
+  /** The guide's clients time out after 30 s. */
+  SYNC_TIMEOUT_MS: int(30_000),
+  SHUTDOWN_GRACE_MS: int(30_000),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9101),
+  MODELS_DIR: z.string().default(resolve(repoRoot, 'models')),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Readonly<{
+  host: string;
+  port: number;
+  redisUrl: string;
+  keyPrefix: string;
+  apiKeys: readonly string[];
+  apiKeyHashes: readonly string[];
+  poolSize: number;
+  workerConcurrency: number;
+  maxBodyBytes: number;
+  maxCompareBodyBytes: number;
+  maxImagePixels: number;
+  maxDecodeSide: number;
+  tiling: 'auto' | 'off';
+  maxReferences: number;
+  syncTimeoutMs: number;
+  shutdownGraceMs: number;
+  workerMetricsPort: number;
+  modelsDir: string;
+  logLevel: string;
+  version: string;
+}>;
+
+export const VERSION = '0.1.0';
+
+/** Parses and validates the environment; throws one error listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.KEY_PREFIX,
+    apiKeys: Object.freeze(e.API_KEYS),
+    apiKeyHashes: Object.freeze(e.API_KEY_HASHES.map((h) => h.toLowerCase())),
+    poolSize: e.POOL_SIZE,
+    workerConcurrency: e.WORKER_CONCURRENCY || 2 * e.POOL_SIZE,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxCompareBodyBytes: e.MAX_COMPARE_BODY_BYTES,
+    maxImagePixels: e.MAX_IMAGE_PIXELS,
+    maxDecodeSide: e.MAX_DECODE_SIDE,
+    tiling: e.TILING,
+    maxReferences: e.MAX_REFERENCES,
+    syncTimeoutMs: e.SYNC_TIMEOUT_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    modelsDir: e.MODELS_DIR,
+    logLevel: e.LOG_LEVEL,
+    version: VERSION,
+  });
+}

@@ -1,0 +1,59 @@
+import type { DefaultJobOptions, QueueOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.js';
+import type { JobName } from './jobs/index.js';
+
+/** Job name -> queue. Inference jobs share one queue so priority orders sync before batch work. */
+export const QUEUE_OF = {
+  embed: 'inference',
+} as const satisfies Record<JobName, string>;
+
+export type QueueName = (typeof QUEUE_OF)[JobName];
+export const QUEUE_NAMES: readonly QueueName[] = [...new Set(Object.values(QUEUE_OF))];
+
+/** BullMQ priority: 1 is served first. A waiting HTTP caller outranks any batch. */
+export const PRIORITY = { sync: 1, batch: 10 } as const;
+
+/**
+ * Sync jobs: one attempt (the caller retries, as the guide's clients do) and short retention —
+ * the result is delivered through QueueEvents; nothing needs the job afterwards.
+ */
+export const SYNC_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 1,
+  priority: PRIORITY.sync,
+  removeOnComplete: { age: 60, count: 1000 },
+  removeOnFail: { age: 600, count: 5000 },
+};
+
+/**
+ * The API's connection fails fast: with Redis down a request gets 503 at once instead of
+ * queueing commands in memory until the client times out.
+ */
+export function apiConnection(config: Config): Redis {
+  return new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    lazyConnect: false,
+  });
+}
+
+/** Blocking connections (Worker, QueueEvents) must retry forever: BullMQ requires it. */
+export function blockingConnectionOptions(): RedisOptions {
+  return { maxRetriesPerRequest: null };
+}
+
+export function workerConnection(config: Config): Redis {
+  return new Redis(config.redisUrl, blockingConnectionOptions());
+}
+
+export function queueOptions(config: Config, connection: Redis): QueueOptions {
+  return { connection, prefix: config.keyPrefix };
+}
+
+/** Key under which each live worker process announces itself (with a TTL) for /health. */
+export const workerHeartbeatKey = (config: Config, id: string) => `${config.keyPrefix}:worker:${id}`;
+/** Sorted set of worker ids scored by last heartbeat (ms), so finding live ones needs no KEYS scan. */
+export const workerSetKey = (config: Config) => `${config.keyPrefix}:workers`;
+export const HEARTBEAT_TTL_S = 15;
+export const HEARTBEAT_EVERY_MS = 5000;

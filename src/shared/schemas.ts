@@ -1,0 +1,63 @@
+/**
+ * Request and response shapes of the HTTP API, as zod schemas: the API validates with them,
+ * the worker re-parses job payloads built from them, and /openapi.json is generated from them.
+ * Field names follow the integration guide.
+ */
+import { z } from 'zod';
+import { DISTANCE_METRICS } from './face-math.js';
+
+export const FacePolicy = z
+  .enum(['largest', 'center', 'error'])
+  .describe('Which face to use when there are several: the largest, the one nearest the centre, or refuse');
+
+export const EmbedRequest = z.object({
+  image: z.string().min(1).describe('Base64 JPEG, PNG or WebP; a data-URL prefix is accepted'),
+  face: FacePolicy.default('largest'),
+});
+export type EmbedRequest = z.infer<typeof EmbedRequest>;
+
+const Point = z.tuple([z.number(), z.number()]);
+export const BoundingBox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
+
+export const EmbedResponse = z.object({
+  embedding: z.array(z.number()).length(512).describe('L2-normalised'),
+  detection_score: z.number(),
+  bbox: BoundingBox,
+  landmarks: z.array(Point).length(5).describe('left eye, right eye, nose, mouth left, mouth right'),
+  faces_detected: z.number().int(),
+  model: z.string(),
+  quality: z.object({ face_size: z.number(), sharpness: z.number() }),
+  processing_ms: z.number(),
+});
+export type EmbedResponse = z.infer<typeof EmbedResponse>;
+
+const Embedding = z.array(z.number()).min(1);
+
+export const CompareRequest = z.object({
+  query_embedding: Embedding,
+  reference_embeddings: z.array(z.object({ id: z.union([z.string(), z.number()]), embedding: Embedding })),
+  distance_metric: z.enum(DISTANCE_METRICS).default('cosine'),
+  threshold: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('Default: the balanced threshold of /api/v1/models'),
+  top_k: z.number().int().positive().optional().describe('How many matches to return (default 10)'),
+});
+export type CompareRequest = z.infer<typeof CompareRequest>;
+
+const Match = z.object({
+  id: z.union([z.string(), z.number()]),
+  distance: z.number(),
+  similarity: z.number(),
+});
+export const CompareResponse = z.object({
+  best_match: Match,
+  matches: z.array(Match),
+  metric: z.enum(DISTANCE_METRICS),
+  threshold: z.number(),
+  is_match: z.boolean(),
+});
+export type CompareResponse = z.infer<typeof CompareResponse>;
+
+export const ErrorResponse = z.object({ error: z.string(), error_code: z.string() }).passthrough();

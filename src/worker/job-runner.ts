@@ -1,0 +1,45 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { encodeError, ServiceError } from '../shared/errors.js';
+import { JOB_SCHEMAS, type JobName, type JobResults } from '../shared/jobs/index.js';
+import { processEmbed } from './processors/embed.js';
+import type { ProcessorDeps } from './processors/types.js';
+
+type Processors = { [K in JobName]: (data: never, deps: ProcessorDeps) => Promise<JobResults[K]> };
+
+const PROCESSORS: Processors = {
+  embed: processEmbed,
+};
+
+const isJobName = (name: string): name is JobName => Object.hasOwn(JOB_SCHEMAS, name);
+
+/**
+ * Runs one BullMQ job: re-parses its payload (old payloads outlive deploys), calls the
+ * processor, and turns failures into what BullMQ should do with them. Nothing is swallowed:
+ * bad input -> UnrecoverableError (no retry), transient faults -> rethrown for backoff.
+ */
+export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
+  if (!isJobName(job.name)) {
+    throw new UnrecoverableError(encodeError(new ServiceError('INVALID_REQUEST', `unknown job ${job.name}`)));
+  }
+  const parsed = JOB_SCHEMAS[job.name].safeParse(job.data);
+  if (!parsed.success) {
+    const err = new ServiceError(
+      'INVALID_REQUEST',
+      `job ${job.id} has an invalid payload: ${parsed.error.message}`,
+    );
+    throw new UnrecoverableError(encodeError(err));
+  }
+  const processor = PROCESSORS[job.name] as (data: unknown, deps: ProcessorDeps) => Promise<unknown>;
+  try {
+    return await processor(parsed.data, deps);
+  } catch (err) {
+    if (err instanceof ServiceError) {
+      throw err.retryable ? new Error(encodeError(err)) : new UnrecoverableError(encodeError(err));
+    }
+    throw err;
+  } finally {
+    // The photo is not needed once the job has an outcome; do not leave it in Redis.
+    if (job.name === 'embed')
+      await job.updateData({ ...(job.data as object), image: '' }).catch(() => undefined);
+  }
+}

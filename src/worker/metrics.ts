@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Queue } from 'bullmq';
+import type { StageTimings } from '../shared/face-types.js';
+import { DURATION_BUCKETS, METRICS } from '../shared/metrics-names.js';
+import type { InferencePool } from './inference/pool.js';
+
+export class WorkerMetrics {
+  readonly jobs: Counter<'queue' | 'name' | 'outcome'>;
+  readonly jobDuration: Histogram<'name'>;
+  readonly stage: Histogram<'stage'>;
+
+  constructor(
+    readonly registry: Registry,
+    pool: InferencePool,
+    queues: Queue[],
+  ) {
+    const registers = [registry];
+    this.jobs = new Counter({
+      name: METRICS.jobs,
+      help: 'Jobs processed, by queue, job name and outcome',
+      labelNames: ['queue', 'name', 'outcome'],
+      registers,
+    });
+    this.jobDuration = new Histogram({
+      name: METRICS.jobDuration,
+      help: 'Job processing time',
+      labelNames: ['name'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.stage = new Histogram({
+      name: METRICS.stageDuration,
+      help: 'Time per pipeline stage per photo',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    new Gauge({
+      name: METRICS.poolUtilization,
+      help: 'Share of the inference pool busy since start (0-1)',
+      registers,
+      collect() {
+        this.set(pool.utilization);
+      },
+    });
+    new Gauge({
+      name: METRICS.poolQueue,
+      help: 'Tasks waiting for a pool thread',
+      registers,
+      collect() {
+        this.set(pool.queueSize);
+      },
+    });
+    new Gauge({
+      name: METRICS.queueDepth,
+      help: 'Jobs in each queue by state',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        for (const q of queues) {
+          const counts = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+          for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+        }
+      },
+    });
+  }
+
+  observeStages(timings: StageTimings): void {
+    for (const [stage, ms] of Object.entries(timings)) this.stage.observe({ stage }, ms / 1000);
+  }
+}
+
+/** A bare HTTP server for /metrics: the worker has no web framework and needs none. */
+export function serveMetrics(registry: Registry, port: number, host: string): Server {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry
+      .metrics()
+      .then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body))
+      .catch(() => res.writeHead(500).end());
+  });
+  server.listen(port, host);
+  return server;
+}

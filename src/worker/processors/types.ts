@@ -1,0 +1,12 @@
+import type { Config } from '../../shared/config.js';
+import type { ModelManifest } from '../../shared/model-manifest.js';
+import type { InferencePool } from '../inference/pool.js';
+import type { WorkerMetrics } from '../metrics.js';
+
+/** What every processor may use; passed in so tests can build it from real parts. */
+export interface ProcessorDeps {
+  config: Config;
+  pool: InferencePool;
+  manifest: ModelManifest;
+  metrics?: WorkerMetrics;
+}
