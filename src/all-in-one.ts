@@ -16,7 +16,7 @@ const logger = createLogger(config.logLevel, 'shelia');
 await ensureRedis(config.redisUrl);
 // One registry: /metrics on the API shows the worker's metrics too.
 const registry = new Registry();
-const worker = startWorkerService(config, logger, registry);
+const worker = await startWorkerService(config, logger, registry);
 const api = await startApiServer(config, logger, registry);
 onShutdown(logger, async () => {
   await api.close();

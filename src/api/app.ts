@@ -5,7 +5,11 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler } from './error-handler.js';
 import { apiKeyAuth } from './middleware/auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
+import { batchEmbedRoutes } from './routes/batch-embed.js';
 import { compareRoutes } from './routes/compare.js';
+import { enrollmentRoutes } from './routes/enrollments.js';
+import { jobRoutes } from './routes/jobs.js';
+import { userRoutes } from './routes/users.js';
 import { docsRoutes } from './routes/docs.js';
 import { embedRoutes } from './routes/embed.js';
 import { healthRoutes, modelRoutes } from './routes/info.js';
@@ -21,6 +25,10 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/', modelRoutes(deps));
   app.route('/', embedRoutes(deps));
   app.route('/', compareRoutes(deps));
+  app.route('/', enrollmentRoutes(deps));
+  app.route('/', batchEmbedRoutes(deps));
+  app.route('/', jobRoutes(deps));
+  app.route('/', userRoutes(deps));
   app.notFound(() => {
     throw new ServiceError('NOT_FOUND', 'no such endpoint');
   });

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { ModelManifest } from '../shared/model-manifest.js';
+import type { BlobStore, Store } from '../shared/store/index.js';
 import type { JobGateway } from './job-gateway.js';
 
 export interface ApiDeps {
@@ -10,5 +11,7 @@ export interface ApiDeps {
   jobs: JobGateway;
   manifest: ModelManifest;
   registry: Registry;
+  store: Store;
+  blobs: BlobStore;
   startedAt: number;
 }

@@ -1,11 +1,14 @@
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.js';
 import { decodeError, ServiceError } from '../shared/errors.js';
-import type { JobName, JobResults } from '../shared/jobs/index.js';
+import type { EnrollItemData, JobName, JobResults } from '../shared/jobs/index.js';
 import {
   apiConnection,
+  galleryVersionKey,
   HEARTBEAT_TTL_S,
+  ITEM_JOB_OPTIONS,
+  PARENT_JOB_OPTIONS,
   QUEUE_NAMES,
   QUEUE_OF,
   queueOptions,
@@ -28,6 +31,7 @@ export class JobGateway {
   readonly redis: Redis;
   private readonly queues: Map<QueueName, Queue>;
   private readonly events: QueueEvents;
+  private readonly flows: FlowProducer;
   private alive = { at: 0, count: 0 };
 
   constructor(private readonly config: Config) {
@@ -39,6 +43,7 @@ export class JobGateway {
       prefix: config.keyPrefix,
     });
     this.events.on('error', () => undefined);
+    this.flows = new FlowProducer({ connection: this.redis, prefix: config.keyPrefix });
   }
 
   /** Enqueues a high-priority job and waits for its result, or throws the job's typed error. */
@@ -60,6 +65,63 @@ export class JobGateway {
       await this.discard(job);
       throw decodeError(message) ?? new ServiceError('INTERNAL_ERROR', 'the job failed');
     }
+  }
+
+  /**
+   * Enqueues a batch as one flow: the parent runs after every child has finished, failed
+   * children included (`ignoreDependencyOnFailure`), so one bad item never blocks the batch.
+   * Job ids are derived from the batch id, which makes the whole add idempotent.
+   */
+  async addBatch(
+    parent: { name: JobName; data: unknown; jobId: string },
+    children: { name: JobName; data: unknown; index: number }[],
+  ): Promise<void> {
+    await unavailableOnError(() =>
+      this.flows.add({
+        name: parent.name,
+        queueName: QUEUE_OF[parent.name],
+        data: parent.data,
+        opts: { ...PARENT_JOB_OPTIONS, jobId: parent.jobId },
+        children: children.map((c) => ({
+          name: c.name,
+          queueName: QUEUE_OF[c.name],
+          data: c.data,
+          opts: { ...ITEM_JOB_OPTIONS, jobId: `${parent.jobId}-${c.index}`, ignoreDependencyOnFailure: true },
+        })),
+      }),
+    );
+  }
+
+  /**
+   * Removes not-yet-started enrollment items of a user (erasure). Returns what was removed so
+   * the caller can delete their photos and record the items as erased. An item already running
+   * is stopped by the erasure tombstone the worker checks instead.
+   */
+  async removeQueuedEnrollments(
+    userId: string,
+  ): Promise<{ job_id: string; index: number; photos: string[] }[]> {
+    const queue = this.queue(QUEUE_OF['enroll-item']);
+    const jobs = await unavailableOnError(() =>
+      queue.getJobs(['waiting', 'prioritized', 'delayed', 'waiting-children']),
+    );
+    const removed: { job_id: string; index: number; photos: string[] }[] = [];
+    for (const job of jobs) {
+      const data = job.data as Partial<EnrollItemData>;
+      if (job.name !== 'enroll-item' || data.user_id !== userId) continue;
+      const ok = await job.remove().then(
+        () => true,
+        () => false, // it started meanwhile: the tombstone handles it
+      );
+      if (ok && data.job_id !== undefined && data.index !== undefined) {
+        removed.push({ job_id: data.job_id, index: data.index, photos: data.photos ?? [] });
+      }
+    }
+    return removed;
+  }
+
+  /** Tells every worker its gallery is stale (after an erasure). */
+  async bumpGallery(): Promise<void> {
+    await unavailableOnError(() => this.redis.incr(galleryVersionKey(this.config)));
   }
 
   /** Live workers, from their heartbeat keys (cached briefly). */
@@ -100,6 +162,7 @@ export class JobGateway {
 
   async close(): Promise<void> {
     await this.events.close();
+    await this.flows.close();
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.redis.disconnect();
   }

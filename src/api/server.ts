@@ -4,6 +4,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { loadManifest } from '../shared/model-manifest.js';
 import { createApp } from './app.js';
+import { openPersistence } from '../shared/store/index.js';
 import { JobGateway } from './job-gateway.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -31,7 +32,10 @@ export async function startApiServer(
   }
   if (open) logger.warn('no API key configured: authentication is off, listening on loopback only');
   const jobs = new JobGateway(config);
+  const persistence = await openPersistence(config);
   const app = createApp({
+    store: persistence.store,
+    blobs: persistence.blobs,
     config,
     logger,
     jobs,
@@ -51,6 +55,7 @@ export async function startApiServer(
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
       await jobs.close();
+      await persistence.close();
     },
   };
 }

@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import { ServiceError, type ErrorCode } from '../shared/errors.js';
 
 export interface ReadJsonOptions {
+  /** The body, if the caller already read it (e.g. to hash it). */
+  text?: string;
   /** Code for a field that fails validation, by its path (default INVALID_REQUEST). */
   codeFor?: (path: PropertyKey[]) => ErrorCode;
 }
@@ -20,7 +22,7 @@ export async function readJson<S extends z.ZodType>(
   options: ReadJsonOptions = {},
 ): Promise<z.infer<S>> {
   const codeFor = options.codeFor ?? (() => 'INVALID_REQUEST');
-  const text = await c.req.text();
+  const text = options.text ?? (await c.req.text());
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -33,11 +35,21 @@ export async function readJson<S extends z.ZodType>(
     }
     throw new ServiceError('INVALID_REQUEST', 'the request body is not valid JSON');
   }
-  const parsed = schema.safeParse(body);
+  return parseWith(schema, body, '', codeFor);
+}
+
+/** Validates a value with a shared schema; the error names the first bad field. */
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  prefix = '',
+  codeFor: (path: PropertyKey[]) => ErrorCode = () => 'INVALID_REQUEST',
+): z.infer<S> {
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path ?? [];
-    const field = path.map(String).join('.') || '(body)';
+    const field = [prefix, ...path.map(String)].filter(Boolean).join('.') || '(body)';
     throw new ServiceError(codeFor(path), `${field}: ${issue?.message ?? 'invalid'}`, { field });
   }
   return parsed.data;

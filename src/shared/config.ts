@@ -49,6 +49,35 @@ const Env = z.object({
   SHUTDOWN_GRACE_MS: int(30_000),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9101),
   MODELS_DIR: z.string().default(resolve(repoRoot, 'models')),
+  /** SQLite database and photo blobs of the embedded default. */
+  DATA_DIR: z.string().default(resolve(repoRoot, 'data')),
+  /** When set, the store is MongoDB (photos in GridFS) instead of SQLite. */
+  MONGODB_URL: z.string().optional(),
+  /** Keep uploaded photos after their job finishes (default: deleted). */
+  KEEP_PHOTOS: z.enum(['true', 'false']).default('false'),
+  MAX_BATCH_ITEMS: int(1000),
+  /** Batch uploads carry many photos: 200 MiB is ~1,000 phone photos of 150 KB as base64. */
+  MAX_BATCH_BODY_BYTES: int(200 * MB),
+  /** Enrollment quality gates: face box height (px), sharpness (Laplacian variance), detector score. */
+  MIN_FACE_SIZE: int(60),
+  MIN_SHARPNESS: z.coerce.number().nonnegative().default(15),
+  MIN_DETECTION_SCORE: z.coerce.number().min(0).max(1).default(0.8),
+  /** A face matching another enrolled user above the high-security threshold: warn or reject. */
+  DUPLICATE_POLICY: z.enum(['warn', 'reject']).default('reject'),
+  /** Standard Webhooks secret (whsec_...); without it each batch gets its own, returned on creation. */
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/)
+    .optional(),
+  /** Delays between webhook attempts (ms); attempts = entries + 1. */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .default('5000,30000,120000,600000,1800000,3600000')
+    .transform((s) => s.split(',').map((v) => Number(v.trim())))
+    .pipe(z.array(z.number().int().nonnegative()).min(1)),
+  WEBHOOK_TIMEOUT_MS: int(10_000),
+  /** Hosts or CIDRs webhooks may target even though they are loopback/private (e.g. 127.0.0.1). */
+  WEBHOOK_ALLOW: list,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -73,6 +102,19 @@ export type Config = Readonly<{
   modelsDir: string;
   logLevel: string;
   version: string;
+  dataDir: string;
+  mongodbUrl: string | undefined;
+  keepPhotos: boolean;
+  maxBatchItems: number;
+  maxBatchBodyBytes: number;
+  quality: Readonly<{ minFaceSize: number; minSharpness: number; minDetectionScore: number }>;
+  duplicatePolicy: 'warn' | 'reject';
+  webhook: Readonly<{
+    secret: string | undefined;
+    retryScheduleMs: readonly number[];
+    timeoutMs: number;
+    allow: readonly string[];
+  }>;
 }>;
 
 export const VERSION = '0.1.0';
@@ -106,5 +148,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelsDir: e.MODELS_DIR,
     logLevel: e.LOG_LEVEL,
     version: VERSION,
+    dataDir: e.DATA_DIR,
+    mongodbUrl: e.MONGODB_URL,
+    keepPhotos: e.KEEP_PHOTOS === 'true',
+    maxBatchItems: e.MAX_BATCH_ITEMS,
+    maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
+    quality: Object.freeze({
+      minFaceSize: e.MIN_FACE_SIZE,
+      minSharpness: e.MIN_SHARPNESS,
+      minDetectionScore: e.MIN_DETECTION_SCORE,
+    }),
+    duplicatePolicy: e.DUPLICATE_POLICY,
+    webhook: Object.freeze({
+      secret: e.WEBHOOK_SECRET,
+      retryScheduleMs: Object.freeze(e.WEBHOOK_RETRY_SCHEDULE_MS),
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      allow: Object.freeze(e.WEBHOOK_ALLOW),
+    }),
   });
 }

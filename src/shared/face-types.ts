@@ -40,6 +40,8 @@ export interface AnalysisResult {
   height: number;
   /** Faces found before any selection. */
   faces_detected: number;
+  /** Every detected face's box and score, largest first (cheap: no embedding). */
+  detections: { bbox: BoundingBox; detection_score: number }[];
   faces: DetectedFace[];
   timings: StageTimings;
 }

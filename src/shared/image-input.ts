@@ -8,6 +8,7 @@ import { ServiceError } from './errors.js';
  */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)$/;
 const DATA_URL = /^data:([a-z0-9.+/-]*)?(;[a-z0-9=.-]+)*;base64,/i;
 
 export function decodeBase64Image(input: string, field = 'image'): Buffer {
@@ -16,6 +17,7 @@ export function decodeBase64Image(input: string, field = 'image'): Buffer {
     throw new ServiceError('INVALID_IMAGE', `${field} is empty`, { field });
   }
   if (BASE64.test(body)) return Buffer.from(body, 'base64');
+  if (BASE64URL_PADDED.test(body)) return Buffer.from(body, 'base64url');
   if (BASE64URL.test(body) && body.length % 4 !== 1) return Buffer.from(body, 'base64url');
   throw new ServiceError('INVALID_IMAGE', `${field} is not valid base64`, { field });
 }

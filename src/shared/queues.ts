@@ -3,9 +3,17 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { JobName } from './jobs/index.js';
 
-/** Job name -> queue. Inference jobs share one queue so priority orders sync before batch work. */
+/**
+ * Job name -> queue. Inference jobs share one queue so priority orders sync before batch work;
+ * batch parents (cheap bookkeeping) and webhooks (network waits) have their own.
+ */
 export const QUEUE_OF = {
   embed: 'inference',
+  'enroll-item': 'inference',
+  'embed-item': 'inference',
+  'enroll-batch': 'batch',
+  'embed-batch': 'batch',
+  webhook: 'webhooks',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];
@@ -24,6 +32,36 @@ export const SYNC_JOB_OPTIONS: DefaultJobOptions = {
   removeOnComplete: { age: 60, count: 1000 },
   removeOnFail: { age: 600, count: 5000 },
 };
+
+/**
+ * Batch items: transient faults (a store write, a pool thread that died) retry with
+ * exponential backoff; bad input fails the item at once (UnrecoverableError). Finished jobs
+ * are trimmed from Redis — their results live in the store.
+ */
+export const ITEM_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 4,
+  backoff: { type: 'exponential', delay: 1000 },
+  priority: PRIORITY.batch,
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 24 * 3600, count: 10_000 },
+};
+
+export const PARENT_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+};
+
+/** Webhook retries follow the configured schedule (see the worker's backoff strategy). */
+export function webhookJobOptions(scheduleMs: readonly number[]): DefaultJobOptions {
+  return {
+    attempts: scheduleMs.length + 1,
+    backoff: { type: 'webhook-schedule' },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  };
+}
 
 /**
  * The API's connection fails fast: with Redis down a request gets 503 at once instead of
@@ -56,4 +94,6 @@ export const workerHeartbeatKey = (config: Config, id: string) => `${config.keyP
 /** Sorted set of worker ids scored by last heartbeat (ms), so finding live ones needs no KEYS scan. */
 export const workerSetKey = (config: Config) => `${config.keyPrefix}:workers`;
 export const HEARTBEAT_TTL_S = 15;
+/** Bumped after every change to enrolled templates; workers reload their gallery when it moves. */
+export const galleryVersionKey = (config: Config) => `${config.keyPrefix}:gallery:version`;
 export const HEARTBEAT_EVERY_MS = 5000;

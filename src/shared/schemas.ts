@@ -61,3 +61,69 @@ export const CompareResponse = z.object({
 export type CompareResponse = z.infer<typeof CompareResponse>;
 
 export const ErrorResponse = z.object({ error: z.string(), error_code: z.string() }).passthrough();
+
+const UserId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.@:-]+$/, 'letters, digits and _ . @ : - only');
+
+export const EnrollmentItemFields = z.object({
+  user_id: UserId,
+  name: z.string().min(1).max(256),
+  image: z.string().min(1).optional(),
+  images: z.array(z.string().min(1)).min(1).max(10).optional(),
+  group: z.string().min(1).max(128).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const EnrollmentItem = EnrollmentItemFields.refine(
+  (i) => (i.image === undefined) !== (i.images === undefined),
+  {
+    message: 'give exactly one of image or images',
+    path: ['image'],
+  },
+);
+export type EnrollmentItem = z.infer<typeof EnrollmentItem>;
+
+export const EnrollmentRequest = z.object({
+  items: z.array(EnrollmentItem).min(1),
+  webhook_url: z.string().url().optional(),
+  options: z
+    .object({
+      /** add: a known user gets another template; replace: the new photos replace the old ones. */
+      mode: z.enum(['add', 'replace']).default('add'),
+    })
+    .default({ mode: 'add' }),
+});
+export type EnrollmentRequest = z.infer<typeof EnrollmentRequest>;
+
+export const EmbedBatchRequest = z.object({
+  items: z.array(z.object({ id: z.string().max(256).optional(), image: z.string().min(1) })).min(1),
+  face: FacePolicy.default('largest'),
+  webhook_url: z.string().url().optional(),
+});
+export type EmbedBatchRequest = z.infer<typeof EmbedBatchRequest>;
+
+export const BatchAccepted = z.object({
+  job_id: z.string(),
+  status_url: z.string(),
+  items: z.number().int(),
+  webhook_secret: z.string().optional().describe('Only when no WEBHOOK_SECRET is configured: returned once'),
+});
+
+export const JobStatus = z.object({
+  job_id: z.string(),
+  type: z.enum(['enrollment', 'embed']),
+  status: z.enum(['queued', 'active', 'completed', 'failed', 'completed_with_errors']),
+  progress: z.object({ total: z.number().int(), done: z.number().int(), failed: z.number().int() }),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+});
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const PageQuery = z.object({
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});

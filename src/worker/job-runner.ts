@@ -1,13 +1,23 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { encodeError, ServiceError } from '../shared/errors.js';
 import { JOB_SCHEMAS, type JobName, type JobResults } from '../shared/jobs/index.js';
+import { processBatchParent } from './processors/batch-parent.js';
 import { processEmbed } from './processors/embed.js';
+import { processEmbedItem } from './processors/embed-item.js';
+import { processEnrollItem } from './processors/enroll-item.js';
 import type { ProcessorDeps } from './processors/types.js';
+import { processWebhook } from './processors/webhook.js';
 
-type Processors = { [K in JobName]: (data: never, deps: ProcessorDeps) => Promise<JobResults[K]> };
+type Processors = { [K in JobName]: (data: never, deps: ProcessorDeps, job: Job) => Promise<JobResults[K]> };
 
+/** One processor per job; the `satisfies`-style table makes a missing one a compile error. */
 const PROCESSORS: Processors = {
   embed: processEmbed,
+  'enroll-item': processEnrollItem,
+  'embed-item': processEmbedItem,
+  'enroll-batch': processBatchParent,
+  'embed-batch': processBatchParent,
+  webhook: processWebhook,
 };
 
 const isJobName = (name: string): name is JobName => Object.hasOwn(JOB_SCHEMAS, name);
@@ -29,9 +39,13 @@ export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
     );
     throw new UnrecoverableError(encodeError(err));
   }
-  const processor = PROCESSORS[job.name] as (data: unknown, deps: ProcessorDeps) => Promise<unknown>;
+  const processor = PROCESSORS[job.name] as (
+    data: unknown,
+    deps: ProcessorDeps,
+    job: Job,
+  ) => Promise<unknown>;
   try {
-    return await processor(parsed.data, deps);
+    return await processor(parsed.data, deps, job);
   } catch (err) {
     if (err instanceof ServiceError) {
       throw err.retryable ? new Error(encodeError(err)) : new UnrecoverableError(encodeError(err));

@@ -7,7 +7,7 @@ import { onShutdown } from '../shared/shutdown.js';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'shelia-worker');
-const service = startWorkerService(config, logger);
+const service = await startWorkerService(config, logger);
 const metricsServer =
   config.workerMetricsPort > 0
     ? serveMetrics(service.metrics.registry, config.workerMetricsPort, config.host)

@@ -3,7 +3,17 @@ import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyModels } from '../shared/model-manifest.js';
-import { QUEUE_NAMES, queueOptions, workerConnection } from '../shared/queues.js';
+import {
+  galleryVersionKey,
+  QUEUE_NAMES,
+  QUEUE_OF,
+  queueOptions,
+  workerConnection,
+  type QueueName,
+} from '../shared/queues.js';
+import { openPersistence } from '../shared/store/index.js';
+import { GalleryCache } from './gallery.js';
+import type { ProcessorDeps } from './processors/types.js';
 import { startHeartbeat } from './heartbeat.js';
 import { InferencePool } from './inference/pool.js';
 import { runJob } from './job-runner.js';
@@ -21,13 +31,28 @@ export interface WorkerService {
  * loop stays on this thread so locks are renewed even while every pool thread is busy), the
  * heartbeat and the metrics.
  */
-export function startWorkerService(config: Config, logger: Logger, registry = new Registry()): WorkerService {
+/** Inference is bounded by the pool; batch parents are bookkeeping; webhooks mostly wait on the network. */
+const CONCURRENCY: Record<QueueName, (c: Config) => number> = {
+  inference: (c) => c.workerConcurrency,
+  batch: () => 4,
+  webhooks: () => 16,
+};
+
+export async function startWorkerService(
+  config: Config,
+  logger: Logger,
+  registry = new Registry(),
+): Promise<WorkerService> {
   const manifest = verifyModels(config.modelsDir);
+  const persistence = await openPersistence(config);
   const pool = new InferencePool({ modelsDir: config.modelsDir, size: config.poolSize });
   const connection = workerConnection(config);
   const queues = QUEUE_NAMES.map((name) => new Queue(name, queueOptions(config, connection)));
+  const webhookQueue = queues.find((q) => q.name === QUEUE_OF.webhook) as Queue;
   const metrics = new WorkerMetrics(registry, pool, queues);
-  const deps = { config, pool, manifest, metrics };
+  const gallery = new GalleryCache(persistence.store, connection, galleryVersionKey(config));
+  const deps: ProcessorDeps = { config, pool, manifest, metrics, webhookQueue, gallery, ...persistence };
+  const schedule = config.webhook.retryScheduleMs;
 
   const workers = QUEUE_NAMES.map((name) => {
     const worker = new Worker(
@@ -45,7 +70,15 @@ export function startWorkerService(config: Config, logger: Logger, registry = ne
           end();
         }
       },
-      { ...queueOptions(config, workerConnection(config)), concurrency: config.workerConcurrency },
+      {
+        ...queueOptions(config, workerConnection(config)),
+        concurrency: CONCURRENCY[name](config),
+        settings: {
+          // Webhook retries follow the configured schedule; other jobs use BullMQ's built-ins.
+          backoffStrategy: (attemptsMade: number) =>
+            schedule[Math.min(attemptsMade, schedule.length) - 1] ?? 0,
+        },
+      },
     );
     worker.on('failed', (job, err) =>
       logger.debug({ job: job?.id, name: job?.name, err: err.message }, 'job failed'),
@@ -73,6 +106,7 @@ export function startWorkerService(config: Config, logger: Logger, registry = ne
       }
       await Promise.all(queues.map((q) => q.close()));
       await pool.close();
+      await persistence.close();
       connection.disconnect();
     },
   };

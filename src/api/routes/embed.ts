@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { limitBody } from '../body-limit.js';
 import { ServiceError } from '../../shared/errors.js';
 import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
 import { EMBED_JOB } from '../../shared/jobs/index.js';
@@ -13,31 +13,16 @@ import { readJson } from '../validate.js';
  */
 export function embedRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
-  app.post(
-    '/api/v1/embed',
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: () => {
-        throw new ServiceError(
-          'PAYLOAD_TOO_LARGE',
-          `the request body exceeds ${deps.config.maxBodyBytes} bytes`,
-          {
-            max_bytes: deps.config.maxBodyBytes,
-          },
-        );
-      },
-    }),
-    async (c) => {
-      const req = await readJson(c, EmbedRequest);
-      const bytes = decodeBase64Image(req.image);
-      assertSupportedImage(bytes);
-      const result = await deps.jobs.runSync(
-        EMBED_JOB,
-        { image: bytes.toString('base64'), face: req.face },
-        deps.config.syncTimeoutMs,
-      );
-      return c.json(result);
-    },
-  );
+  app.post('/api/v1/embed', limitBody(deps.config.maxBodyBytes), async (c) => {
+    const req = await readJson(c, EmbedRequest);
+    const bytes = decodeBase64Image(req.image);
+    assertSupportedImage(bytes);
+    const result = await deps.jobs.runSync(
+      EMBED_JOB,
+      { image: bytes.toString('base64'), face: req.face },
+      deps.config.syncTimeoutMs,
+    );
+    return c.json(result);
+  });
   return app;
 }

@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import { sampleRoiPlanar, type Pyramid, type Rect } from './image.js';
-import { nms, type ScoredBox } from './nms.js';
+import { dropContained, nms, type ScoredBox } from './nms.js';
 
 // Figures from MODEL-NOTES.md (measured on LFW with this detector).
 const INPUT_W = 320;
@@ -63,7 +63,7 @@ export async function detectFaces(
     const boxes = decodeOutputs(out.scores?.data as Float32Array, out.boxes?.data as Float32Array, tile);
     found.push(...boxes.filter((b) => !touchesInnerEdge(b, tile, width, height)));
   }
-  return nms(found, NMS_IOU);
+  return dropContained(nms(found, NMS_IOU));
 }
 
 function decodeOutputs(scores: Float32Array, boxes: Float32Array, tile: Rect): ScoredBox[] {

@@ -1,6 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { Tensor } from 'onnxruntime-node';
-import type { AnalysisResult, DetectedFace, FaceSelection, StageTimings } from '../../shared/face-types.js';
+import type {
+  AnalysisResult,
+  BoundingBox,
+  DetectedFace,
+  FaceSelection,
+  StageTimings,
+} from '../../shared/face-types.js';
 import { l2Normalize } from '../../shared/face-math.js';
 import { ARCFACE_TEMPLATE, ALIGNED_SIZE, estimateSimilarity, warpAligned } from './align.js';
 import { decodeImage, type DecodeLimits } from './decode.js';
@@ -55,6 +61,10 @@ export async function analyse(
     width: decoded.originalWidth,
     height: decoded.originalHeight,
     faces_detected: boxes.length,
+    detections: selectFaces(boxes, 'all', 0, 0).map((b) => ({
+      bbox: scaleBox(b, decoded.scale),
+      detection_score: round4(b.score),
+    })),
     faces,
     timings,
   };
@@ -82,6 +92,12 @@ export function selectFaces(
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
+const round4 = (v: number) => Math.round(v * 10000) / 10000;
+
+function scaleBox(box: ScoredBox, scale: number): BoundingBox {
+  const s = (v: number) => round2(v * scale);
+  return { x: s(box.x1), y: s(box.y1), width: s(box.x2 - box.x1), height: s(box.y2 - box.y1) };
+}
 
 function toReported(
   box: ScoredBox,
@@ -92,8 +108,8 @@ function toReported(
 ): DetectedFace {
   const s = (v: number) => round2(v * scale);
   return {
-    bbox: { x: s(box.x1), y: s(box.y1), width: s(box.x2 - box.x1), height: s(box.y2 - box.y1) },
-    detection_score: Math.round(box.score * 10000) / 10000,
+    bbox: scaleBox(box, scale),
+    detection_score: round4(box.score),
     landmarks: landmarks.map(([x, y]) => [s(x), s(y)]),
     quality: { face_size: Math.round((box.y2 - box.y1) * scale), sharpness: round2(sharpness) },
     embedding,

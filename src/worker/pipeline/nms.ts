@@ -25,3 +25,25 @@ export function nms(boxes: ScoredBox[], threshold: number, topK = Infinity): Sco
   }
   return kept;
 }
+
+/**
+ * Drops boxes lying mostly (> `share` of their area) inside a higher-scoring box: the detector
+ * sometimes fires on a part of a face (an eye region) as well as on the whole face.
+ */
+export function dropContained(boxes: ScoredBox[], share = 0.8): ScoredBox[] {
+  const sorted = [...boxes].sort((a, b) => b.score - a.score);
+  return sorted.filter((box, i) =>
+    sorted.slice(0, i).every((big) => {
+      const w = Math.min(big.x2, box.x2) - Math.max(big.x1, box.x1);
+      const h = Math.min(big.y2, box.y2) - Math.max(big.y1, box.y1);
+      const area = (box.x2 - box.x1) * (box.y2 - box.y1);
+      return (
+        w <= 0 ||
+        h <= 0 ||
+        area <= 0 ||
+        (w * h) / area <= share ||
+        area > (big.x2 - big.x1) * (big.y2 - big.y1)
+      );
+    }),
+  );
+}

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ServiceError } from '../../shared/errors.js';
 import { decodeBase64Image } from '../../shared/image-input.js';
 import type { EmbedJobData, EmbedJobResult } from '../../shared/jobs/index.js';
+import { analyseOptions } from './analyse-options.js';
 import type { ProcessorDeps } from './types.js';
 
 /** One photo -> the embedding of one face, in the shape POST /api/v1/embed answers. */
@@ -11,12 +12,7 @@ export async function processEmbed(data: EmbedJobData, deps: ProcessorDeps): Pro
   const bytes = decodeBase64Image(data.image);
   const result = await deps.pool.analyse(
     bytes,
-    {
-      maxPixels: config.maxImagePixels,
-      maxSide: config.maxDecodeSide,
-      tiling: config.tiling,
-      select: data.face === 'center' ? 'center' : 'largest',
-    },
+    analyseOptions(config, data.face === 'center' ? 'center' : 'largest'),
     true,
   );
   deps.metrics?.observeStages(result.timings);

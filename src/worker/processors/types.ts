@@ -1,5 +1,8 @@
+import type { Queue } from 'bullmq';
 import type { Config } from '../../shared/config.js';
 import type { ModelManifest } from '../../shared/model-manifest.js';
+import type { BlobStore, Store } from '../../shared/store/index.js';
+import type { GalleryCache } from '../gallery.js';
 import type { InferencePool } from '../inference/pool.js';
 import type { WorkerMetrics } from '../metrics.js';
 
@@ -8,5 +11,9 @@ export interface ProcessorDeps {
   config: Config;
   pool: InferencePool;
   manifest: ModelManifest;
+  store: Store;
+  blobs: BlobStore;
+  gallery: GalleryCache;
+  webhookQueue: Queue;
   metrics?: WorkerMetrics;
 }

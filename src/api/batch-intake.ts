@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { ServiceError } from '../shared/errors.js';
+import { decodeBase64Image } from '../shared/image-input.js';
+import type { JobName } from '../shared/jobs/index.js';
+import type { BatchType } from '../shared/store/index.js';
+import { assertWebhookTarget } from '../shared/url-guard.js';
+import { newWebhookSecret } from '../shared/webhook-signing.js';
+import type { ApiDeps } from './deps.js';
+
+/** One item of a batch as the intake sees it: its photos (bytes or a reason they are unusable). */
+export interface IntakeItem {
+  ref: string | null;
+  photos: (Buffer | ServiceError)[];
+  /** The child job's payload, given the blob keys of its photos. */
+  data: (jobId: string, index: number, photoKeys: string[]) => unknown;
+}
+
+export interface BatchAccepted {
+  job_id: string;
+  status_url: string;
+  items: number;
+  webhook_secret?: string;
+}
+
+/** Decodes a base64 photo; a bad one becomes that item's outcome instead of failing the batch. */
+export function photoOrError(image: string, field: string): Buffer | ServiceError {
+  try {
+    return decodeBase64Image(image, field);
+  } catch (err) {
+    if (err instanceof ServiceError) return err;
+    throw err;
+  }
+}
+
+/**
+ * Accepts a batch: photos go to the blob store, the batch to the store, one child job per
+ * item to BullMQ (as a flow). Items whose photo is unreadable get their outcome now and no job.
+ * If anything fails before the flow is queued, what was written is removed again.
+ */
+export async function acceptBatch(
+  deps: ApiDeps,
+  spec: {
+    type: BatchType;
+    parent: JobName;
+    child: JobName;
+    items: IntakeItem[];
+    webhookUrl: string | undefined;
+  },
+): Promise<BatchAccepted> {
+  const { config, store, blobs, jobs } = deps;
+  if (spec.items.length > config.maxBatchItems) {
+    throw new ServiceError(
+      'BATCH_TOO_LARGE',
+      `${spec.items.length} items; the limit is ${config.maxBatchItems}`,
+      {
+        max_items: config.maxBatchItems,
+      },
+    );
+  }
+  if (spec.webhookUrl) await assertWebhookTarget(spec.webhookUrl, config.webhook.allow);
+  const job_id = `job_${randomUUID().replace(/-/g, '')}`;
+  const webhook_secret = spec.webhookUrl && !config.webhook.secret ? newWebhookSecret() : null;
+  const children: { name: JobName; data: unknown; index: number }[] = [];
+  try {
+    await store.createJob({
+      job_id,
+      type: spec.type,
+      total: spec.items.length,
+      status: 'queued',
+      created_at: new Date().toISOString(),
+      started_at: null,
+      finished_at: null,
+      webhook_url: spec.webhookUrl ?? null,
+      webhook_secret,
+    });
+    for (const [index, item] of spec.items.entries()) {
+      const bad = item.photos.find((p): p is ServiceError => p instanceof ServiceError);
+      if (bad) {
+        await store.putItemResult({
+          job_id,
+          index,
+          ref: item.ref,
+          outcome: bad.code,
+          ok: false,
+          detail: { error: bad.message, ...bad.details },
+          finished_at: new Date().toISOString(),
+        });
+        continue;
+      }
+      const keys = item.photos.map((_, n) => `${job_id}/${index}-${n}`);
+      await Promise.all(item.photos.map((p, n) => blobs.put(keys[n] as string, p as Buffer)));
+      children.push({ name: spec.child, data: item.data(job_id, index, keys), index });
+    }
+    await jobs.addBatch({ name: spec.parent, data: { job_id }, jobId: job_id }, children);
+  } catch (err) {
+    await blobs.deletePrefix(job_id).catch(() => undefined);
+    await store
+      .updateJob(job_id, { status: 'failed', finished_at: new Date().toISOString() })
+      .catch(() => undefined);
+    throw err;
+  }
+  return {
+    job_id,
+    status_url: `/api/v1/jobs/${job_id}`,
+    items: spec.items.length,
+    ...(webhook_secret ? { webhook_secret } : {}),
+  };
+}

@@ -1,0 +1,161 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { csvRecords } from '../../shared/csv.js';
+import { ServiceError } from '../../shared/errors.js';
+import { ENROLL_BATCH_JOB, ENROLL_ITEM_JOB, type EnrollItemData } from '../../shared/jobs/index.js';
+import { EnrollmentItemFields, EnrollmentRequest, type EnrollmentItem } from '../../shared/schemas.js';
+import { acceptBatch, photoOrError, type IntakeItem } from '../batch-intake.js';
+import { limitBody } from '../body-limit.js';
+import type { ApiDeps } from '../deps.js';
+import { idempotent, sha256 } from '../idempotency.js';
+import { parseWith, readJson } from '../validate.js';
+
+interface ParsedEnrollment {
+  items: { item: Omit<EnrollmentItem, 'image' | 'images'>; photos: (Buffer | ServiceError)[] }[];
+  webhookUrl: string | undefined;
+  mode: 'add' | 'replace';
+  bodySha256: string;
+}
+
+/**
+ * POST /api/v1/enrollments — a batch of people to enroll, as JSON (base64 photos) or
+ * multipart (a CSV or JSON manifest naming uploaded files). 202 with the job id.
+ */
+export function enrollmentRoutes(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.post('/api/v1/enrollments', limitBody(deps.config.maxBatchBodyBytes), async (c) => {
+    const isMultipart = (c.req.header('content-type') ?? '').startsWith('multipart/form-data');
+    const req = isMultipart ? await fromMultipart(c) : await fromJson(c);
+    return idempotent(c, deps.store, req.bodySha256, async () => {
+      const accepted_at = new Date().toISOString();
+      const items: IntakeItem[] = req.items.map(({ item, photos }) => ({
+        ref: item.user_id,
+        photos,
+        data: (job_id, index, photoKeys): EnrollItemData => ({
+          job_id,
+          index,
+          user_id: item.user_id,
+          name: item.name,
+          group: item.group ?? null,
+          metadata: item.metadata ?? {},
+          photos: photoKeys,
+          mode: req.mode,
+          accepted_at,
+        }),
+      }));
+      const body = await acceptBatch(deps, {
+        type: 'enrollment',
+        parent: ENROLL_BATCH_JOB,
+        child: ENROLL_ITEM_JOB,
+        items,
+        webhookUrl: req.webhookUrl,
+      });
+      return { status: 202, body };
+    });
+  });
+  return app;
+}
+
+async function fromJson(c: Context): Promise<ParsedEnrollment> {
+  const raw = await c.req.text();
+  const req = await readJson(c, EnrollmentRequest, { text: raw });
+  return {
+    items: req.items.map(({ image, images, ...item }, i) => ({
+      item,
+      photos: (images ?? [image ?? '']).map((p, n) =>
+        photoOrError(p, `items.${i}.image${images ? `s.${n}` : ''}`),
+      ),
+    })),
+    webhookUrl: req.webhook_url,
+    mode: req.options.mode,
+    bodySha256: sha256(raw),
+  };
+}
+
+const ManifestJson = z.object({
+  items: z.array(
+    EnrollmentItemFields.omit({ image: true, images: true }).extend({ files: z.array(z.string()).min(1) }),
+  ),
+});
+
+/**
+ * Multipart: a `manifest` part (CSV with columns user_id,name,file[,group] — one row per photo —
+ * or JSON {items: [{user_id, name, files: [...], group?, metadata?}]}), the photo files (matched
+ * by file name), and optional `webhook_url` and `mode` fields.
+ */
+async function fromMultipart(c: Context): Promise<ParsedEnrollment> {
+  const form = await c.req.parseBody({ all: true });
+  const files = new Map<string, File>();
+  for (const value of Object.values(form).flat())
+    if (value instanceof File && value.name) files.set(value.name, value);
+  const manifestPart = form.manifest;
+  const manifest =
+    manifestPart instanceof File
+      ? await manifestPart.text()
+      : typeof manifestPart === 'string'
+        ? manifestPart
+        : undefined;
+  if (!manifest)
+    throw new ServiceError('INVALID_REQUEST', 'multipart upload needs a manifest part', {
+      field: 'manifest',
+    });
+  const entries = manifest.trimStart().startsWith('{') ? jsonManifest(manifest) : csvManifest(manifest);
+  const items: ParsedEnrollment['items'] = [];
+  const hashes: string[] = [];
+  for (const [i, { files: names, ...item }] of entries.entries()) {
+    const photos: (Buffer | ServiceError)[] = [];
+    for (const name of names) {
+      const file = files.get(name);
+      const bytes = file ? Buffer.from(await file.arrayBuffer()) : undefined;
+      hashes.push(bytes ? sha256(bytes) : `missing:${name}`);
+      photos.push(
+        bytes ?? new ServiceError('INVALID_IMAGE', `no uploaded file named ${name}`, { field: `items.${i}` }),
+      );
+    }
+    items.push({ item, photos });
+  }
+  const webhookUrl = typeof form.webhook_url === 'string' ? form.webhook_url : undefined;
+  const mode = form.mode === 'replace' ? 'replace' : 'add';
+  return {
+    items,
+    webhookUrl,
+    mode,
+    bodySha256: sha256(JSON.stringify({ entries, hashes, webhookUrl, mode })),
+  };
+}
+
+type ManifestEntry = z.infer<typeof ManifestJson>['items'][number];
+
+function jsonManifest(text: string): ManifestEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ServiceError('INVALID_REQUEST', 'manifest is not valid JSON', { field: 'manifest' });
+  }
+  return parseWith(ManifestJson, parsed, 'manifest').items;
+}
+
+function csvManifest(text: string): ManifestEntry[] {
+  const byUser = new Map<string, ManifestEntry>();
+  for (const row of csvRecords(text)) {
+    const file = row.file ?? row.path ?? '';
+    const prior = byUser.get(row.user_id ?? '');
+    if (prior) prior.files.push(file);
+    else {
+      const entry = {
+        user_id: row.user_id,
+        name: row.name,
+        files: [file],
+        ...(row.group ? { group: row.group } : {}),
+      };
+      byUser.set(
+        row.user_id ?? '',
+        parseWith(ManifestJson.shape.items.element, entry, `manifest row ${byUser.size + 1}`),
+      );
+    }
+  }
+  if (byUser.size === 0)
+    throw new ServiceError('INVALID_REQUEST', 'the manifest lists no photos', { field: 'manifest' });
+  return [...byUser.values()];
+}

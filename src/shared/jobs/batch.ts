@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { FacePolicy } from '../schemas.js';
+
+/**
+ * Batch jobs are BullMQ flows: a parent per batch (runs when every item has finished, writes
+ * the summary and sends the webhook) and one child per item, so one bad photo never fails the
+ * batch. Payloads carry blob keys, never photo bytes.
+ */
+export const ENROLL_BATCH_JOB = 'enroll-batch' as const;
+export const ENROLL_ITEM_JOB = 'enroll-item' as const;
+export const EMBED_BATCH_JOB = 'embed-batch' as const;
+export const EMBED_ITEM_JOB = 'embed-item' as const;
+
+export const BatchParentData = z.object({ job_id: z.string() });
+export type BatchParentData = z.infer<typeof BatchParentData>;
+
+export const EnrollItemData = z.object({
+  job_id: z.string(),
+  index: z.number().int().nonnegative(),
+  user_id: z.string(),
+  name: z.string(),
+  group: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  /** Blob keys of the photos, in the order given. */
+  photos: z.array(z.string()).min(1),
+  mode: z.enum(['add', 'replace']),
+  /** ISO time the batch was accepted: an erasure after it wins over this item. */
+  accepted_at: z.string(),
+});
+export type EnrollItemData = z.infer<typeof EnrollItemData>;
+
+export const EmbedItemData = z.object({
+  job_id: z.string(),
+  index: z.number().int().nonnegative(),
+  ref: z.string().nullable(),
+  photo: z.string(),
+  face: FacePolicy,
+});
+export type EmbedItemData = z.infer<typeof EmbedItemData>;
+
+/** Item jobs return a small summary; the full result is in the store. */
+export interface ItemJobResult {
+  outcome: string;
+  ok: boolean;
+}
+
+export interface BatchSummary {
+  total: number;
+  done: number;
+  failed: number;
+  status: string;
+}

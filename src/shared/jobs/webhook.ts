@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** One webhook event for one URL; the secret is looked up in the store, never put in Redis. */
+export const WEBHOOK_JOB = 'webhook' as const;
+
+export const WEBHOOK_EVENTS = ['job.completed', 'job.failed'] as const;
+
+export const WebhookJobData = z.object({
+  /** Stable across retries: receivers de-duplicate on the `webhook-id` header. */
+  delivery_id: z.string(),
+  job_id: z.string(),
+  event: z.enum(WEBHOOK_EVENTS),
+  url: z.string().url(),
+  payload: z.record(z.string(), z.unknown()),
+});
+export type WebhookJobData = z.infer<typeof WebhookJobData>;
+
+export interface WebhookJobResult {
+  delivered: boolean;
+  status_code: number | null;
+}

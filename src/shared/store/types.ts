@@ -1,0 +1,101 @@
+import type { FaceQuality } from '../face-types.js';
+
+/**
+ * What the store holds. Both implementations (SQLite, MongoDB) store exactly these shapes and
+ * pass the same conformance suite (test/shared/store/conformance.ts).
+ */
+export interface UserInput {
+  user_id: string;
+  name: string;
+  group: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface TemplateInput {
+  model: string;
+  embedding: Float32Array;
+  detection_score: number;
+  quality: FaceQuality;
+  /** sha256 of the source photo: the same photo never becomes two templates of one user. */
+  photo_sha256: string;
+}
+
+export interface TemplateSummary extends Omit<TemplateInput, 'embedding'> {
+  template_id: string;
+  created_at: string;
+}
+
+export interface User extends UserInput {
+  enrolled_at: string;
+  updated_at: string;
+  templates: TemplateSummary[];
+}
+
+export interface GalleryEntry {
+  user_id: string;
+  name: string;
+  group: string | null;
+  template_id: string;
+  embedding: Float32Array;
+}
+
+export type EnrollOutcome = 'ENROLLED' | 'UPDATED';
+
+export type BatchType = 'enrollment' | 'embed';
+export type BatchStatus = 'queued' | 'active' | 'completed' | 'completed_with_errors' | 'failed';
+
+export interface BatchJob {
+  job_id: string;
+  type: BatchType;
+  total: number;
+  status: BatchStatus;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  webhook_url: string | null;
+  /** whsec_... secret the webhook is signed with; never returned by the status endpoint. */
+  webhook_secret: string | null;
+}
+
+export interface ItemResult {
+  job_id: string;
+  index: number;
+  /** Item reference the caller gave (user_id for enrollment, id for embed). */
+  ref: string | null;
+  /** ENROLLED, UPDATED, EMBEDDED, or an error code (NO_FACE_DETECTED, LOW_QUALITY, ...). */
+  outcome: string;
+  ok: boolean;
+  detail: Record<string, unknown>;
+  finished_at: string;
+}
+
+export interface WebhookDelivery {
+  delivery_id: string;
+  job_id: string;
+  event: string;
+  url: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  delivered: boolean;
+  at: string;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  body_sha256: string;
+  /** The first response, once there is one. */
+  response: { status: number; body: unknown } | null;
+  created_at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface ErasureReceipt {
+  user_id: string;
+  templates_erased: number;
+  erased_at: string;
+}

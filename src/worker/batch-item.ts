@@ -1,0 +1,64 @@
+import { ServiceError } from '../shared/errors.js';
+import type { ItemJobResult } from '../shared/jobs/index.js';
+import type { ProcessorDeps } from './processors/types.js';
+
+export interface ItemOutcome {
+  outcome: string;
+  ok: boolean;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * The life of one batch item: mark the batch active, run `work`, record the outcome in the
+ * store (keyed by job and index, so a re-run after a crash overwrites rather than duplicates),
+ * and delete the item's photos. Bad input is recorded, then rethrown so BullMQ fails the item
+ * without retrying; transient faults are rethrown with the photos kept for the retry.
+ */
+export async function runItem(
+  deps: ProcessorDeps,
+  item: { job_id: string; index: number; ref: string | null; photos: string[] },
+  work: () => Promise<ItemOutcome>,
+): Promise<ItemJobResult> {
+  const batch = await deps.store.getJob(item.job_id);
+  if (batch?.status === 'queued') {
+    await deps.store.updateJob(item.job_id, { status: 'active', started_at: new Date().toISOString() });
+  }
+  try {
+    const result = await work();
+    await finish(deps, item, result);
+    return { outcome: result.outcome, ok: result.ok };
+  } catch (err) {
+    if (err instanceof ServiceError && !err.retryable) {
+      await finish(deps, item, {
+        outcome: err.code,
+        ok: false,
+        detail: { error: err.message, ...err.details },
+      });
+    }
+    throw err;
+  }
+}
+
+async function finish(
+  deps: ProcessorDeps,
+  item: { job_id: string; index: number; ref: string | null; photos: string[] },
+  result: ItemOutcome,
+): Promise<void> {
+  await deps.store.putItemResult({
+    job_id: item.job_id,
+    index: item.index,
+    ref: item.ref,
+    outcome: result.outcome,
+    ok: result.ok,
+    detail: result.detail,
+    finished_at: new Date().toISOString(),
+  });
+  if (!deps.config.keepPhotos) await Promise.all(item.photos.map((key) => deps.blobs.delete(key)));
+}
+
+/** Reads an item's photo; gone means erased (or already processed and cleaned up). */
+export async function readPhoto(deps: ProcessorDeps, key: string): Promise<Buffer> {
+  const bytes = await deps.blobs.get(key);
+  if (!bytes) throw new ServiceError('INVALID_IMAGE', 'the photo is no longer stored (erased or expired)');
+  return bytes;
+}

@@ -1,0 +1,97 @@
+import type { Job } from 'bullmq';
+import { decodeError } from '../../shared/errors.js';
+import {
+  WEBHOOK_JOB,
+  type BatchParentData,
+  type BatchSummary,
+  type WebhookJobData,
+} from '../../shared/jobs/index.js';
+import { webhookJobOptions } from '../../shared/queues.js';
+import type { BatchJob, BatchStatus } from '../../shared/store/index.js';
+import type { ProcessorDeps } from './types.js';
+
+/**
+ * Runs once every item of a batch has finished (BullMQ flow parent). Items that exhausted
+ * their retries have no result yet: they get one here, from BullMQ's record of the failure.
+ * Then the batch gets its final status, its photos are deleted and the webhook is queued.
+ */
+export async function processBatchParent(
+  data: BatchParentData,
+  deps: ProcessorDeps,
+  job: Job,
+): Promise<BatchSummary> {
+  const { store } = deps;
+  const batch = await store.getJob(data.job_id);
+  if (!batch) throw new Error(`batch ${data.job_id} is not in the store`);
+  await recordExhaustedItems(batch, deps, job);
+  const { done, failed } = await store.countItemResults(batch.job_id);
+  const status: BatchStatus =
+    failed === 0 ? 'completed' : failed === batch.total ? 'failed' : 'completed_with_errors';
+  const finished_at = batch.finished_at ?? new Date().toISOString();
+  await store.updateJob(batch.job_id, { status, finished_at, started_at: batch.started_at ?? finished_at });
+  if (!deps.config.keepPhotos) await deps.blobs.deletePrefix(batch.job_id);
+  const summary = { total: batch.total, done, failed, status };
+  if (batch.webhook_url) await queueWebhook(deps, { ...batch, status, finished_at }, summary);
+  return summary;
+}
+
+async function recordExhaustedItems(batch: BatchJob, deps: ProcessorDeps, job: Job): Promise<void> {
+  const { done } = await deps.store.countItemResults(batch.job_id);
+  if (done >= batch.total) return;
+  const seen = new Set<number>();
+  for (let cursor: string | undefined; ;) {
+    const page = await deps.store.listItemResults(batch.job_id, { cursor, limit: 1000 });
+    for (const r of page.items) seen.add(r.index);
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  // Child job ids are `<job_id>-<index>`; BullMQ keeps why each ignored child failed.
+  const failures = await job.getIgnoredChildrenFailures();
+  const reasonOf = new Map(
+    Object.entries(failures).map(([key, reason]) => [Number(key.slice(key.lastIndexOf('-') + 1)), reason]),
+  );
+  for (let index = 0; index < batch.total; index++) {
+    if (seen.has(index)) continue;
+    const reason = reasonOf.get(index);
+    const known = decodeError(reason);
+    await deps.store.putItemResult({
+      job_id: batch.job_id,
+      index,
+      ref: null,
+      outcome: known?.code ?? 'INTERNAL_ERROR',
+      ok: false,
+      detail: { error: known?.message ?? reason ?? 'the item failed after all retries' },
+      finished_at: new Date().toISOString(),
+    });
+  }
+}
+
+async function queueWebhook(deps: ProcessorDeps, batch: BatchJob, summary: BatchSummary): Promise<void> {
+  const event = batch.status === 'failed' ? 'job.failed' : 'job.completed';
+  // One delivery per batch and event: a parent retried after a crash queues the same job id.
+  const delivery_id = `msg_${batch.job_id}_${event.replace('.', '_')}`;
+  const payload = {
+    type: event,
+    timestamp: new Date().toISOString(),
+    data: {
+      job_id: batch.job_id,
+      type: batch.type,
+      status: batch.status,
+      progress: { total: summary.total, done: summary.done, failed: summary.failed },
+      created_at: batch.created_at,
+      finished_at: batch.finished_at,
+      results_url: `/api/v1/jobs/${batch.job_id}/results`,
+    },
+  };
+  const data: WebhookJobData = {
+    delivery_id,
+    job_id: batch.job_id,
+    event,
+    url: batch.webhook_url ?? '',
+    payload,
+  };
+  await deps.webhookQueue.add(WEBHOOK_JOB, data, {
+    ...webhookJobOptions(deps.config.webhook.retryScheduleMs),
+    jobId: delivery_id,
+  });
+}

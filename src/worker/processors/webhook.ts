@@ -1,0 +1,64 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { WebhookJobData, WebhookJobResult } from '../../shared/jobs/index.js';
+import { assertWebhookTarget } from '../../shared/url-guard.js';
+import { webhookHeaders } from '../../shared/webhook-signing.js';
+import type { ProcessorDeps } from './types.js';
+
+/**
+ * Delivers one webhook attempt. 2xx = delivered; 410 = the receiver is gone: stop; anything
+ * else (or no answer within the timeout) is retried on the configured schedule. Redirects
+ * are not followed (they could lead anywhere). Every attempt is recorded.
+ */
+export async function processWebhook(
+  data: WebhookJobData,
+  deps: ProcessorDeps,
+  job: Job,
+): Promise<WebhookJobResult> {
+  const batch = await deps.store.getJob(data.job_id);
+  const secret = batch?.webhook_secret ?? deps.config.webhook.secret;
+  if (!secret) throw new UnrecoverableError(`no webhook secret for batch ${data.job_id}`);
+  const attempt = job.attemptsMade + 1;
+  const record = (status_code: number | null, error: string | null, delivered: boolean) =>
+    deps.store.addWebhookDelivery({
+      delivery_id: data.delivery_id,
+      job_id: data.job_id,
+      event: data.event,
+      url: data.url,
+      attempt,
+      status_code,
+      error,
+      delivered,
+      at: new Date().toISOString(),
+    });
+
+  try {
+    await assertWebhookTarget(data.url, deps.config.webhook.allow);
+  } catch (err) {
+    await record(null, (err as Error).message, false);
+    throw new UnrecoverableError((err as Error).message);
+  }
+  const body = JSON.stringify(data.payload);
+  let status: number;
+  try {
+    const res = await fetch(data.url, {
+      method: 'POST',
+      body,
+      headers: webhookHeaders(secret, data.delivery_id, body),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(deps.config.webhook.timeoutMs),
+    });
+    status = res.status;
+    await res.body?.cancel();
+  } catch (err) {
+    const message = (err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message;
+    await record(null, message, false);
+    throw new Error(`webhook delivery failed: ${message}`);
+  }
+  if (status >= 200 && status < 300) {
+    await record(status, null, true);
+    return { delivered: true, status_code: status };
+  }
+  await record(status, `HTTP ${status}`, false);
+  if (status === 410) throw new UnrecoverableError('receiver answered 410 Gone: delivery disabled');
+  throw new Error(`webhook receiver answered HTTP ${status}`);
+}
