@@ -203,21 +203,21 @@ export class MongoStore implements Store {
     if (mode === 'replace') {
       await this.templates.deleteMany({ user_id: user.user_id, photo_sha256: { $ne: t.photo_sha256 } });
     }
-    try {
-      await this.templates.insertOne({
-        template_id: randomUUID(),
-        user_id: user.user_id,
-        model: t.model,
-        embedding: toBinary(t.embedding),
-        detection_score: t.detection_score,
-        quality: t.quality,
-        photo_sha256: t.photo_sha256,
-        created_at: at,
-      });
-    } catch (err) {
-      // This photo is already a template of this user (SQLite: ON CONFLICT DO NOTHING).
-      if (!isDuplicateKey(err)) throw err;
-    }
+    // The same photo of the same user is one template; re-enrolling it (e.g. after a model
+    // upgrade) refreshes its embedding instead of adding a second one.
+    await this.templates.updateOne(
+      { user_id: user.user_id, photo_sha256: t.photo_sha256 },
+      {
+        $set: {
+          model: t.model,
+          embedding: toBinary(t.embedding),
+          detection_score: t.detection_score,
+          quality: t.quality,
+        },
+        $setOnInsert: { template_id: randomUUID(), created_at: at },
+      },
+      { upsert: true },
+    );
     return upsertedCount === 1 ? 'ENROLLED' : 'UPDATED';
   }
 

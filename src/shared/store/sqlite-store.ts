@@ -124,7 +124,8 @@ export class SqliteStore implements Store {
       this.db
         .prepare(
           `INSERT INTO templates (template_id, user_id, model, embedding, detection_score, quality, photo_sha256, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, photo_sha256) DO NOTHING`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, photo_sha256) DO UPDATE SET model = excluded.model,
+             embedding = excluded.embedding, detection_score = excluded.detection_score, quality = excluded.quality`,
         )
         .run(
           randomUUID(),

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { Binary, MongoClient } from 'mongodb';
+import { openMongo } from '../../../src/shared/store/mongo-store.js';
+import { storeConformance } from './conformance.js';
+
+const NAME = 'MongoStore + GridFsBlobStore';
+const url = process.env.MONGODB_URL;
+
+/** Drops a test database through a client of its own. */
+async function dropDatabase(mongoUrl: string, dbName: string): Promise<void> {
+  const client = await new MongoClient(mongoUrl).connect();
+  try {
+    await client.db(dbName).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}
+
+if (url) {
+  // A database of its own for every test, dropped afterwards: never the one MONGODB_URL names.
+  const freshDbName = () => `shelia_test_${process.pid}_${randomUUID().slice(0, 8)}`;
+
+  storeConformance(NAME, async () => {
+    const dbName = freshDbName();
+    const persistence = await openMongo(url, dbName);
+    return {
+      store: persistence.store,
+      blobs: persistence.blobs,
+      cleanup: async () => {
+        try {
+          await dropDatabase(url, dbName);
+        } finally {
+          await persistence.close();
+        }
+      },
+    };
+  });
+
+  void describe(`${NAME}: storage format`, () => {
+    void it('stores embeddings as BSON binary of the Float32 bytes, without extra fields', async () => {
+      const dbName = freshDbName();
+      const persistence = await openMongo(url, dbName);
+      const { store } = persistence;
+      const client = await new MongoClient(url).connect();
+      try {
+        const embedding = new Float32Array([0.5, -0.25, 1e-40]);
+        await store.enroll(
+          { user_id: 'u1', name: 'Ada', group: null, metadata: { $where: 'x', 'a.b': 1 } },
+          {
+            model: 'arcface-test',
+            embedding,
+            detection_score: 0.9,
+            quality: { face_size: 100, sharpness: 20 },
+            photo_sha256: 'photo-a',
+          },
+          'add',
+        );
+        const doc = await client
+          .db(dbName)
+          .collection<{ user_id: string; embedding: unknown }>('templates')
+          .findOne({ user_id: 'u1' });
+        assert.ok(doc);
+        assert.ok(doc.embedding instanceof Binary);
+        assert.deepEqual(Buffer.from(doc.embedding.value()), Buffer.from(embedding.buffer));
+        assert.deepEqual((await store.getUser('u1'))?.metadata, { $where: 'x', 'a.b': 1 });
+        const collections = (await client.db(dbName).listCollections().toArray()).map((c) => c.name);
+        assert.ok(collections.includes('attendance'));
+      } finally {
+        await client.close();
+        await dropDatabase(url, dbName);
+        await persistence.close();
+      }
+    });
+  });
+} else {
+  void describe(
+    NAME,
+    { skip: 'MONGODB_URL not set: no MongoDB server can be installed on this machine' },
+    () => {},
+  );
+}

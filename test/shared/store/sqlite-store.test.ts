@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FsBlobStore } from '../../../src/shared/store/blobs.js';
+import { SqliteStore } from '../../../src/shared/store/sqlite-store.js';
+import { storeConformance } from './conformance.js';
+
+storeConformance('SqliteStore + FsBlobStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
+  const store = new SqliteStore(join(dir, 'shelia.db'));
+  await store.init();
+  return {
+    store,
+    blobs: new FsBlobStore(join(dir, 'blobs')),
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+void describe('SqliteStore on one file', () => {
+  void it('two instances (API and worker processes) see each other’s writes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
+    const file = join(dir, 'data', 'shelia.db');
+    const api = new SqliteStore(file);
+    const worker = new SqliteStore(file);
+    try {
+      await api.init();
+      await worker.init();
+
+      await api.createJob({
+        job_id: 'job-1',
+        type: 'enrollment',
+        total: 1,
+        status: 'queued',
+        created_at: '2026-01-01T00:00:00.000Z',
+        started_at: null,
+        finished_at: null,
+        webhook_url: null,
+        webhook_secret: null,
+      });
+      await worker.updateJob('job-1', { status: 'active', started_at: '2026-01-01T00:00:01.000Z' });
+      const enrolled = await worker.enroll(
+        { user_id: 'u1', name: 'Ada', group: null, metadata: {} },
+        {
+          model: 'arcface-test',
+          embedding: new Float32Array([0.5, -0.25]),
+          detection_score: 0.9,
+          quality: { face_size: 100, sharpness: 20 },
+          photo_sha256: 'photo-a',
+        },
+        'add',
+      );
+      assert.equal(enrolled, 'ENROLLED');
+      await worker.putItemResult({
+        job_id: 'job-1',
+        index: 0,
+        ref: 'u1',
+        outcome: 'ENROLLED',
+        ok: true,
+        detail: {},
+        finished_at: '2026-01-01T00:00:02.000Z',
+      });
+
+      assert.equal((await api.getJob('job-1'))?.status, 'active');
+      assert.equal((await api.getUser('u1'))?.templates.length, 1);
+      assert.deepEqual(await api.countItemResults('job-1'), { done: 1, failed: 0 });
+      assert.deepEqual(
+        (await api.gallery()).map((e) => [...e.embedding]),
+        [[0.5, -0.25]],
+      );
+
+      // An idempotency key claimed through one is taken for the other.
+      assert.equal((await api.claimIdempotencyKey('key-1', 'sha')).claimed, true);
+      assert.equal((await worker.claimIdempotencyKey('key-1', 'sha')).claimed, false);
+      assert.ok(await api.deleteUser('u1'));
+      assert.equal(await worker.getUser('u1'), undefined);
+      assert.ok(await worker.erasedAt('u1'));
+    } finally {
+      await api.close();
+      await worker.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
