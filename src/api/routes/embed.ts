@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { limitBody } from '../body-limit.js';
-import { ServiceError } from '../../shared/errors.js';
 import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
 import { EMBED_JOB } from '../../shared/jobs/index.js';
 import { EmbedRequest } from '../../shared/schemas.js';

@@ -52,7 +52,7 @@ export async function processWebhook(
   } catch (err) {
     const message = (err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message;
     await record(null, message, false);
-    throw new Error(`webhook delivery failed: ${message}`);
+    throw new Error(`webhook delivery failed: ${message}`, { cause: err });
   }
   if (status >= 200 && status < 300) {
     await record(status, null, true);
