@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler } from './error-handler.js';
 import { apiKeyAuth } from './middleware/auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
+import { attendanceRoutes } from './routes/attendance.js';
 import { batchEmbedRoutes } from './routes/batch-embed.js';
 import { compareRoutes } from './routes/compare.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
@@ -29,6 +30,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/', batchEmbedRoutes(deps));
   app.route('/', jobRoutes(deps));
   app.route('/', userRoutes(deps));
+  app.route('/', attendanceRoutes(deps));
   app.notFound(() => {
     throw new ServiceError('NOT_FOUND', 'no such endpoint');
   });

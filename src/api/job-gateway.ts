@@ -5,7 +5,8 @@ import { decodeError, ServiceError } from '../shared/errors.js';
 import type { EnrollItemData, JobName, JobResults } from '../shared/jobs/index.js';
 import {
   apiConnection,
-  galleryVersionKey,
+  galleryStreamKey,
+  publishGalleryChange,
   HEARTBEAT_TTL_S,
   ITEM_JOB_OPTIONS,
   PARENT_JOB_OPTIONS,
@@ -119,9 +120,9 @@ export class JobGateway {
     return removed;
   }
 
-  /** Tells every worker its gallery is stale (after an erasure). */
-  async bumpGallery(): Promise<void> {
-    await unavailableOnError(() => this.redis.incr(galleryVersionKey(this.config)));
+  /** Tells every worker to re-read this user's templates (after an erasure). */
+  async galleryChanged(userId: string): Promise<void> {
+    await unavailableOnError(() => publishGalleryChange(this.redis, galleryStreamKey(this.config), userId));
   }
 
   /** Live workers, from their heartbeat keys (cached briefly). */

@@ -78,6 +78,8 @@ const Env = z.object({
   WEBHOOK_TIMEOUT_MS: int(10_000),
   /** Hosts or CIDRs webhooks may target even though they are loopback/private (e.g. 127.0.0.1). */
   WEBHOOK_ALLOW: list,
+  /** Sightings of one person by one camera closer than this make one attendance record. */
+  ATTENDANCE_WINDOW_MS: int(5 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -107,6 +109,7 @@ export type Config = Readonly<{
   keepPhotos: boolean;
   maxBatchItems: number;
   maxBatchBodyBytes: number;
+  attendanceWindowMs: number;
   quality: Readonly<{ minFaceSize: number; minSharpness: number; minDetectionScore: number }>;
   duplicatePolicy: 'warn' | 'reject';
   webhook: Readonly<{
@@ -153,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keepPhotos: e.KEEP_PHOTOS === 'true',
     maxBatchItems: e.MAX_BATCH_ITEMS,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
+    attendanceWindowMs: e.ATTENDANCE_WINDOW_MS,
     quality: Object.freeze({
       minFaceSize: e.MIN_FACE_SIZE,
       minSharpness: e.MIN_SHARPNESS,

@@ -23,6 +23,8 @@ export interface DetectedFace {
   quality: FaceQuality;
   /** L2-normalised, 512 floats. */
   embedding: Float32Array;
+  /** JPEG of the aligned 112x112 crop, when asked for. */
+  thumbnail?: Uint8Array;
 }
 
 export type FaceSelection = 'largest' | 'center' | 'all';

@@ -11,6 +11,9 @@ export const QUEUE_OF = {
   embed: 'inference',
   'enroll-item': 'inference',
   'embed-item': 'inference',
+  identify: 'inference',
+  'attendance-frame': 'inference',
+  'attendance-batch': 'batch',
   'enroll-batch': 'batch',
   'embed-batch': 'batch',
   webhook: 'webhooks',
@@ -94,6 +97,14 @@ export const workerHeartbeatKey = (config: Config, id: string) => `${config.keyP
 /** Sorted set of worker ids scored by last heartbeat (ms), so finding live ones needs no KEYS scan. */
 export const workerSetKey = (config: Config) => `${config.keyPrefix}:workers`;
 export const HEARTBEAT_TTL_S = 15;
-/** Bumped after every change to enrolled templates; workers reload their gallery when it moves. */
-export const galleryVersionKey = (config: Config) => `${config.keyPrefix}:gallery:version`;
+/** Stream of user ids whose templates changed; every worker replays it into its gallery index. */
+export const galleryStreamKey = (config: Config) => `${config.keyPrefix}:gallery:changes`;
 export const HEARTBEAT_EVERY_MS = 5000;
+
+/** Stream entries kept: far more than any worker falls behind between two checks. */
+const GALLERY_STREAM_MAXLEN = 100_000;
+
+/** Announces that a user's templates changed (call after the store has committed). */
+export async function publishGalleryChange(redis: Redis, streamKey: string, userId: string): Promise<void> {
+  await redis.xadd(streamKey, 'MAXLEN', '~', GALLERY_STREAM_MAXLEN, '*', 'user_id', userId);
+}

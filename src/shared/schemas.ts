@@ -114,7 +114,7 @@ export const BatchAccepted = z.object({
 
 export const JobStatus = z.object({
   job_id: z.string(),
-  type: z.enum(['enrollment', 'embed']),
+  type: z.enum(['enrollment', 'embed', 'attendance']),
   status: z.enum(['queued', 'active', 'completed', 'failed', 'completed_with_errors']),
   progress: z.object({ total: z.number().int(), done: z.number().int(), failed: z.number().int() }),
   created_at: z.string(),
@@ -126,4 +126,33 @@ export type JobStatus = z.infer<typeof JobStatus>;
 export const PageQuery = z.object({
   cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const IdentifyRequest = z.object({
+  image: z.string().min(1),
+  group: z.string().min(1).max(128).optional().describe('Search only this group (default: every group)'),
+  top_k: z.number().int().min(1).max(100).default(5),
+  threshold: z.number().nonnegative().optional().describe('Cosine distance; default: the balanced threshold'),
+});
+export type IdentifyRequest = z.infer<typeof IdentifyRequest>;
+
+/** Any ISO-8601 date-time (with offset or Z); normalised to UTC so records compare as strings. */
+const Instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
+
+export const AttendanceRequest = z.object({
+  camera_id: z.string().min(1).max(128),
+  frames: z.array(z.object({ image: z.string().min(1), captured_at: Instant })).min(1),
+  group: z.string().min(1).max(128).optional(),
+  webhook_url: z.string().url().optional(),
+  threshold: z.number().nonnegative().optional().describe('Cosine distance; default: the balanced threshold'),
+});
+export type AttendanceRequest = z.infer<typeof AttendanceRequest>;
+
+export const AttendanceListQuery = PageQuery.extend({
+  user_id: z.string().max(128).optional(),
+  camera_id: z.string().max(128).optional(),
+  group: z.string().max(128).optional(),
+  kind: z.enum(['match', 'unknown']).optional(),
+  from: Instant.optional(),
+  to: Instant.optional(),
 });

@@ -1,7 +1,9 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { encodeError, ServiceError } from '../shared/errors.js';
 import { JOB_SCHEMAS, type JobName, type JobResults } from '../shared/jobs/index.js';
+import { processAttendanceFrame } from './processors/attendance-frame.js';
 import { processBatchParent } from './processors/batch-parent.js';
+import { processIdentify } from './processors/identify.js';
 import { processEmbed } from './processors/embed.js';
 import { processEmbedItem } from './processors/embed-item.js';
 import { processEnrollItem } from './processors/enroll-item.js';
@@ -18,6 +20,9 @@ const PROCESSORS: Processors = {
   'enroll-batch': processBatchParent,
   'embed-batch': processBatchParent,
   webhook: processWebhook,
+  identify: processIdentify,
+  'attendance-frame': processAttendanceFrame,
+  'attendance-batch': processBatchParent,
 };
 
 const isJobName = (name: string): name is JobName => Object.hasOwn(JOB_SCHEMAS, name);

@@ -4,7 +4,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyModels } from '../shared/model-manifest.js';
 import {
-  galleryVersionKey,
+  galleryStreamKey,
   QUEUE_NAMES,
   QUEUE_OF,
   queueOptions,
@@ -12,7 +12,7 @@ import {
   type QueueName,
 } from '../shared/queues.js';
 import { openPersistence } from '../shared/store/index.js';
-import { GalleryCache } from './gallery.js';
+import { GallerySync } from './matching/gallery-sync.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { startHeartbeat } from './heartbeat.js';
 import { InferencePool } from './inference/pool.js';
@@ -50,7 +50,13 @@ export async function startWorkerService(
   const queues = QUEUE_NAMES.map((name) => new Queue(name, queueOptions(config, connection)));
   const webhookQueue = queues.find((q) => q.name === QUEUE_OF.webhook) as Queue;
   const metrics = new WorkerMetrics(registry, pool, queues);
-  const gallery = new GalleryCache(persistence.store, connection, galleryVersionKey(config));
+  const gallery = new GallerySync(
+    persistence.store,
+    connection,
+    galleryStreamKey(config),
+    manifest.embedding_dim,
+    logger,
+  );
   const deps: ProcessorDeps = { config, pool, manifest, metrics, webhookQueue, gallery, ...persistence };
   const schedule = config.webhook.retryScheduleMs;
 

@@ -51,7 +51,7 @@ export function userRoutes(deps: ApiDeps): Hono {
         finished_at: new Date().toISOString(),
       });
     }
-    await jobs.bumpGallery();
+    await jobs.galleryChanged(userId);
     if (!erased && removed.length === 0) throw new ServiceError('USER_NOT_FOUND', `no user ${userId}`);
     return c.json({
       user_id: userId,

@@ -49,4 +49,5 @@ export interface BatchSummary {
   done: number;
   failed: number;
   status: string;
+  attendance?: { frames: number; faces: number; matched: number; unknown: number };
 }

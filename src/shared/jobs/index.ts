@@ -9,10 +9,14 @@ import {
   type BatchSummary,
   type ItemJobResult,
 } from './batch.js';
+import { ATTENDANCE_BATCH_JOB, ATTENDANCE_FRAME_JOB, AttendanceFrameData } from './attendance.js';
 import { EMBED_JOB, EmbedJobData, type EmbedJobResult } from './embed.js';
+import { IDENTIFY_JOB, IdentifyJobData, type IdentifyJobResult } from './identify.js';
 import { WEBHOOK_JOB, WebhookJobData, type WebhookJobResult } from './webhook.js';
 
+export * from './attendance.js';
 export * from './batch.js';
+export * from './identify.js';
 export * from './embed.js';
 export * from './webhook.js';
 
@@ -24,6 +28,9 @@ export const JOB_SCHEMAS = {
   [EMBED_BATCH_JOB]: BatchParentData,
   [EMBED_ITEM_JOB]: EmbedItemData,
   [WEBHOOK_JOB]: WebhookJobData,
+  [IDENTIFY_JOB]: IdentifyJobData,
+  [ATTENDANCE_BATCH_JOB]: BatchParentData,
+  [ATTENDANCE_FRAME_JOB]: AttendanceFrameData,
 } as const;
 
 export type JobName = keyof typeof JOB_SCHEMAS;
@@ -35,4 +42,7 @@ export interface JobResults {
   [EMBED_BATCH_JOB]: BatchSummary;
   [EMBED_ITEM_JOB]: ItemJobResult;
   [WEBHOOK_JOB]: WebhookJobResult;
+  [IDENTIFY_JOB]: IdentifyJobResult;
+  [ATTENDANCE_BATCH_JOB]: BatchSummary;
+  [ATTENDANCE_FRAME_JOB]: ItemJobResult;
 }

@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Store } from './store.js';
 import type {
+  AttendanceQuery,
+  AttendanceRecord,
   BatchJob,
   EnrollOutcome,
   ErasureReceipt,
@@ -12,6 +14,7 @@ import type {
   IdempotencyRecord,
   ItemResult,
   Page,
+  Sighting,
   TemplateInput,
   TemplateSummary,
   User,
@@ -42,6 +45,14 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   attempt INTEGER NOT NULL, status_code INTEGER, error TEXT, delivered INTEGER NOT NULL, at TEXT NOT NULL,
   PRIMARY KEY (delivery_id, attempt));
 CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id, at);
+CREATE TABLE IF NOT EXISTS attendance (
+  attendance_id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT, name TEXT, grp TEXT, camera_id TEXT NOT NULL,
+  timestamp TEXT NOT NULL, last_seen TEXT NOT NULL, sightings INTEGER NOT NULL, similarity_score REAL, distance REAL,
+  bbox TEXT NOT NULL, thumbnail TEXT, embedding BLOB, job_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attendance_user ON attendance (user_id, camera_id, timestamp);
+CREATE INDEX IF NOT EXISTS attendance_time ON attendance (timestamp, attendance_id);
+CREATE TABLE IF NOT EXISTS sightings (sighting_id TEXT PRIMARY KEY, attendance_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sightings_attendance ON sightings (attendance_id);
 `;
 
 interface UserRow {
@@ -71,6 +82,44 @@ interface ItemRow {
   ok: number;
   detail: string;
   finished_at: string;
+}
+
+interface AttendanceRow {
+  attendance_id: string;
+  kind: 'match' | 'unknown';
+  user_id: string | null;
+  name: string | null;
+  grp: string | null;
+  camera_id: string;
+  timestamp: string;
+  last_seen: string;
+  sightings: number;
+  similarity_score: number | null;
+  distance: number | null;
+  bbox: string;
+  thumbnail: string | null;
+  embedding: Buffer | null;
+  job_id: string;
+}
+
+function toAttendance(r: AttendanceRow): AttendanceRecord {
+  return {
+    attendance_id: r.attendance_id,
+    kind: r.kind,
+    user_id: r.user_id,
+    name: r.name,
+    group: r.grp,
+    camera_id: r.camera_id,
+    timestamp: r.timestamp,
+    last_seen: r.last_seen,
+    sightings: r.sightings,
+    similarity_score: r.similarity_score,
+    distance: r.distance,
+    bbox: JSON.parse(r.bbox) as AttendanceRecord['bbox'],
+    thumbnail: r.thumbnail,
+    embedding: r.embedding ? Array.from(fromBlob(r.embedding)) : null,
+    job_id: r.job_id,
+  };
 }
 
 const now = () => new Date().toISOString();
@@ -207,6 +256,181 @@ export class SqliteStore implements Store {
         embedding: fromBlob(r.embedding),
       })),
     );
+  }
+
+  galleryPage(q: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>> {
+    type Row = { template_id: string; embedding: Buffer; user_id: string; name: string; grp: string | null };
+    const rows = this.db
+      .prepare<[string, number], Row>(
+        `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)
+         WHERE t.template_id > ? ORDER BY t.template_id LIMIT ?`,
+      )
+      .all(decodeCursor(q.cursor) ?? '', q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return Promise.resolve({
+      items: page.map((r) => ({
+        user_id: r.user_id,
+        name: r.name,
+        group: r.grp,
+        template_id: r.template_id,
+        embedding: fromBlob(r.embedding),
+      })),
+      next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
+    });
+  }
+
+  userTemplates(userId: string): Promise<GalleryEntry[]> {
+    type Row = { template_id: string; embedding: Buffer; user_id: string; name: string; grp: string | null };
+    const rows = this.db
+      .prepare<[string], Row>(
+        `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)
+         WHERE u.user_id = ? ORDER BY t.template_id`,
+      )
+      .all(userId);
+    return Promise.resolve(
+      rows.map((r) => ({
+        user_id: r.user_id,
+        name: r.name,
+        group: r.grp,
+        template_id: r.template_id,
+        embedding: fromBlob(r.embedding),
+      })),
+    );
+  }
+
+  templateEmbeddings(templateIds: string[]): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    const stmt = this.db.prepare<[string], { template_id: string; embedding: Buffer }>(
+      'SELECT template_id, embedding FROM templates WHERE template_id = ?',
+    );
+    for (const id of templateIds) {
+      const row = stmt.get(id);
+      if (row) out.set(row.template_id, fromBlob(row.embedding));
+    }
+    return Promise.resolve(out);
+  }
+
+  recordSighting(s: Sighting, windowMs: number): Promise<{ attendance_id: string }> {
+    const run = this.db.transaction((): { attendance_id: string } => {
+      const seen = this.db
+        .prepare<[string], { attendance_id: string }>(
+          'SELECT attendance_id FROM sightings WHERE sighting_id = ?',
+        )
+        .get(s.sighting_id);
+      if (seen) return seen;
+      const t = Date.parse(s.captured_at);
+      // Records this sighting chains onto: same user and camera, within the window of either end.
+      const near =
+        s.kind === 'match'
+          ? this.db
+              .prepare<[string, string, string, string], AttendanceRow>(
+                `SELECT * FROM attendance WHERE kind = 'match' AND user_id = ? AND camera_id = ?
+                 AND timestamp <= ? AND last_seen >= ? ORDER BY timestamp, attendance_id`,
+              )
+              .all(
+                s.user_id ?? '',
+                s.camera_id,
+                new Date(t + windowMs).toISOString(),
+                new Date(t - windowMs).toISOString(),
+              )
+          : [];
+      const [keep, ...absorbed] = near;
+      const attendance_id = keep?.attendance_id ?? randomUUID();
+      const better = (r: { similarity_score: number | null }) =>
+        (s.similarity ?? -Infinity) > (r.similarity_score ?? -Infinity);
+      if (!keep) {
+        this.db
+          .prepare(
+            `INSERT INTO attendance (attendance_id, kind, user_id, name, grp, camera_id, timestamp, last_seen, sightings,
+               similarity_score, distance, bbox, thumbnail, embedding, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            attendance_id,
+            s.kind,
+            s.user_id,
+            s.name,
+            s.group,
+            s.camera_id,
+            s.captured_at,
+            s.captured_at,
+            s.similarity,
+            s.distance,
+            JSON.stringify(s.bbox),
+            s.thumbnail,
+            s.embedding ? toBlob(s.embedding) : null,
+            s.job_id,
+          );
+      } else {
+        const all = [keep, ...absorbed];
+        const best = all.reduce((a, b) =>
+          (b.similarity_score ?? -Infinity) > (a.similarity_score ?? -Infinity) ? b : a,
+        );
+        const mine = better(best);
+        const times = all
+          .flatMap((r) => [r.timestamp, r.last_seen])
+          .concat(s.captured_at)
+          .sort();
+        this.db
+          .prepare(
+            `UPDATE attendance SET timestamp = ?, last_seen = ?, sightings = ?, similarity_score = ?, distance = ?, bbox = ?,
+               thumbnail = ? WHERE attendance_id = ?`,
+          )
+          .run(
+            times[0],
+            times[times.length - 1],
+            all.reduce((n, r) => n + r.sightings, 1),
+            mine ? s.similarity : best.similarity_score,
+            mine ? s.distance : best.distance,
+            mine ? JSON.stringify(s.bbox) : best.bbox,
+            mine ? s.thumbnail : best.thumbnail,
+            attendance_id,
+          );
+        for (const r of absorbed) {
+          this.db
+            .prepare('UPDATE sightings SET attendance_id = ? WHERE attendance_id = ?')
+            .run(attendance_id, r.attendance_id);
+          this.db.prepare('DELETE FROM attendance WHERE attendance_id = ?').run(r.attendance_id);
+        }
+      }
+      this.db
+        .prepare('INSERT INTO sightings (sighting_id, attendance_id) VALUES (?, ?)')
+        .run(s.sighting_id, attendance_id);
+      return { attendance_id };
+    });
+    return Promise.resolve(run.immediate());
+  }
+
+  listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (sql: string, v: string | undefined) => {
+      if (v === undefined) return;
+      where.push(sql);
+      args.push(v);
+    };
+    add('user_id = ?', q.user_id);
+    add('camera_id = ?', q.camera_id);
+    add('grp = ?', q.group);
+    add('kind = ?', q.kind);
+    add('timestamp >= ?', q.from);
+    add('timestamp <= ?', q.to);
+    const after = decodeCursor(q.cursor);
+    if (after) {
+      const [ts, id] = after.split('|');
+      where.push('(timestamp > ? OR (timestamp = ? AND attendance_id > ?))');
+      args.push(ts ?? '', ts ?? '', id ?? '');
+    }
+    const sql = `SELECT * FROM attendance ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY timestamp, attendance_id LIMIT ?`;
+    const rows = this.db.prepare<(string | number)[], AttendanceRow>(sql).all(...args, q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return Promise.resolve({
+      items: page.map(toAttendance),
+      next_cursor:
+        rows.length > q.limit && last ? encodeCursor(`${last.timestamp}|${last.attendance_id}`) : null,
+    });
   }
 
   createJob(job: BatchJob): Promise<void> {

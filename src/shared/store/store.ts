@@ -1,4 +1,6 @@
 import type {
+  AttendanceQuery,
+  AttendanceRecord,
   BatchJob,
   EnrollOutcome,
   ErasureReceipt,
@@ -6,6 +8,7 @@ import type {
   IdempotencyRecord,
   ItemResult,
   Page,
+  Sighting,
   TemplateInput,
   User,
   UserInput,
@@ -36,6 +39,12 @@ export interface Store {
   erasedAt(userId: string): Promise<string | undefined>;
   /** Every template (optionally of one group), with embeddings: the matching gallery. */
   gallery(group?: string): Promise<GalleryEntry[]>;
+  /** The gallery a page at a time (ordered by template_id), so a million templates load in bounded memory. */
+  galleryPage(query: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>>;
+  /** One user's templates with embeddings (empty when the user is gone). */
+  userTemplates(userId: string): Promise<GalleryEntry[]>;
+  /** Exact embeddings of the given templates (missing ids are left out). */
+  templateEmbeddings(templateIds: string[]): Promise<Map<string, Float32Array>>;
 
   createJob(job: BatchJob): Promise<void>;
   getJob(jobId: string): Promise<BatchJob | undefined>;
@@ -60,6 +69,14 @@ export interface Store {
   setIdempotencyResponse(key: string, response: { status: number; body: unknown }): Promise<void>;
   /** Releases a claim whose request failed before creating anything, so a retry can proceed. */
   releaseIdempotencyKey(key: string): Promise<void>;
+
+  /**
+   * Records a sighting with de-duplication: sightings of one user by one camera whose times
+   * are within `windowMs` of each other (chained) form one attendance record, whatever order
+   * they arrive in. Atomic; recording the same sighting_id again changes nothing.
+   */
+  recordSighting(sighting: Sighting, windowMs: number): Promise<{ attendance_id: string }>;
+  listAttendance(query: AttendanceQuery): Promise<Page<AttendanceRecord>>;
 
   addWebhookDelivery(delivery: WebhookDelivery): Promise<void>;
   listWebhookDeliveries(jobId: string): Promise<WebhookDelivery[]>;

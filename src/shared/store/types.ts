@@ -41,7 +41,7 @@ export interface GalleryEntry {
 
 export type EnrollOutcome = 'ENROLLED' | 'UPDATED';
 
-export type BatchType = 'enrollment' | 'embed';
+export type BatchType = 'enrollment' | 'embed' | 'attendance';
 export type BatchStatus = 'queued' | 'active' | 'completed' | 'completed_with_errors' | 'failed';
 
 export interface BatchJob {
@@ -98,4 +98,55 @@ export interface ErasureReceipt {
   user_id: string;
   templates_erased: number;
   erased_at: string;
+}
+
+/** One face seen in one camera frame, as the attendance processor reports it. */
+export interface Sighting {
+  /** `<job_id>:<frame>:<face>`: recording the same sighting twice (a retried frame) is a no-op. */
+  sighting_id: string;
+  kind: 'match' | 'unknown';
+  user_id: string | null;
+  name: string | null;
+  group: string | null;
+  camera_id: string;
+  captured_at: string;
+  similarity: number | null;
+  distance: number | null;
+  bbox: { x: number; y: number; width: number; height: number };
+  /** Blob key of the aligned face crop (JPEG). */
+  thumbnail: string | null;
+  /** Kept for unknown faces so they can be enrolled later. */
+  embedding: Float32Array | null;
+  job_id: string;
+}
+
+export interface AttendanceRecord {
+  attendance_id: string;
+  kind: 'match' | 'unknown';
+  user_id: string | null;
+  name: string | null;
+  group: string | null;
+  camera_id: string;
+  /** captured_at of the first sighting. */
+  timestamp: string;
+  last_seen: string;
+  sightings: number;
+  /** Of the best sighting. */
+  similarity_score: number | null;
+  distance: number | null;
+  bbox: { x: number; y: number; width: number; height: number };
+  thumbnail: string | null;
+  embedding: number[] | null;
+  job_id: string;
+}
+
+export interface AttendanceQuery {
+  user_id?: string;
+  camera_id?: string;
+  group?: string;
+  kind?: 'match' | 'unknown';
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit: number;
 }

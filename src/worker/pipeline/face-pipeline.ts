@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
 import { Tensor } from 'onnxruntime-node';
 import type {
   AnalysisResult,
@@ -20,6 +21,8 @@ import type { ModelSessions } from './sessions.js';
 export interface AnalyseOptions extends DecodeLimits, DetectOptions {
   /** Which faces get landmarks and embeddings; all faces are counted either way. */
   select: FaceSelection;
+  /** Also return a JPEG of each aligned face (attendance records keep it). */
+  thumbnails?: boolean;
 }
 
 /** photo bytes -> decode -> detect -> landmarks -> align -> embed, per face. */
@@ -55,7 +58,9 @@ export async function analyse(
     const raw = Object.values(out)[0];
     if (!raw) throw new Error('feature model returned no output');
     const embedding = lap('embed', t, l2Normalize(raw.data as Float32Array));
-    faces.push(toReported(box, landmarks, sharpness, embedding, decoded.scale));
+    const face = toReported(box, landmarks, sharpness, embedding, decoded.scale);
+    if (options.thumbnails) face.thumbnail = await alignedJpeg(aligned.input);
+    faces.push(face);
   }
   return {
     width: decoded.originalWidth,
@@ -68,6 +73,20 @@ export async function analyse(
     faces,
     timings,
   };
+}
+
+/** The embedder's input (planar BGR, (p - 127) / 128) back to an RGB JPEG. */
+async function alignedJpeg(input: Float32Array): Promise<Uint8Array> {
+  const plane = ALIGNED_SIZE * ALIGNED_SIZE;
+  const rgb = new Uint8Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < 3; c++)
+      rgb[3 * i + c] = Math.round((input[(2 - c) * plane + i] as number) * 128 + 127);
+  }
+  const jpeg = await sharp(rgb, { raw: { width: ALIGNED_SIZE, height: ALIGNED_SIZE, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
+  return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length);
 }
 
 /** Largest face by default; `center` = nearest the image centre; `all` = every face, largest first. */

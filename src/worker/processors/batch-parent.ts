@@ -30,7 +30,13 @@ export async function processBatchParent(
   const finished_at = batch.finished_at ?? new Date().toISOString();
   await store.updateJob(batch.job_id, { status, finished_at, started_at: batch.started_at ?? finished_at });
   if (!deps.config.keepPhotos) await deps.blobs.deletePrefix(batch.job_id);
-  const summary = { total: batch.total, done, failed, status };
+  const summary: BatchSummary = {
+    total: batch.total,
+    done,
+    failed,
+    status,
+    ...(batch.type === 'attendance' ? { attendance: await attendanceTotals(deps, batch.job_id) } : {}),
+  };
   if (batch.webhook_url) await queueWebhook(deps, { ...batch, status, finished_at }, summary);
   return summary;
 }
@@ -66,6 +72,25 @@ async function recordExhaustedItems(batch: BatchJob, deps: ProcessorDeps, job: J
   }
 }
 
+/** Frames, faces, matched and unknown faces over the batch, for the webhook and the job result. */
+async function attendanceTotals(
+  deps: ProcessorDeps,
+  jobId: string,
+): Promise<NonNullable<BatchSummary['attendance']>> {
+  const totals = { frames: 0, faces: 0, matched: 0, unknown: 0 };
+  for (let cursor: string | undefined; ;) {
+    const page = await deps.store.listItemResults(jobId, { cursor, limit: 1000 });
+    for (const r of page.items) {
+      totals.frames++;
+      totals.faces += Number(r.detail.faces ?? 0);
+      totals.matched += Number(r.detail.matched ?? 0);
+      totals.unknown += Number(r.detail.unknown ?? 0);
+    }
+    if (!page.next_cursor) return totals;
+    cursor = page.next_cursor;
+  }
+}
+
 async function queueWebhook(deps: ProcessorDeps, batch: BatchJob, summary: BatchSummary): Promise<void> {
   const event = batch.status === 'failed' ? 'job.failed' : 'job.completed';
   // One delivery per batch and event: a parent retried after a crash queues the same job id.
@@ -81,6 +106,7 @@ async function queueWebhook(deps: ProcessorDeps, batch: BatchJob, summary: Batch
       created_at: batch.created_at,
       finished_at: batch.finished_at,
       results_url: `/api/v1/jobs/${batch.job_id}/results`,
+      ...(summary.attendance ? { summary: summary.attendance } : {}),
     },
   };
   const data: WebhookJobData = {

@@ -44,10 +44,7 @@ async function enroll(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOu
     const o = await deps.store.enroll(user, t, i === 0 ? data.mode : 'add');
     outcome ??= o;
   }
-  await deps.gallery.changed((entries) => [
-    ...entries.filter((e) => e.user_id !== data.user_id || data.mode === 'add'),
-    ...templates.map((t) => ({ ...user, template_id: t.photo_sha256, embedding: t.embedding })),
-  ]);
+  await deps.gallery.changed(data.user_id);
   return {
     outcome: outcome ?? 'ENROLLED',
     ok: true,
@@ -67,18 +64,14 @@ async function duplicateCheck(
 ): Promise<string[]> {
   const warnings: string[] = [];
   for (const t of templates) {
-    const hit = await deps.gallery.nearestOther(t.embedding, data.user_id);
+    const [hit] = await deps.gallery.search(t.embedding, { topK: 1, excludeUserId: data.user_id });
     if (!hit || hit.distance > THRESHOLDS.cosine.high_security) continue;
     const details = {
-      matched_user_id: hit.entry.user_id,
+      matched_user_id: hit.user_id,
       distance: Math.round(hit.distance * 10000) / 10000,
     };
     if (deps.config.duplicatePolicy === 'reject') {
-      throw new ServiceError(
-        'DUPLICATE_PERSON',
-        `the face matches enrolled user ${hit.entry.user_id}`,
-        details,
-      );
+      throw new ServiceError('DUPLICATE_PERSON', `the face matches enrolled user ${hit.user_id}`, details);
     }
     warnings.push(`DUPLICATE_PERSON: matches ${details.matched_user_id} at distance ${details.distance}`);
   }

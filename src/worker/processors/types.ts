@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Config } from '../../shared/config.js';
 import type { ModelManifest } from '../../shared/model-manifest.js';
 import type { BlobStore, Store } from '../../shared/store/index.js';
-import type { GalleryCache } from '../gallery.js';
+import type { GallerySync } from '../matching/gallery-sync.js';
 import type { InferencePool } from '../inference/pool.js';
 import type { WorkerMetrics } from '../metrics.js';
 
@@ -13,7 +13,7 @@ export interface ProcessorDeps {
   manifest: ModelManifest;
   store: Store;
   blobs: BlobStore;
-  gallery: GalleryCache;
+  gallery: GallerySync;
   webhookQueue: Queue;
   metrics?: WorkerMetrics;
 }
