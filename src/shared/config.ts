@@ -47,6 +47,13 @@ const Env = z.object({
   /** The guide's clients time out after 30 s. */
   SYNC_TIMEOUT_MS: int(30_000),
   SHUTDOWN_GRACE_MS: int(30_000),
+  /**
+   * BullMQ job lock and stalled-job check (both 30 s by default): after a worker dies, its
+   * active jobs go back to the queue within about lock + interval. Shorter means faster recovery
+   * but a worker whose event loop stalls that long would see its jobs run twice.
+   */
+  JOB_LOCK_MS: int(30_000),
+  STALLED_INTERVAL_MS: int(30_000),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9101),
   MODELS_DIR: z.string().default(resolve(repoRoot, 'models')),
   /** SQLite database and photo blobs of the embedded default. */
@@ -100,6 +107,8 @@ export type Config = Readonly<{
   maxReferences: number;
   syncTimeoutMs: number;
   shutdownGraceMs: number;
+  jobLockMs: number;
+  stalledIntervalMs: number;
   workerMetricsPort: number;
   modelsDir: string;
   logLevel: string;
@@ -147,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxReferences: e.MAX_REFERENCES,
     syncTimeoutMs: e.SYNC_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    jobLockMs: e.JOB_LOCK_MS,
+    stalledIntervalMs: e.STALLED_INTERVAL_MS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     modelsDir: e.MODELS_DIR,
     logLevel: e.LOG_LEVEL,

@@ -79,6 +79,8 @@ export async function startWorkerService(
       {
         ...queueOptions(config, workerConnection(config)),
         concurrency: CONCURRENCY[name](config),
+        lockDuration: config.jobLockMs,
+        stalledInterval: config.stalledIntervalMs,
         settings: {
           // Webhook retries follow the configured schedule; other jobs use BullMQ's built-ins.
           backoffStrategy: (attemptsMade: number) =>
