@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +18,8 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Persistence } from './index.js';
 import type { Store } from './store.js';
 import type {
+  AttendanceQuery,
+  AttendanceRecord,
   BatchJob,
   EnrollOutcome,
   ErasureReceipt,
@@ -25,6 +27,7 @@ import type {
   IdempotencyRecord,
   ItemResult,
   Page,
+  Sighting,
   TemplateInput,
   TemplateSummary,
   User,
@@ -80,6 +83,34 @@ interface IdempotencyDoc {
   created_at: string;
 }
 type DeliveryDoc = WebhookDelivery;
+interface AttendanceDoc {
+  attendance_id: string;
+  kind: AttendanceRecord['kind'];
+  user_id: string | null;
+  name: string | null;
+  group: string | null;
+  camera_id: string;
+  timestamp: string;
+  last_seen: string;
+  sightings: number;
+  similarity_score: number | null;
+  distance: number | null;
+  bbox: AttendanceRecord['bbox'];
+  thumbnail: string | null;
+  /** Unknown faces only: Float32 bytes, as for templates. */
+  embedding: Binary | null;
+  job_id: string;
+}
+/** One recorded sighting: `attendance_id` is null from its claim until it is linked to its record. */
+interface SightingDoc {
+  sighting_id: string;
+  attendance_id: string | null;
+}
+/** What a sighting, or an absorbed record, adds to an attendance record (see `fold`). */
+type Contribution = Pick<
+  AttendanceDoc,
+  'timestamp' | 'last_seen' | 'sightings' | 'similarity_score' | 'distance' | 'bbox' | 'thumbnail'
+>;
 
 const NO_ID = { projection: { _id: 0 } } as const;
 const now = () => new Date().toISOString();
@@ -90,6 +121,21 @@ const toBinary = (v: Float32Array) => new Binary(new Uint8Array(v.buffer, v.byte
  * them as floats. Not `.slice()`: value() may be a Node Buffer, whose slice shares the (pooled) memory.
  */
 const fromBinary = (b: Binary) => new Float32Array(new Uint8Array(b.value()).buffer);
+/** As in SqliteStore: times are compared as strings, so every stored and queried time has one form. */
+function isoTime(value: string): string {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new RangeError(`invalid time: ${value}`);
+  return new Date(t).toISOString();
+}
+/** The id of the record a sighting starts, derived from its sighting_id (UUID-shaped). */
+function recordIdFor(sightingId: string): string {
+  const h = createHash('sha256').update(`attendance:${sightingId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+/** Attempts of recordSighting's find-and-fold before giving up (only concurrent merges need a second). */
+const MAX_FOLD_ATTEMPTS = 5;
+/** templateEmbeddings asks for at most this many ids per query. */
+const IDS_PER_QUERY = 1000;
 
 const toJob = (d: JobDoc): BatchJob => ({
   job_id: d.job_id,
@@ -122,6 +168,23 @@ const toDelivery = (d: DeliveryDoc): WebhookDelivery => ({
   delivered: d.delivered,
   at: d.at,
 });
+const toAttendance = (d: AttendanceDoc): AttendanceRecord => ({
+  attendance_id: d.attendance_id,
+  kind: d.kind,
+  user_id: d.user_id,
+  name: d.name,
+  group: d.group,
+  camera_id: d.camera_id,
+  timestamp: d.timestamp,
+  last_seen: d.last_seen,
+  sightings: d.sightings,
+  similarity_score: d.similarity_score,
+  distance: d.distance,
+  bbox: { x: d.bbox.x, y: d.bbox.y, width: d.bbox.width, height: d.bbox.height },
+  thumbnail: d.thumbnail,
+  embedding: d.embedding ? Array.from(fromBinary(d.embedding)) : null,
+  job_id: d.job_id,
+});
 const toSummary = (t: TemplateDoc): TemplateSummary => ({
   template_id: t.template_id,
   model: t.model,
@@ -148,6 +211,8 @@ export class MongoStore implements Store {
   private readonly items: Collection<ItemDoc>;
   private readonly idempotency: Collection<IdempotencyDoc>;
   private readonly deliveries: Collection<DeliveryDoc>;
+  private readonly attendance: Collection<AttendanceDoc>;
+  private readonly sightings: Collection<SightingDoc>;
 
   /** `onClose` releases the connection (openMongo passes the client's close). */
   constructor(
@@ -161,6 +226,8 @@ export class MongoStore implements Store {
     this.items = db.collection('item_results');
     this.idempotency = db.collection('idempotency');
     this.deliveries = db.collection('webhook_deliveries');
+    this.attendance = db.collection('attendance');
+    this.sightings = db.collection('sightings');
   }
 
   /** createIndex is a no-op when the index exists; one at a time, so collections are created once. */
@@ -168,14 +235,19 @@ export class MongoStore implements Store {
     await this.users.createIndex({ user_id: 1 }, { unique: true });
     await this.users.createIndex({ group: 1, user_id: 1 });
     await this.templates.createIndex({ user_id: 1, photo_sha256: 1 }, { unique: true });
+    // galleryPage sorts by it: without an index a million templates exceed the in-memory sort limit.
+    await this.templates.createIndex({ template_id: 1 }, { unique: true });
     await this.erasures.createIndex({ user_id: 1 }, { unique: true });
     await this.jobs.createIndex({ job_id: 1 }, { unique: true });
     await this.items.createIndex({ job_id: 1, index: 1 }, { unique: true });
     await this.idempotency.createIndex({ key: 1 }, { unique: true });
     await this.deliveries.createIndex({ delivery_id: 1, attempt: 1 }, { unique: true });
     await this.deliveries.createIndex({ job_id: 1, at: 1 });
-    // Not used yet: attendance events (next feature).
-    await this.db.collection('attendance').createIndex({ user_id: 1, timestamp: 1 });
+    await this.attendance.createIndex({ attendance_id: 1 }, { unique: true });
+    await this.attendance.createIndex({ user_id: 1, camera_id: 1, timestamp: 1 });
+    await this.attendance.createIndex({ timestamp: 1, attendance_id: 1 });
+    await this.sightings.createIndex({ sighting_id: 1 }, { unique: true });
+    await this.sightings.createIndex({ attendance_id: 1 });
   }
 
   close(): Promise<void> {
@@ -291,6 +363,79 @@ export class MongoStore implements Store {
     });
   }
 
+  /**
+   * Templates after the cursor, joined with their users in the same pipeline before the limit:
+   * the same inner join, page by page, as SQLite's (a template whose user is gone is skipped, not
+   * counted). Uses the template_id index for the match and sort, users' user_id index for the join.
+   */
+  async galleryPage(q: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>> {
+    const rows = await this.templates
+      .aggregate<{
+        template_id: string;
+        embedding: Binary;
+        user: Pick<UserDoc, 'user_id' | 'name' | 'group'>;
+      }>([
+        { $match: { template_id: { $gt: decodeCursor(q.cursor) ?? '' } } },
+        { $sort: { template_id: 1 } },
+        { $lookup: { from: 'users', localField: 'user_id', foreignField: 'user_id', as: 'user' } },
+        { $unwind: '$user' },
+        { $limit: q.limit + 1 },
+        {
+          $project: {
+            _id: 0,
+            template_id: 1,
+            embedding: 1,
+            'user.user_id': 1,
+            'user.name': 1,
+            'user.group': 1,
+          },
+        },
+      ])
+      .toArray();
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({
+        user_id: r.user.user_id,
+        name: r.user.name,
+        group: r.user.group,
+        template_id: r.template_id,
+        embedding: fromBinary(r.embedding),
+      })),
+      next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
+    };
+  }
+
+  async userTemplates(userId: string): Promise<GalleryEntry[]> {
+    const user = await this.users.findOne({ user_id: userId }, NO_ID);
+    if (!user) return [];
+    const templates = await this.templates
+      .find({ user_id: userId }, { projection: { _id: 0, template_id: 1, embedding: 1 } })
+      .sort({ template_id: 1 })
+      .toArray();
+    return templates.map((t) => ({
+      user_id: user.user_id,
+      name: user.name,
+      group: user.group,
+      template_id: t.template_id,
+      embedding: fromBinary(t.embedding),
+    }));
+  }
+
+  async templateEmbeddings(templateIds: string[]): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (let i = 0; i < templateIds.length; i += IDS_PER_QUERY) {
+      const docs = await this.templates
+        .find(
+          { template_id: { $in: templateIds.slice(i, i + IDS_PER_QUERY) } },
+          { projection: { _id: 0, template_id: 1, embedding: 1 } },
+        )
+        .toArray();
+      for (const d of docs) out.set(d.template_id, fromBinary(d.embedding));
+    }
+    return out;
+  }
+
   async createJob(job: BatchJob): Promise<void> {
     // A copy: insertOne adds `_id` to the object it is given.
     await this.jobs.insertOne(toJob(job));
@@ -387,6 +532,81 @@ export class MongoStore implements Store {
     await this.idempotency.deleteOne({ key, response: null });
   }
 
+  /**
+   * Attendance de-duplication, with the semantics of SqliteStore.recordSighting (the reference),
+   * but without its transaction (a standalone mongod has none). The steps:
+   *
+   * 1. Claim the sighting_id: insert `{sighting_id, attendance_id: null}` (unique index). If it is
+   *    already there and linked (step 4 done), this is a repeat: return its attendance_id.
+   * 2. An unknown face starts its own record. Its id is derived from the sighting_id, so a retry
+   *    of an attempt that stopped after the insert finds the record there instead of adding one.
+   * 3. A match: find this user's and camera's records within the window of the sighting (by the
+   *    same interval test as SQLite), ordered by (timestamp, attendance_id). None: insert a new
+   *    record (id derived as above). Otherwise the first is kept: each later one is removed with
+   *    findOneAndDelete (so only one writer can absorb it) and folded into the kept one, its
+   *    sightings re-linked; then the sighting itself is folded in, unless one of the records found
+   *    is the one this sighting started (a retry of an attempt that stopped after starting it).
+   * 4. Link the sighting to the record it ended in.
+   *
+   * Each fold is ONE atomic pipeline update ($min/$max of the times, + the count, the best
+   * sighting's fields when its similarity is strictly higher), so concurrent folds into one record
+   * never lose each other's writes.
+   *
+   * With a single writer this gives exactly SQLite's records. What it does NOT guarantee:
+   * - Concurrent writers (two workers with frames of one user and camera at once) can both find no
+   *   record and each start one: two records that should be one, until a later sighting in the
+   *   window of both merges them. A record being absorbed while another writer folds into it is
+   *   handled: the fold matches nothing and the find-and-fold is retried (an absorbed record whose
+   *   fold fails is put back first). A sighting linked just after its record was absorbed keeps the
+   *   old attendance_id, which only a repeat of that sighting_id would return.
+   * - An attempt that stops midway (crash, lost connection) leaves the sighting claimed but not
+   *   linked; its retry redoes steps 2-4. For a match folded into an existing record (or whose
+   *   record was absorbed since), this counts the sighting twice (`sightings` one too high; times
+   *   and best sighting are unaffected); an absorbed record removed but not yet folded is lost. The same holds for two concurrent attempts of one
+   *   sighting_id (a retried job overlapping the original), which BullMQ's job lock makes rare.
+   */
+  async recordSighting(s: Sighting, windowMs: number): Promise<{ attendance_id: string }> {
+    const at = isoTime(s.captured_at);
+    try {
+      await this.sightings.insertOne({ sighting_id: s.sighting_id, attendance_id: null });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const prev = await this.sightings.findOne({ sighting_id: s.sighting_id }, NO_ID);
+      if (prev?.attendance_id) return { attendance_id: prev.attendance_id };
+      // Claimed but never linked: an earlier attempt stopped midway. Redo it (see above).
+    }
+    const attendance_id = await this.placeSighting(s, at, windowMs);
+    await this.sightings.updateOne({ sighting_id: s.sighting_id }, { $set: { attendance_id } });
+    return { attendance_id };
+  }
+
+  async listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
+    const and: Filter<AttendanceDoc>[] = [];
+    if (q.user_id !== undefined) and.push({ user_id: q.user_id });
+    if (q.camera_id !== undefined) and.push({ camera_id: q.camera_id });
+    if (q.group !== undefined) and.push({ group: q.group });
+    if (q.kind !== undefined) and.push({ kind: q.kind });
+    if (q.from !== undefined) and.push({ timestamp: { $gte: isoTime(q.from) } });
+    if (q.to !== undefined) and.push({ timestamp: { $lte: isoTime(q.to) } });
+    const after = decodeCursor(q.cursor);
+    if (after) {
+      const [ts = '', id = ''] = after.split('|');
+      and.push({ $or: [{ timestamp: { $gt: ts } }, { timestamp: ts, attendance_id: { $gt: id } }] });
+    }
+    const docs = await this.attendance
+      .find(and.length ? { $and: and } : {}, NO_ID)
+      .sort({ timestamp: 1, attendance_id: 1 })
+      .limit(q.limit + 1)
+      .toArray();
+    const page = docs.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toAttendance),
+      next_cursor:
+        docs.length > q.limit && last ? encodeCursor(`${last.timestamp}|${last.attendance_id}`) : null,
+    };
+  }
+
   /** Upsert by (delivery_id, attempt), as SQLite's INSERT OR REPLACE. */
   async addWebhookDelivery(d: WebhookDelivery): Promise<void> {
     await this.deliveries.replaceOne({ delivery_id: d.delivery_id, attempt: d.attempt }, toDelivery(d), {
@@ -397,6 +617,110 @@ export class MongoStore implements Store {
   async listWebhookDeliveries(jobId: string): Promise<WebhookDelivery[]> {
     const docs = await this.deliveries.find({ job_id: jobId }, NO_ID).sort({ at: 1, attempt: 1 }).toArray();
     return docs.map(toDelivery);
+  }
+
+  /** recordSighting's steps 2 and 3: puts the sighting into a record; returns the record's id. */
+  private async placeSighting(s: Sighting, at: string, windowMs: number): Promise<string> {
+    const own: Contribution = {
+      timestamp: at,
+      last_seen: at,
+      sightings: 1,
+      similarity_score: s.similarity,
+      distance: s.distance,
+      bbox: { x: s.bbox.x, y: s.bbox.y, width: s.bbox.width, height: s.bbox.height },
+      thumbnail: s.thumbnail,
+    };
+    const started: AttendanceDoc = {
+      ...own,
+      attendance_id: recordIdFor(s.sighting_id),
+      kind: s.kind,
+      user_id: s.user_id,
+      name: s.name,
+      group: s.group,
+      camera_id: s.camera_id,
+      embedding: s.embedding ? toBinary(s.embedding) : null,
+      job_id: s.job_id,
+    };
+    if (s.kind === 'unknown') return this.startRecord(started);
+
+    const t = Date.parse(at);
+    for (let attempt = 1; attempt <= MAX_FOLD_ATTEMPTS; attempt++) {
+      // Records this sighting chains onto: same user and camera, within the window of either end.
+      const near = await this.attendance
+        .find(
+          {
+            kind: 'match',
+            user_id: s.user_id ?? '',
+            camera_id: s.camera_id,
+            timestamp: { $lte: new Date(t + windowMs).toISOString() },
+            last_seen: { $gte: new Date(t - windowMs).toISOString() },
+          },
+          { projection: { _id: 0, attendance_id: 1 } },
+        )
+        .sort({ timestamp: 1, attendance_id: 1 })
+        .toArray();
+      const [keep, ...absorbed] = near;
+      if (!keep) return this.startRecord(started);
+      const counted = near.some((r) => r.attendance_id === started.attendance_id);
+      let keepGone = false;
+      for (const { attendance_id: id } of absorbed) {
+        const doc = await this.attendance.findOneAndDelete({ attendance_id: id }, NO_ID);
+        if (!doc) continue; // absorbed by a concurrent writer
+        if (!(await this.fold(keep.attendance_id, doc))) {
+          await this.attendance.insertOne(doc); // the kept record went meanwhile: put this one back
+          keepGone = true;
+          break;
+        }
+        await this.sightings.updateMany(
+          { attendance_id: id },
+          { $set: { attendance_id: keep.attendance_id } },
+        );
+      }
+      if (keepGone) continue;
+      if (counted || (await this.fold(keep.attendance_id, own))) return keep.attendance_id;
+    }
+    throw new Error(`recordSighting ${s.sighting_id}: its records kept changing; giving up`);
+  }
+
+  /** Inserts a new record; one already there under this (derived) id is a retry's, and is it. */
+  private async startRecord(doc: AttendanceDoc): Promise<string> {
+    try {
+      await this.attendance.insertOne({ ...doc }); // a copy: insertOne adds `_id`
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    return doc.attendance_id;
+  }
+
+  /**
+   * Adds a sighting or an absorbed record to record `id` in one atomic update: earliest timestamp,
+   * latest last_seen, summed count, and the best (strictly higher similarity) sighting's fields, so
+   * on a tie the record keeps its own, as in SQLite. All expressions of a `$set` stage see the
+   * document as it was before the update. Values are `$literal`, so no string is read as a field
+   * path. False when the record is not there (absorbed by a concurrent writer).
+   */
+  private async fold(id: string, c: Contribution): Promise<boolean> {
+    const better =
+      c.similarity_score === null
+        ? false
+        : { $gt: [c.similarity_score, { $ifNull: ['$similarity_score', -Infinity] }] };
+    const best = (field: keyof Contribution, value: unknown) => ({
+      $cond: [better, { $literal: value }, `$${field}`],
+    });
+    const { matchedCount } = await this.attendance.updateOne({ attendance_id: id }, [
+      {
+        $set: {
+          timestamp: { $min: ['$timestamp', { $literal: c.timestamp }] },
+          last_seen: { $max: ['$last_seen', { $literal: c.last_seen }] },
+          sightings: { $add: ['$sightings', c.sightings] },
+          similarity_score: best('similarity_score', c.similarity_score),
+          distance: best('distance', c.distance),
+          bbox: best('bbox', c.bbox),
+          thumbnail: best('thumbnail', c.thumbnail),
+        },
+      },
+    ]);
+    return matchedCount === 1;
   }
 
   /** Users with their template summaries (no embeddings), in one query for the whole page. */

@@ -123,6 +123,16 @@ function toAttendance(r: AttendanceRow): AttendanceRecord {
 }
 
 const now = () => new Date().toISOString();
+/**
+ * A time in the one form the store compares as text (`2026-03-02T09:00:00.000Z`): attendance times
+ * are compared and ordered as strings, which is only right when every one has this exact form
+ * (`…09:00:00Z` would sort after `…09:00:00.500Z`). Throws on a value that is not a time.
+ */
+function isoTime(value: string): string {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new RangeError(`invalid time: ${value}`);
+  return new Date(t).toISOString();
+}
 const toBlob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 const fromBlob = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
@@ -319,7 +329,8 @@ export class SqliteStore implements Store {
         )
         .get(s.sighting_id);
       if (seen) return seen;
-      const t = Date.parse(s.captured_at);
+      const at = isoTime(s.captured_at);
+      const t = Date.parse(at);
       // Records this sighting chains onto: same user and camera, within the window of either end.
       const near =
         s.kind === 'match'
@@ -352,8 +363,8 @@ export class SqliteStore implements Store {
             s.name,
             s.group,
             s.camera_id,
-            s.captured_at,
-            s.captured_at,
+            at,
+            at,
             s.similarity,
             s.distance,
             JSON.stringify(s.bbox),
@@ -369,7 +380,7 @@ export class SqliteStore implements Store {
         const mine = better(best);
         const times = all
           .flatMap((r) => [r.timestamp, r.last_seen])
-          .concat(s.captured_at)
+          .concat(at)
           .sort();
         this.db
           .prepare(
@@ -413,8 +424,8 @@ export class SqliteStore implements Store {
     add('camera_id = ?', q.camera_id);
     add('grp = ?', q.group);
     add('kind = ?', q.kind);
-    add('timestamp >= ?', q.from);
-    add('timestamp <= ?', q.to);
+    add('timestamp >= ?', q.from === undefined ? undefined : isoTime(q.from));
+    add('timestamp <= ?', q.to === undefined ? undefined : isoTime(q.to));
     const after = decodeCursor(q.cursor);
     if (after) {
       const [ts, id] = after.split('|');
