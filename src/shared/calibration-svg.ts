@@ -67,7 +67,8 @@ function header(r: CalibrationReport): string {
   const group = r.group === null ? 'all groups' : `group "${r.group}"`;
   const c = r.counts;
   const s = r.impostor_sampling;
-  const sampling = s.method === 'all' ? 'all pairs' : `random sample of ${s.total_pairs} pairs, seed ${s.seed}`;
+  const sampling =
+    s.method === 'all' ? 'all pairs' : `random sample of ${s.total_pairs} pairs, seed ${s.seed}`;
   const sub =
     `${c.users} users, ${c.templates} templates, ${c.genuine_pairs} genuine pairs, ` +
     `${c.impostor_pairs} impostor pairs (${sampling})${r.model ? ` · model ${r.model}` : ''}`;
@@ -84,7 +85,12 @@ function insufficient(r: CalibrationReport): string {
     .join('');
   return (
     `<rect x="${X0}" y="240" width="${X1 - X0}" height="${150 + lines.length * 22}" rx="8" fill="#fff4e5" stroke="#e0a040"/>` +
-    text(W / 2, 295, 'Not enough data to calibrate', 'font-size="20" font-weight="bold" text-anchor="middle" fill="#a05000"') +
+    text(
+      W / 2,
+      295,
+      'Not enough data to calibrate',
+      'font-size="20" font-weight="bold" text-anchor="middle" fill="#a05000"',
+    ) +
     body +
     text(
       W / 2,
@@ -109,7 +115,12 @@ function xAxis(panel: { y: number; h: number }, xs: (d: number) => number, maxDi
   for (let k = 0; k <= Math.round(maxDistance * 10); k++) {
     const x = xs(k / 10);
     out += `<line x1="${f1(x)}" y1="${panel.y}" x2="${f1(x)}" y2="${panel.y + panel.h}" stroke="#eee"/>`;
-    out += text(x, panel.y + panel.h + 15, (k / 10).toFixed(1), 'font-size="11" text-anchor="middle" fill="#444"');
+    out += text(
+      x,
+      panel.y + panel.h + 15,
+      (k / 10).toFixed(1),
+      'font-size="11" text-anchor="middle" fill="#444"',
+    );
   }
   out += `<rect x="${X0}" y="${panel.y}" width="${X1 - X0}" height="${panel.h}" fill="none" stroke="#888"/>`;
   return (
@@ -124,7 +135,12 @@ function xAxis(panel: { y: number; h: number }, xs: (d: number) => number, maxDi
 }
 
 const yLabel = (panel: { y: number; h: number }, s: string) =>
-  text(18, panel.y + panel.h / 2, s, `font-size="12" text-anchor="middle" fill="#333" transform="rotate(-90 18 ${f1(panel.y + panel.h / 2)})"`);
+  text(
+    18,
+    panel.y + panel.h / 2,
+    s,
+    `font-size="12" text-anchor="middle" fill="#333" transform="rotate(-90 18 ${f1(panel.y + panel.h / 2)})"`,
+  );
 
 /** The threshold lines drawn in both panels; labels stagger down the top panel so none overlap. */
 function thresholdLines(r: CalibrationReport, xs: (d: number) => number): { top: string; bottom: string } {
@@ -134,7 +150,8 @@ function thresholdLines(r: CalibrationReport, xs: (d: number) => number): { top:
   ];
   if (r.eer) lines.push({ t: r.eer.threshold, label: 'EER', colour: EER, dash: '' });
   const rec = r.recommendation;
-  if (rec?.level === 'custom') lines.push({ t: rec.threshold, label: 'recommended', colour: '#c00', dash: '8 2 2 2' });
+  if (rec?.level === 'custom')
+    lines.push({ t: rec.threshold, label: 'recommended', colour: '#c00', dash: '8 2 2 2' });
   let top = '';
   let bottom = '';
   lines
@@ -146,7 +163,12 @@ function thresholdLines(r: CalibrationReport, xs: (d: number) => number): { top:
       bottom += `<line x1="${x}" y1="${BOTTOM.y}" x2="${x}" y2="${BOTTOM.y + BOTTOM.h}" ${style}/>`;
       const anchor = l.t > 0.9 ? 'end' : 'start';
       const lx = anchor === 'end' ? x - 4 : x + 4;
-      top += text(lx, TOP.y + 14 + i * 14, `${l.label} ${l.t}`, `font-size="11" fill="${l.colour}" text-anchor="${anchor}" ${HALO}`);
+      top += text(
+        lx,
+        TOP.y + 14 + i * 14,
+        `${l.label} ${l.t}`,
+        `font-size="11" fill="${l.colour}" text-anchor="${anchor}" ${HALO}`,
+      );
     });
   return { top, bottom };
 }
@@ -173,13 +195,20 @@ function histogramPanel(r: CalibrationReport, xs: (d: number) => number): string
   const base = f1(ys(0));
   const path = (shares: number[]) =>
     `M${X0} ${base}` +
-    shares.map((v, b) => `L${f1(xs(b * h.bin_width))} ${f1(ys(v))}L${f1(xs((b + 1) * h.bin_width))} ${f1(ys(v))}`).join('') +
+    shares
+      .map((v, b) => `L${f1(xs(b * h.bin_width))} ${f1(ys(v))}L${f1(xs((b + 1) * h.bin_width))} ${f1(ys(v))}`)
+      .join('') +
     `L${X1} ${base}Z`;
   out += `<path d="${path(im)}" fill="${IMPOSTOR}" fill-opacity="0.3" stroke="${IMPOSTOR}" stroke-width="1.2"/>`;
   out += `<path d="${path(g)}" fill="${GENUINE}" fill-opacity="0.3" stroke="${GENUINE}" stroke-width="1.2"/>`;
   const over = h.overflow.genuine + h.overflow.impostor;
   if (over > 0)
-    out += text(X1 - 6, TOP.y + TOP.h - 6, `${over} pairs at distance ≥ ${h.max_distance} not shown`, `font-size="10" text-anchor="end" fill="#666" ${HALO}`);
+    out += text(
+      X1 - 6,
+      TOP.y + TOP.h - 6,
+      `${over} pairs at distance ≥ ${h.max_distance} not shown`,
+      `font-size="10" text-anchor="end" fill="#666" ${HALO}`,
+    );
   return out;
 }
 
@@ -194,7 +223,12 @@ function ratePanel(r: CalibrationReport, xs: (d: number) => number): string {
   for (let e = 0; e >= low; e--) {
     const y = f1(ys(10 ** e));
     out += `<line x1="${X0}" y1="${y}" x2="${X1}" y2="${y}" stroke="#eee"/>`;
-    out += text(X0 - 6, ys(10 ** e) + 4, e === low ? '0' : pct(10 ** e), 'font-size="11" text-anchor="end" fill="#444"');
+    out += text(
+      X0 - 6,
+      ys(10 ** e) + 4,
+      e === low ? '0' : pct(10 ** e),
+      'font-size="11" text-anchor="end" fill="#444"',
+    );
   }
   const poly = (rates: number[], colour: string) =>
     `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${c.threshold
@@ -205,7 +239,12 @@ function ratePanel(r: CalibrationReport, xs: (d: number) => number): string {
     const x = xs(r.eer.threshold);
     const y = ys(r.eer.eer);
     out += `<circle cx="${f1(x)}" cy="${f1(y)}" r="5" fill="${EER}" stroke="#fff" stroke-width="1.5"/>`;
-    out += text(x + 8, y - 8, `EER ${pct(r.eer.eer)} at ${r.eer.threshold}`, `font-size="12" font-weight="bold" fill="${EER}" ${HALO}`);
+    out += text(
+      x + 8,
+      y - 8,
+      `EER ${pct(r.eer.eer)} at ${r.eer.threshold}`,
+      `font-size="12" font-weight="bold" fill="${EER}" ${HALO}`,
+    );
   }
   return out;
 }
@@ -223,7 +262,9 @@ function footer(r: CalibrationReport): string {
     ...wrap(targets, 140),
     ...(rec ? wrap(`Recommendation: ${rec.threshold} (${rec.level}). ${rec.reason}`, 140) : []),
   ].slice(0, 5);
-  return lines.map((l, i) => text(X0 - 50, 636 + i * 15, l, `font-size="11.5" fill="${i === 0 ? '#333' : '#111'}"`)).join('');
+  return lines
+    .map((l, i) => text(X0 - 50, 636 + i * 15, l, `font-size="11.5" fill="${i === 0 ? '#333' : '#111'}"`))
+    .join('');
 }
 
 /** The whole report as an SVG document (~900x700). */
@@ -249,7 +290,12 @@ export function renderCalibrationSvg(r: CalibrationReport): string {
     yLabel(TOP, 'share of pairs'),
     histogramPanel(r, xs),
     lines.top,
-    text(X0, BOTTOM.y - 10, 'Error rates by threshold (log scale)', 'font-size="13" font-weight="bold" fill="#222"'),
+    text(
+      X0,
+      BOTTOM.y - 10,
+      'Error rates by threshold (log scale)',
+      'font-size="13" font-weight="bold" fill="#222"',
+    ),
     legend(X1 - 440, BOTTOM.y - 10, [
       [IMPOSTOR, 'FAR: impostors accepted'],
       [GENUINE, 'FRR: genuine users rejected'],

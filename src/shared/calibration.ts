@@ -7,8 +7,8 @@
 import { dot } from './face-math.js';
 import { THRESHOLDS, type ThresholdLevel } from './thresholds.js';
 
-/** `embedding` is L2-normalised, so cosine distance = 1 - dot. */
-export type CalibrationEntry = { user_id: string; embedding: Float32Array };
+/** `embedding` is L2-normalised, so cosine distance = 1 - dot; `template_id` fixes the order. */
+export type CalibrationEntry = { user_id: string; template_id?: string; embedding: Float32Array };
 
 export type CalibrationOptions = {
   group?: string | null;
@@ -87,7 +87,8 @@ function prng(seed: number): () => number {
  */
 function* pairDistances(entries: CalibrationEntry[], o: Options): Generator<void, Distances> {
   // Sorted by user: a user's templates are one block, and the order (thus the sample) is stable.
-  const sorted = [...entries].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
+  const key = (e: CalibrationEntry) => `${e.user_id}\u0000${e.template_id ?? ''}`;
+  const sorted = [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   const rows = sorted.map((e) => e.embedding);
   const n = rows.length;
   const blockEnd = new Int32Array(n);
@@ -126,6 +127,7 @@ function* pairDistances(entries: CalibrationEntry[], o: Options): Generator<void
       if (k % CHUNK === 0) yield;
     }
   }
+  yield; // sorting 2 M floats takes ~0.3 s: its own turn of the event loop
   return { genuine: genuine.sort(), impostor: impostor.sort(), totalImpostor, sampled };
 }
 
@@ -144,11 +146,12 @@ function countAtMost(sorted: Float32Array, t: number, strict = false): number {
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 const r4 = (x: number) => round(x, 4);
+const p4 = (x: number) => Number(x.toPrecision(4));
 
-/** FAR and FRR of "match when distance <= t" on ascending genuine/impostor distances. */
+/** FAR and FRR (4 significant digits) of "match when distance <= t" on ascending distances. */
 export function ratesAt(genuine: Float32Array, impostor: Float32Array, t: number): RatePoint {
-  const far = countAtMost(impostor, t) / impostor.length;
-  return { threshold: t, far, frr: 1 - countAtMost(genuine, t) / genuine.length };
+  const far = p4(countAtMost(impostor, t) / impostor.length);
+  return { threshold: t, far, frr: p4(1 - countAtMost(genuine, t) / genuine.length) };
 }
 
 /**
@@ -184,8 +187,8 @@ export function equalErrorRate(genuine: Float32Array, impostor: Float32Array): E
 
 /**
  * The largest threshold accepting at most floor(target * n) impostors: between the last accepted
- * impostor distance and the first rejected one (ties rejected together), rounded to 4 decimals
- * when that stays between them. Null with a reason when there are too few impostor pairs.
+ * impostor distance and the first rejected one (ties rejected together), rounded as far as that
+ * stays between them. Null with a reason when there are too few impostor pairs.
  */
 export function thresholdAtFar(genuine: Float32Array, impostor: Float32Array, target: number): FarTarget {
   const need = Math.ceil(MIN_ACCEPTED / target);
@@ -196,8 +199,9 @@ export function thresholdAtFar(genuine: Float32Array, impostor: Float32Array, ta
   const first = impostor[Math.floor(target * impostor.length)] as number;
   const j = countAtMost(impostor, first, true);
   const below = j > 0 ? (impostor[j - 1] as number) : first - 1e-4;
+  // The midpoint with the fewest decimals (at least 4) that still lies between the two distances.
   const mid = (below + first) / 2;
-  const t = round(mid, 4) >= below && round(mid, 4) < first ? round(mid, 4) : mid;
+  const t = [4, 5, 6, 7, 8].map((d) => round(mid, d)).find((v) => v >= below && v < first) ?? mid;
   const r = ratesAt(genuine, impostor, t);
   return { target_far: target, threshold: t, far: r.far, frr: r.frr, reason: null };
 }
@@ -312,7 +316,6 @@ function build(entries: CalibrationEntry[], o: Options, d: Distances): Calibrati
   }));
   const grid = Array.from({ length: Math.round(o.maxDistance / o.step) + 1 }, (_, k) => round(k * o.step, 6));
   const points = grid.map((t) => ratesAt(d.genuine, d.impostor, t));
-  const p4 = (x: number) => Number(x.toPrecision(4));
   const [hg, hi] = [histogram(d.genuine, o), histogram(d.impostor, o)];
   const report: CalibrationReport = {
     status: 'ok',
@@ -321,7 +324,7 @@ function build(entries: CalibrationEntry[], o: Options, d: Distances): Calibrati
     far_targets: TARGET_FARS.map((f) => thresholdAtFar(d.genuine, d.impostor, f)),
     published,
     recommendation: null,
-    curves: { threshold: grid, far: points.map((p) => p4(p.far)), frr: points.map((p) => p4(p.frr)) },
+    curves: { threshold: grid, far: points.map((p) => p.far), frr: points.map((p) => p.frr) },
     histogram: {
       bin_width: o.binWidth,
       max_distance: o.maxDistance,

@@ -580,6 +580,14 @@ export class MongoStore implements Store {
     return { attendance_id };
   }
 
+  async eraseAttendancePhotos(userId: string): Promise<string[]> {
+    const docs = await this.attendance
+      .find({ user_id: userId, thumbnail: { $ne: null } }, { projection: { _id: 0, thumbnail: 1 } })
+      .toArray();
+    await this.attendance.updateMany({ user_id: userId }, { $set: { thumbnail: null } });
+    return docs.map((d) => d.thumbnail).filter((t): t is string => typeof t === 'string');
+  }
+
   async listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
     const and: Filter<AttendanceDoc>[] = [];
     if (q.user_id !== undefined) and.push({ user_id: q.user_id });

@@ -444,6 +444,20 @@ export class SqliteStore implements Store {
     });
   }
 
+  eraseAttendancePhotos(userId: string): Promise<string[]> {
+    const run = this.db.transaction((): string[] => {
+      const keys = this.db
+        .prepare<[string], { thumbnail: string }>(
+          'SELECT thumbnail FROM attendance WHERE user_id = ? AND thumbnail IS NOT NULL',
+        )
+        .all(userId)
+        .map((r) => r.thumbnail);
+      this.db.prepare('UPDATE attendance SET thumbnail = NULL WHERE user_id = ?').run(userId);
+      return keys;
+    });
+    return Promise.resolve(run.immediate());
+  }
+
   createJob(job: BatchJob): Promise<void> {
     this.db
       .prepare(

@@ -77,6 +77,11 @@ export interface Store {
    */
   recordSighting(sighting: Sighting, windowMs: number): Promise<{ attendance_id: string }>;
   listAttendance(query: AttendanceQuery): Promise<Page<AttendanceRecord>>;
+  /**
+   * Erasure: detaches the face-crop photos from a user's attendance records (the records, a
+   * business log, stay) and returns their blob keys for deletion.
+   */
+  eraseAttendancePhotos(userId: string): Promise<string[]>;
 
   addWebhookDelivery(delivery: WebhookDelivery): Promise<void>;
   listWebhookDeliveries(jobId: string): Promise<WebhookDelivery[]>;
