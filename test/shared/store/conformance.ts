@@ -456,6 +456,25 @@ export function storeConformance(
         );
       });
 
+      void it('eraseAttendancePhotos detaches and returns only that user’s face crops', async () => {
+        await store.recordSighting(sighting('e-1', 0), WINDOW);
+        await store.recordSighting(sighting('e-2', 20), WINDOW);
+        await store.recordSighting(sighting('e-3', 0, { user_id: 'u2', name: 'Name u2' }), WINDOW);
+        const keys = await store.eraseAttendancePhotos('u1');
+        assert.deepEqual(keys.sort(), ['thumbs/e-1.jpg', 'thumbs/e-2.jpg']);
+        const all = await records();
+        assert.equal(all.length, 3, 'the records themselves stay');
+        assert.deepEqual(
+          all.map((r) => [r.user_id, r.thumbnail]).sort(),
+          [
+            ['u1', null],
+            ['u1', null],
+            ['u2', 'thumbs/e-3.jpg'],
+          ],
+        );
+        assert.deepEqual(await store.eraseAttendancePhotos('u1'), []);
+      });
+
       void it('recording a sighting_id again changes nothing', async () => {
         const first = await store.recordSighting(sighting('s-1', 0), WINDOW);
         const before = await record('u1');
