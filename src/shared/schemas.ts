@@ -144,7 +144,11 @@ export const AttendanceRequest = z.object({
   frames: z.array(z.object({ image: z.string().min(1), captured_at: Instant })).min(1),
   group: z.string().min(1).max(128).optional(),
   webhook_url: z.string().url().optional(),
-  threshold: z.number().nonnegative().optional().describe('Cosine distance; default: the balanced threshold'),
+  threshold: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('Cosine distance; default: the high-security threshold'),
 });
 export type AttendanceRequest = z.infer<typeof AttendanceRequest>;
 

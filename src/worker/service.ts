@@ -1,4 +1,5 @@
 import { Queue, Worker } from 'bullmq';
+import sharp from 'sharp';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
@@ -13,6 +14,7 @@ import {
 } from '../shared/queues.js';
 import { openPersistence } from '../shared/store/index.js';
 import { GallerySync } from './matching/gallery-sync.js';
+import { analyseOptions } from './processors/analyse-options.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { startHeartbeat } from './heartbeat.js';
 import { InferencePool } from './inference/pool.js';
@@ -31,6 +33,12 @@ export interface WorkerService {
  * loop stays on this thread so locks are renewed even while every pool thread is busy), the
  * heartbeat and the metrics.
  */
+async function warmUpImage(): Promise<Uint8Array> {
+  return sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } })
+    .jpeg()
+    .toBuffer();
+}
+
 /** Inference is bounded by the pool; batch parents are bookkeeping; webhooks mostly wait on the network. */
 const CONCURRENCY: Record<QueueName, (c: Config) => number> = {
   inference: (c) => c.workerConcurrency,
@@ -94,6 +102,8 @@ export async function startWorkerService(
     worker.on('error', (err) => logger.error({ err }, 'worker error'));
     return worker;
   });
+  // Load every thread's ONNX sessions before taking jobs, so the first ones are not slow.
+  await pool.warmUp(await warmUpImage(), analyseOptions(config, 'largest'));
   const stopHeartbeat = startHeartbeat(connection, config, manifest);
   logger.info(
     { queues: QUEUE_NAMES, pool: config.poolSize, concurrency: config.workerConcurrency },

@@ -39,7 +39,9 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
   app.post('/api/v1/attendance', limitBody(config.maxBatchBodyBytes), async (c) => {
     const raw = await c.req.text();
     const req = await readJson(c, AttendanceRequest, { text: raw });
-    const threshold = req.threshold ?? THRESHOLDS.cosine.balanced;
+    // 1:N: a stranger is compared with every enrolled person, so the per-comparison false accept
+    // rate is multiplied by the gallery size; attendance defaults to the high-security threshold.
+    const threshold = req.threshold ?? THRESHOLDS.cosine.high_security;
     return idempotent(c, deps.store, sha256(raw), async () => {
       const body = await acceptBatch(deps, {
         type: 'attendance',

@@ -55,7 +55,8 @@ export function userRoutes(deps: ApiDeps): Hono {
     await Promise.all(crops.map((key) => blobs.delete(key)));
     photos += crops.length;
     await jobs.galleryChanged(userId);
-    if (!erased && removed.length === 0 && crops.length === 0) throw new ServiceError('USER_NOT_FOUND', `no user ${userId}`);
+    if (!erased && removed.length === 0 && crops.length === 0)
+      throw new ServiceError('USER_NOT_FOUND', `no user ${userId}`);
     return c.json({
       user_id: userId,
       erased_at: erased?.erased_at ?? new Date().toISOString(),

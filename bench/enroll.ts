@@ -1,0 +1,277 @@
+/**
+ * Enrollment throughput through the whole system: HTTP API -> blob store and Redis queue ->
+ * worker (pool, quality gates, duplicate search) -> store, against the raw pipeline figure on
+ * the same photos in the same run.
+ *
+ *   npm run bench:enroll -- [--faces DIR] [--limit N] [--chunk C] [--json]
+ *
+ * N people (default 500), one photo each: the first photo of each identity under DIR (default
+ * the shared lfw-dev set), identities in sorted order, each its own user_id. They are sent as
+ * JSON batches of C people (default 100) with base64 photos, every batch is polled to
+ * completion, and the figure is photos / (last batch finished - first submit). The raw figure
+ * is the same photos through an InferencePool of the service's pool size, all at once; the
+ * difference is what the API, queue and store cost ("queue overhead").
+ *
+ * Photos are read in place and never copied. With --json the last stdout line is one JSON
+ * object with every figure.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/shared/config.js';
+import { InferencePool } from '../src/worker/inference/pool.js';
+import { analyseOptions } from '../src/worker/processors/analyse-options.js';
+import {
+  childCpuSeconds,
+  eraseUser,
+  jobResults,
+  spawnService,
+  stopOnSignal,
+  stopService,
+  submitBatch,
+  waitForJobs,
+  waitHealthy,
+  type Spawned,
+} from './service.js';
+
+const { values: args } = parseArgs({
+  options: {
+    faces: { type: 'string' },
+    limit: { type: 'string', default: '500' },
+    chunk: { type: 'string', default: '100' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const positiveInt = (name: string, raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  return n;
+};
+const limit = positiveInt('limit', args.limit);
+const chunk = positiveInt('chunk', args.chunk);
+// dist/bench/enroll.js -> repo root is two levels up; the shared photos sit next to the repo.
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const facesDir = path.resolve(args.faces ?? path.resolve(repoRoot, '..', 'shared', 'faces', 'lfw-dev'));
+// Re-used faces (the warm-up people, look-alikes in LFW) must not turn into rejected items:
+// the bench measures throughput, and a reject skips the store write an accept would pay for.
+const SERVICE_ENV = { DUPLICATE_POLICY: 'warn' };
+
+const log = (line: string) => console.log(line);
+// Progress goes to stderr so stdout holds only the table (and, with --json, the JSON line last).
+const note = (line: string) => console.error(line);
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+interface Person {
+  userId: string;
+  name: string;
+  file: string;
+  bytes: Buffer;
+}
+
+/** The first photo of each identity (`DIR/<Name>/<Name>_NNNN.jpg`), identities sorted. */
+async function collectPeople(dir: string, max: number): Promise<Person[]> {
+  const identities = (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  const people: Person[] = [];
+  for (const identity of identities) {
+    if (people.length >= max) break;
+    const first = (await readdir(path.join(dir, identity)))
+      .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
+      .sort()[0];
+    if (!first) continue;
+    const file = path.join(dir, identity, first);
+    // LFW names are already valid user ids ([A-Za-z0-9_.@:-]); other sets get the rest replaced.
+    const userId = identity.replace(/[^A-Za-z0-9_.@:-]/g, '_').slice(0, 128);
+    people.push({ userId, name: identity.replace(/_/g, ' '), file, bytes: await readFile(file) });
+  }
+  return people;
+}
+
+/** One enrollment request body, serialised now so no clock ever measures JSON.stringify. */
+function enrollmentBody(people: Person[]): Buffer {
+  const items = people.map((p) => ({ user_id: p.userId, name: p.name, image: p.bytes.toString('base64') }));
+  return Buffer.from(JSON.stringify({ items }));
+}
+
+let spawned: Spawned | undefined;
+stopOnSignal(() => spawned);
+
+try {
+  const loadStart = os.loadavg();
+  const people = await collectPeople(facesDir, limit);
+  if (people.length === 0) throw new Error(`no photos under ${facesDir}; pass --faces DIR`);
+  if (people.length < limit) note(`only ${people.length} identities under ${facesDir} (asked for ${limit})`);
+  // The service's settings, from the environment the child will see: same pool size and the
+  // same decode options for the raw figure as the worker uses.
+  const config = loadConfig({ ...process.env, ...SERVICE_ENV });
+  const options = analyseOptions(config, 'largest');
+  const poolSize = config.poolSize;
+
+  // --- raw pipeline, before the service exists so the two never compete for the cores ---
+  note(`raw pipeline: ${people.length} photos through InferencePool x${poolSize}`);
+  const pool = new InferencePool({ modelsDir: config.modelsDir, size: poolSize });
+  let raw: { seconds: number; cpuSeconds: number; ok: number; failed: number };
+  try {
+    const first = people[0]?.bytes ?? Buffer.alloc(0);
+    // Loads every thread's ONNX sessions, which the service's warm-up batch does for it too.
+    await pool.warmUp(new Uint8Array(first), options);
+    // Whole copies made before the clock: the pool detaches what it is handed, as the worker's
+    // transfer of a freshly read blob does.
+    const copies = people.map((p) => new Uint8Array(p.bytes));
+    let ok = 0;
+    let failed = 0;
+    const t0 = performance.now();
+    // Every thread of this process: the pool's threads do the work, the main one only waits.
+    const cpu0 = process.cpuUsage();
+    await Promise.all(
+      copies.map((bytes) =>
+        pool.analyse(bytes, options, true).then(
+          (r) => (r.faces.length > 0 ? ok++ : failed++),
+          () => failed++,
+        ),
+      ),
+    );
+    const cpu = process.cpuUsage(cpu0);
+    raw = { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, ok, failed };
+  } finally {
+    // Free the threads and their sessions before the service loads its own.
+    await pool.close();
+  }
+  const rawPerS = people.length / raw.seconds;
+
+  // --- the system ---
+  const batches: Person[][] = [];
+  for (let i = 0; i < people.length; i += chunk) batches.push(people.slice(i, i + chunk));
+  const bodies = batches.map(enrollmentBody);
+  const bodyBytes = bodies.reduce((s, b) => s + b.length, 0);
+  // 2 x pool size people (as pool.warmUp does), so every pool thread has loaded its sessions
+  // and the first measured batch does not pay for it. Their ids cannot clash with LFW names.
+  const warmUpPeople = Array.from({ length: 2 * poolSize }, (_, i) => ({
+    ...(people[i % people.length] as Person),
+    userId: `warmup-${i}`,
+  }));
+  const warmUpBody = enrollmentBody(warmUpPeople);
+
+  note('starting the service (node dist/src/all-in-one.js)');
+  spawned = await spawnService({ tag: 'bench-enroll', env: SERVICE_ENV });
+  const service = spawned;
+  await waitHealthy(service);
+  const warm = await submitBatch(service, '/api/v1/enrollments', warmUpBody);
+  await waitForJobs(service, [warm.job_id]);
+  // Erased again, or the measured people whose photos they borrowed would be "duplicates".
+  // Best effort: a failure here only shows up as duplicate warnings, not in any figure.
+  for (const p of warmUpPeople) await eraseUser(service, p.userId).catch(() => undefined);
+
+  note(`submitting ${people.length} people in ${bodies.length} batch(es) of up to ${chunk}`);
+  // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
+  const start = Date.now();
+  const cpuStart = childCpuSeconds(service);
+  const jobIds: string[] = [];
+  for (const body of bodies) jobIds.push((await submitBatch(service, '/api/v1/enrollments', body)).job_id);
+  const submitted = Date.now();
+  const finished = await waitForJobs(service, jobIds);
+  const cpuEnd = childCpuSeconds(service);
+  const jobs = [...finished.values()];
+  // The server's own finish time is exact; when this client noticed is up to one poll later.
+  const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));
+  const seen = Math.max(...jobs.map((j) => j.seenAt));
+  const systemSeconds = (end - start) / 1000;
+  const systemPerS = people.length / systemSeconds;
+  const overheadPct = ((rawPerS - systemPerS) / rawPerS) * 100;
+  // CPU per photo, which the load of other work on the machine skews far less than wall time.
+  // The system's includes answering the polls and its idle heartbeat: small, and real.
+  const rawCpuMs = (raw.cpuSeconds * 1000) / people.length;
+  const systemCpuMs =
+    cpuStart !== undefined && cpuEnd !== undefined ? ((cpuEnd - cpuStart) * 1000) / people.length : undefined;
+  // At full load throughput is cores / CPU per photo, so this is the overhead a saturated box sees.
+  const cpuOverheadPct =
+    systemCpuMs !== undefined ? ((systemCpuMs - rawCpuMs) / systemCpuMs) * 100 : undefined;
+
+  const outcomes: Record<string, number> = {};
+  let duplicateWarnings = 0;
+  for (const id of jobIds) {
+    for (const item of await jobResults(service, id)) {
+      outcomes[item.outcome] = (outcomes[item.outcome] ?? 0) + 1;
+      if (Array.isArray(item.warnings) && item.warnings.length > 0) duplicateWarnings++;
+    }
+  }
+  const statuses: Record<string, number> = {};
+  for (const j of jobs) statuses[j.status.status] = (statuses[j.status.status] ?? 0) + 1;
+  const loadEnd = os.loadavg();
+
+  // --- report ---
+  const pad = (v: string | number, w: number) => String(v).padStart(w);
+  log(
+    `\nShelia enrollment bench: ${people.length} people, one photo each, from ${facesDir}; ` +
+      `node ${process.version}, ${os.availableParallelism()} CPUs, pool x${poolSize}, ` +
+      `load ${loadStart.map(r2).join(' ')}`,
+  );
+  log(
+    `${'path'.padEnd(42)}${pad('photos', 8)}${pad('seconds', 10)}${pad('photos/s', 10)}${pad('CPU ms/photo', 14)}`,
+  );
+  log(
+    `${`raw pipeline (InferencePool x${poolSize})`.padEnd(42)}${pad(people.length, 8)}` +
+      `${pad(r2(raw.seconds), 10)}${pad(r2(rawPerS), 10)}${pad(r2(rawCpuMs), 14)}`,
+  );
+  log(
+    `${'system (API -> Redis -> worker -> store)'.padEnd(42)}${pad(people.length, 8)}` +
+      `${pad(r2(systemSeconds), 10)}${pad(r2(systemPerS), 10)}${pad(systemCpuMs !== undefined ? r2(systemCpuMs) : 'n/a', 14)}`,
+  );
+  log(`queue overhead: ${r2(overheadPct)} % of the raw throughput ((raw - system) / raw)`);
+  if (cpuOverheadPct !== undefined)
+    log(
+      `CPU overhead:   ${r2(cpuOverheadPct)} % ((system - raw) / system CPU per photo; steadier under load)`,
+    );
+  log(
+    `submit: ${bodies.length} batch(es) of up to ${chunk}, ${r2(bodyBytes / 1024 / 1024)} MB of JSON, ` +
+      `all accepted after ${r2((submitted - start) / 1000)} s; last finish seen by polling after ` +
+      `${r2((seen - start) / 1000)} s`,
+  );
+  log(`raw: ${raw.ok} photos with a face, ${raw.failed} without or refused`);
+  log(
+    `outcomes: ${Object.entries(outcomes)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}; duplicate warnings ${duplicateWarnings}; batches ${JSON.stringify(statuses)}`,
+  );
+  log(`load average at the end: ${loadEnd.map(r2).join(' ')} (other work on the machine skews every figure)`);
+
+  if (args.json) {
+    const summary = {
+      faces_dir: facesDir,
+      people: people.length,
+      chunk,
+      batches: bodies.length,
+      body_bytes: bodyBytes,
+      pool_size: poolSize,
+      raw_seconds: r2(raw.seconds),
+      raw_photos_per_s: r2(rawPerS),
+      raw_with_face: raw.ok,
+      raw_failed: raw.failed,
+      system_seconds: r2(systemSeconds),
+      system_photos_per_s: r2(systemPerS),
+      queue_overhead_pct: r2(overheadPct),
+      raw_cpu_ms_per_photo: r2(rawCpuMs),
+      system_cpu_ms_per_photo: systemCpuMs !== undefined ? r2(systemCpuMs) : null,
+      cpu_overhead_pct: cpuOverheadPct !== undefined ? r2(cpuOverheadPct) : null,
+      submit_seconds: r2((submitted - start) / 1000),
+      last_seen_seconds: r2((seen - start) / 1000),
+      outcomes,
+      duplicate_warnings: duplicateWarnings,
+      batch_statuses: statuses,
+      node: process.version,
+      cpu_count: os.availableParallelism(),
+      cpu_model: os.cpus()[0]?.model ?? 'unknown',
+      loadavg_start: loadStart.map(r2),
+      loadavg_end: loadEnd.map(r2),
+    };
+    log(JSON.stringify(summary));
+  }
+} finally {
+  if (spawned) await stopService(spawned);
+}
