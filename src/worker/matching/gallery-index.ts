@@ -85,7 +85,7 @@ class Segment {
       MetricKind.IP,
       1,
     );
-    return Array.from(matches.keys as BigUint64Array, (key) => this.entries[Number(key)] as IndexedTemplate);
+    return Array.from(matches.keys, (key) => this.entries[Number(key)] as IndexedTemplate);
   }
 
   private grow(): void {

@@ -464,14 +464,11 @@ export function storeConformance(
         assert.deepEqual(keys.sort(), ['thumbs/e-1.jpg', 'thumbs/e-2.jpg']);
         const all = await records();
         assert.equal(all.length, 3, 'the records themselves stay');
-        assert.deepEqual(
-          all.map((r) => [r.user_id, r.thumbnail]).sort(),
-          [
-            ['u1', null],
-            ['u1', null],
-            ['u2', 'thumbs/e-3.jpg'],
-          ],
-        );
+        assert.deepEqual(all.map((r) => [r.user_id, r.thumbnail]).sort(), [
+          ['u1', null],
+          ['u1', null],
+          ['u2', 'thumbs/e-3.jpg'],
+        ]);
         assert.deepEqual(await store.eraseAttendancePhotos('u1'), []);
       });
 
