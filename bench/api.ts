@@ -15,17 +15,14 @@
  * in-process: the load generator is busy on its own thread, and in one process it would steal
  * the event loop the API answers on, measuring autocannon as much as Shelia.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
 import sharp from 'sharp';
+import { health, spawnService, stopOnSignal, stopService, waitHealthy, type Spawned } from './service.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,117 +65,7 @@ function quantile(values: number[], q: number): number {
 }
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
-// --- the service under test ---
-
-/** A port the OS says is free now; the child binds it a moment later (a tiny, accepted race). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Health {
-  status?: string;
-  workers?: { alive?: number; details?: unknown[] };
-}
-
-async function health(baseUrl: string): Promise<Health | undefined> {
-  try {
-    const res = await fetch(`${baseUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
-    return (await res.json()) as Health;
-  } catch {
-    return undefined;
-  }
-}
-
-interface Spawned {
-  child: ChildProcess;
-  baseUrl: string;
-  key: string;
-  keyPrefix: string;
-  redisUrl: string;
-}
-
-/** Starts `node dist/src/all-in-one.js`; waitHealthy() says when it can take requests. */
-async function spawnService(): Promise<Spawned> {
-  const port = await freePort();
-  const keyPrefix = `bench-${process.pid}`;
-  // A key, so the auth middleware's cost is part of the figure as it is in production.
-  const key = randomBytes(16).toString('hex');
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const entry = fileURLToPath(new URL('../src/all-in-one.js', import.meta.url));
-  const child = spawn(process.execPath, [entry], {
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      REDIS_URL: redisUrl,
-      KEY_PREFIX: keyPrefix,
-      API_KEYS: key,
-      API_KEY_HASHES: '',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // The service's own output must not land between the table and the JSON line.
-  child.stdout?.pipe(process.stderr);
-  child.stderr?.pipe(process.stderr);
-  return { child, baseUrl: `http://127.0.0.1:${port}`, key, keyPrefix, redisUrl };
-}
-
-/** Health "ok" = Redis reachable and a worker heartbeat seen, i.e. the models are loaded. */
-async function waitHealthy(s: Spawned): Promise<void> {
-  // Model loading and the first heartbeat take a few seconds; a cold disk can take longer.
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (s.child.exitCode !== null) throw new Error(`the service exited with code ${s.child.exitCode}`);
-    const h = await health(s.baseUrl);
-    if (h?.status === 'ok') return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error('the service did not report status ok within 120 s');
-}
-
-let stopping: Promise<void> | undefined;
-/** Once, whoever asks first (the end of the run or a signal). */
-function stopService(s: Spawned): Promise<void> {
-  stopping ??= stopAndClean(s);
-  return stopping;
-}
-
-/** SIGTERM (the service drains), SIGKILL if it hangs, then remove every key under the prefix. */
-async function stopAndClean(s: Spawned): Promise<void> {
-  if (s.child.exitCode === null && s.child.signalCode === null) {
-    const exited = new Promise<void>((r) => s.child.once('exit', () => r()));
-    s.child.kill('SIGTERM');
-    const killer = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(killer);
-  }
-  // After the exit, so no heartbeat or BullMQ bookkeeping writes a key behind our back.
-  const redis = new Redis(s.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    let deleted = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${s.keyPrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
-    note(`cleanup: deleted ${deleted} Redis keys under ${s.keyPrefix}:`);
-  } catch (err) {
-    note(`cleanup: could not delete Redis keys under ${s.keyPrefix}: (${String(err)})`);
-  } finally {
-    redis.disconnect();
-  }
-}
+// --- the service under test: bench/service.ts spawns, waits for and cleans up after it ---
 
 // --- request bodies, built once so no case measures JSON.stringify ---
 
@@ -329,13 +216,7 @@ async function runCase(
 
 let spawned: Spawned | undefined;
 // Ctrl-C must not leave a service running or keys behind.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    const done = () => process.exit(130);
-    if (spawned) stopService(spawned).then(done, done);
-    else done();
-  });
-}
+stopOnSignal(() => spawned);
 
 try {
   const loadStart = os.loadavg();
