@@ -32,6 +32,7 @@ export class JobGateway {
   readonly redis: Redis;
   private readonly queues: Map<QueueName, Queue>;
   private readonly events: QueueEvents;
+  private readonly eventsConnection: Redis;
   private readonly flows: FlowProducer;
   private alive = { at: 0, count: 0 };
 
@@ -39,8 +40,9 @@ export class JobGateway {
     this.redis = apiConnection(config);
     this.redis.on('error', () => undefined); // reported through /health and 503s, not as crashes
     this.queues = new Map(QUEUE_NAMES.map((n) => [n, new Queue(n, queueOptions(config, this.redis))]));
+    this.eventsConnection = workerConnection(config);
     this.events = new QueueEvents(QUEUE_OF.embed, {
-      connection: workerConnection(config),
+      connection: this.eventsConnection,
       prefix: config.keyPrefix,
     });
     this.events.on('error', () => undefined);
@@ -166,6 +168,7 @@ export class JobGateway {
     await this.flows.close();
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.redis.disconnect();
+    this.eventsConnection.disconnect();
   }
 
   private queue(name: QueueName): Queue {

@@ -48,11 +48,7 @@ export async function runEnroll(options: EnrollOptions, io: EnrollIo): Promise<n
       done += p.done;
       failed += p.failed;
     }
-    progress.update({
-      uploaded: counts.uploaded + counts.replayed + counts.resumed - counts.rejectedDone,
-      done,
-      failed,
-    });
+    progress.update({ uploaded: counts.uploaded + counts.replayed + counts.resumed, done, failed });
   };
   let fatal: Error | undefined;
   const stop = (err: unknown) => {

@@ -1,4 +1,5 @@
 import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
@@ -68,7 +69,9 @@ export async function startWorkerService(
   const deps: ProcessorDeps = { config, pool, manifest, metrics, webhookQueue, gallery, ...persistence };
   const schedule = config.webhook.retryScheduleMs;
 
-  const workers = QUEUE_NAMES.map((name) => {
+  // BullMQ does not close connections it is handed: keep them to close on shutdown.
+  const workerConnections = QUEUE_NAMES.map(() => workerConnection(config));
+  const workers = QUEUE_NAMES.map((name, i) => {
     const worker = new Worker(
       name,
       async (job) => {
@@ -85,7 +88,7 @@ export async function startWorkerService(
         }
       },
       {
-        ...queueOptions(config, workerConnection(config)),
+        ...queueOptions(config, workerConnections[i] as Redis),
         concurrency: CONCURRENCY[name](config),
         lockDuration: config.jobLockMs,
         stalledInterval: config.stalledIntervalMs,
@@ -126,6 +129,7 @@ export async function startWorkerService(
       await pool.close();
       await persistence.close();
       connection.disconnect();
+      for (const c of workerConnections) c.disconnect();
     },
   };
 }
