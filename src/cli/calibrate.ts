@@ -68,7 +68,7 @@ export async function runCalibrate(
     return 2;
   }
   const key = values.key ?? env.SHELIA_API_KEY;
-  const query = values.group !== undefined ? `?${new URLSearchParams({ group: values.group })}` : '';
+  const query = values.group !== undefined ? `?${new URLSearchParams({ group: values.group }).toString()}` : '';
 
   let report: CalibrationReport;
   try {

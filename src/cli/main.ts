@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `shelia <command>`: the command-line client of a Shelia service. */
+import { runCalibrate } from './calibrate.js';
 import { runEnroll } from './enroll.js';
 import { CliError, EXIT } from './errors.js';
 import { ENROLL_USAGE, parseEnrollArgs } from './options.js';
@@ -8,6 +9,7 @@ const USAGE = `Usage: shelia <command> [options]
 
 Commands:
   enroll <folder | manifest.csv>   enroll people from a folder of photos or a CSV manifest
+  calibrate --out report.svg        genuine/impostor distances, FAR/FRR and thresholds of the gallery
 
 Run "shelia enroll --help" for its options.`;
 
@@ -22,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return runEnroll(options, { stdout: process.stdout, stderr: process.stderr });
     }
+    case 'calibrate':
+      return runCalibrate(rest);
     case undefined:
     case '-h':
     case '--help':
