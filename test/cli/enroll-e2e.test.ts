@@ -124,10 +124,6 @@ describe(
       await worker?.close(5000);
       if (config) await deleteKeys(config);
       if (tmp) await rm(tmp, { recursive: true, force: true });
-      // Workaround: the worker service's BullMQ Worker connections and the API's QueueEvents
-      // connection are never closed, so this process would not exit after the tests. Once every
-      // test has reported, leave; the timer is unref'd, so without the leak it never fires.
-      setTimeout(() => process.exit(), 2000).unref();
     });
 
     const userOf = async (id: string) => {
