@@ -4,11 +4,11 @@
  * `start:api` and `start:worker` separately.
  */
 import { Registry } from 'prom-client';
-import { startApiServer } from './api/server.js';
+import { startApiServer, type ApiServer } from './api/server.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger } from './shared/logger.js';
 import { onShutdown } from './shared/shutdown.js';
-import { startWorkerService } from './worker/service.js';
+import { startWorkerService, type WorkerService } from './worker/service.js';
 import { ensureRedis } from './shared/redis-bootstrap.js';
 
 const config = loadConfig();
@@ -16,9 +16,12 @@ const logger = createLogger(config.logLevel, 'shelia');
 await ensureRedis(config.redisUrl);
 // One registry: /metrics on the API shows the worker's metrics too.
 const registry = new Registry();
-const worker = await startWorkerService(config, logger, registry);
-const api = await startApiServer(config, logger, registry);
+let worker: WorkerService | undefined;
+let api: ApiServer | undefined;
+// Signals are handled before the first job can start.
 onShutdown(logger, async () => {
-  await api.close();
-  await worker.close();
+  await api?.close();
+  await worker?.close();
 });
+worker = await startWorkerService(config, logger, registry);
+api = await startApiServer(config, logger, registry);

@@ -69,6 +69,8 @@ export async function startWorkerService(
   const deps: ProcessorDeps = { config, pool, manifest, metrics, webhookQueue, gallery, ...persistence };
   const schedule = config.webhook.retryScheduleMs;
 
+  // Load every thread's ONNX sessions before taking jobs, so the first ones are not slow.
+  await pool.warmUp(await warmUpImage(), analyseOptions(config, 'largest'));
   // BullMQ does not close connections it is handed: keep them to close on shutdown.
   const workerConnections = QUEUE_NAMES.map(() => workerConnection(config));
   const workers = QUEUE_NAMES.map((name, i) => {
@@ -105,8 +107,6 @@ export async function startWorkerService(
     worker.on('error', (err) => logger.error({ err }, 'worker error'));
     return worker;
   });
-  // Load every thread's ONNX sessions before taking jobs, so the first ones are not slow.
-  await pool.warmUp(await warmUpImage(), analyseOptions(config, 'largest'));
   const stopHeartbeat = startHeartbeat(connection, config, manifest);
   logger.info(
     { queues: QUEUE_NAMES, pool: config.poolSize, concurrency: config.workerConcurrency },
