@@ -16,12 +16,11 @@ const logger = createLogger(config.logLevel, 'shelia');
 await ensureRedis(config.redisUrl);
 // One registry: /metrics on the API shows the worker's metrics too.
 const registry = new Registry();
-let worker: WorkerService | undefined;
-let api: ApiServer | undefined;
+const running: { worker?: WorkerService; api?: ApiServer } = {};
 // Signals are handled before the first job can start.
 onShutdown(logger, async () => {
-  await api?.close();
-  await worker?.close();
+  await running.api?.close();
+  await running.worker?.close();
 });
-worker = await startWorkerService(config, logger, registry);
-api = await startApiServer(config, logger, registry);
+running.worker = await startWorkerService(config, logger, registry);
+running.api = await startApiServer(config, logger, registry);

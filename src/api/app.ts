@@ -7,6 +7,7 @@ import { apiKeyAuth } from './middleware/auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { attendanceRoutes } from './routes/attendance.js';
 import { batchEmbedRoutes } from './routes/batch-embed.js';
+import { calibrationRoutes } from './routes/calibration.js';
 import { compareRoutes } from './routes/compare.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -31,6 +32,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/', jobRoutes(deps));
   app.route('/', userRoutes(deps));
   app.route('/', attendanceRoutes(deps));
+  app.route('/', calibrationRoutes(deps));
   app.notFound(() => {
     throw new ServiceError('NOT_FOUND', 'no such endpoint');
   });

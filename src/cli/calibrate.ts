@@ -68,7 +68,8 @@ export async function runCalibrate(
     return 2;
   }
   const key = values.key ?? env.SHELIA_API_KEY;
-  const query = values.group !== undefined ? `?${new URLSearchParams({ group: values.group }).toString()}` : '';
+  const query =
+    values.group !== undefined ? `?${new URLSearchParams({ group: values.group }).toString()}` : '';
 
   let report: CalibrationReport;
   try {

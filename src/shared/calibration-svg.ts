@@ -31,12 +31,24 @@ export function escapeXml(s: string): string {
 const f1 = (v: number) => Math.round(v * 10) / 10;
 const pct = (x: number) => `${x === 0 ? 0 : Number((x * 100).toPrecision(2))} %`;
 
-function text(x: number, y: number, s: string, attrs = ''): string {
-  return `<text x="${f1(x)}" y="${f1(y)}" ${attrs}>${escapeXml(s)}</text>`;
-}
-
 /** Halo so labels stay legible over bars and curves. */
 const HALO = 'paint-order="stroke" stroke="#fff" stroke-width="3" stroke-linejoin="round"';
+
+/** Text styles by role, so the drawing code says what a label is rather than how it looks. */
+const STYLE = {
+  title: 'font-size="19" font-weight="bold" fill="#111"',
+  sub: 'font-size="12" fill="#555"',
+  panel: 'font-size="13" font-weight="bold" fill="#222"',
+  tick: 'font-size="11" fill="#444"',
+  axis: 'font-size="12" fill="#333"',
+  note: `font-size="10" fill="#666" ${HALO}`,
+  footer: 'font-size="11.5" fill="#222"',
+};
+
+function text(x: number, y: number, s: string, style: string, anchor = 'start'): string {
+  const a = anchor === 'start' ? '' : ` text-anchor="${anchor}"`;
+  return `<text x="${f1(x)}" y="${f1(y)}" ${style}${a}>${escapeXml(s)}</text>`;
+}
 
 /** Greedy word wrap for the footer (SVG 1.1 text does not wrap). */
 function wrap(s: string, width: number): string[] {
@@ -57,7 +69,7 @@ function legend(x: number, y: number, items: [string, string][]): string {
   let cx = x;
   for (const [colour, label] of items) {
     out += `<rect x="${f1(cx)}" y="${y - 9}" width="12" height="10" fill="${colour}" fill-opacity="0.7"/>`;
-    out += text(cx + 16, y, label, 'font-size="11" fill="#333"');
+    out += text(cx + 16, y, label, STYLE.tick);
     cx += 26 + label.length * 5.8;
   }
   return out;
@@ -72,31 +84,28 @@ function header(r: CalibrationReport): string {
   const sub =
     `${c.users} users, ${c.templates} templates, ${c.genuine_pairs} genuine pairs, ` +
     `${c.impostor_pairs} impostor pairs (${sampling})${r.model ? ` · model ${r.model}` : ''}`;
-  return (
-    text(X0, 32, `Shelia threshold calibration — ${group}`, 'font-size="19" font-weight="bold" fill="#111"') +
-    text(X0, 52, sub, 'font-size="12" fill="#555"')
-  );
+  return text(X0, 32, `Shelia threshold calibration — ${group}`, STYLE.title) + text(X0, 52, sub, STYLE.sub);
 }
 
 function insufficient(r: CalibrationReport): string {
   const lines = [r.message, ...r.missing.map((m) => `• needs ${m}`)].flatMap((l) => wrap(l, 95));
-  const body = lines
-    .map((l, i) => text(W / 2, 330 + i * 22, l, 'font-size="15" text-anchor="middle" fill="#333"'))
-    .join('');
+  const box = `<rect x="${X0}" y="240" width="${X1 - X0}" height="${150 + lines.length * 22}"`;
   return (
-    `<rect x="${X0}" y="240" width="${X1 - X0}" height="${150 + lines.length * 22}" rx="8" fill="#fff4e5" stroke="#e0a040"/>` +
+    `${box} rx="8" fill="#fff4e5" stroke="#e0a040"/>` +
     text(
       W / 2,
       295,
       'Not enough data to calibrate',
-      'font-size="20" font-weight="bold" text-anchor="middle" fill="#a05000"',
+      'font-size="20" font-weight="bold" fill="#a05000"',
+      'middle',
     ) +
-    body +
+    lines.map((l, i) => text(W / 2, 330 + i * 22, l, 'font-size="15" fill="#333"', 'middle')).join('') +
     text(
       W / 2,
       360 + lines.length * 22,
-      'Enrol at least 2 people, and at least one of them with 2 or more photos.',
-      'font-size="13" text-anchor="middle" fill="#555"',
+      'Enrol at least 2 people, one of them with 2 or more photos.',
+      STYLE.sub,
+      'middle',
     )
   );
 }
@@ -115,32 +124,17 @@ function xAxis(panel: { y: number; h: number }, xs: (d: number) => number, maxDi
   for (let k = 0; k <= Math.round(maxDistance * 10); k++) {
     const x = xs(k / 10);
     out += `<line x1="${f1(x)}" y1="${panel.y}" x2="${f1(x)}" y2="${panel.y + panel.h}" stroke="#eee"/>`;
-    out += text(
-      x,
-      panel.y + panel.h + 15,
-      (k / 10).toFixed(1),
-      'font-size="11" text-anchor="middle" fill="#444"',
-    );
+    out += text(x, panel.y + panel.h + 15, (k / 10).toFixed(1), STYLE.tick, 'middle');
   }
   out += `<rect x="${X0}" y="${panel.y}" width="${X1 - X0}" height="${panel.h}" fill="none" stroke="#888"/>`;
-  return (
-    out +
-    text(
-      (X0 + X1) / 2,
-      panel.y + panel.h + 32,
-      'cosine distance (a match is distance ≤ threshold)',
-      'font-size="12" text-anchor="middle" fill="#333"',
-    )
-  );
+  const label = 'cosine distance (a match is distance ≤ threshold)';
+  return out + text((X0 + X1) / 2, panel.y + panel.h + 32, label, STYLE.axis, 'middle');
 }
 
-const yLabel = (panel: { y: number; h: number }, s: string) =>
-  text(
-    18,
-    panel.y + panel.h / 2,
-    s,
-    `font-size="12" text-anchor="middle" fill="#333" transform="rotate(-90 18 ${f1(panel.y + panel.h / 2)})"`,
-  );
+const yLabel = (panel: { y: number; h: number }, s: string) => {
+  const y = f1(panel.y + panel.h / 2);
+  return text(18, y, s, `${STYLE.axis} transform="rotate(-90 18 ${y})"`, 'middle');
+};
 
 /** The threshold lines drawn in both panels; labels stagger down the top panel so none overlap. */
 function thresholdLines(r: CalibrationReport, xs: (d: number) => number): { top: string; bottom: string } {
@@ -167,7 +161,8 @@ function thresholdLines(r: CalibrationReport, xs: (d: number) => number): { top:
         lx,
         TOP.y + 14 + i * 14,
         `${l.label} ${l.t}`,
-        `font-size="11" fill="${l.colour}" text-anchor="${anchor}" ${HALO}`,
+        `font-size="11" fill="${l.colour}" ${HALO}`,
+        anchor,
       );
     });
   return { top, bottom };
@@ -190,7 +185,7 @@ function histogramPanel(r: CalibrationReport, xs: (d: number) => number): string
   for (let v = 0; v <= yMax + 1e-12; v += step) {
     const y = f1(ys(v));
     out += `<line x1="${X0}" y1="${y}" x2="${X1}" y2="${y}" stroke="#eee"/>`;
-    out += text(X0 - 6, ys(v) + 4, pct(v), 'font-size="11" text-anchor="end" fill="#444"');
+    out += text(X0 - 6, ys(v) + 4, pct(v), STYLE.tick, 'end');
   }
   const base = f1(ys(0));
   const path = (shares: number[]) =>
@@ -206,8 +201,9 @@ function histogramPanel(r: CalibrationReport, xs: (d: number) => number): string
     out += text(
       X1 - 6,
       TOP.y + TOP.h - 6,
-      `${over} pairs at distance ≥ ${h.max_distance} not shown`,
-      `font-size="10" text-anchor="end" fill="#666" ${HALO}`,
+      `${over} pairs at ≥ ${h.max_distance} not shown`,
+      STYLE.note,
+      'end',
     );
   return out;
 }
@@ -223,12 +219,7 @@ function ratePanel(r: CalibrationReport, xs: (d: number) => number): string {
   for (let e = 0; e >= low; e--) {
     const y = f1(ys(10 ** e));
     out += `<line x1="${X0}" y1="${y}" x2="${X1}" y2="${y}" stroke="#eee"/>`;
-    out += text(
-      X0 - 6,
-      ys(10 ** e) + 4,
-      e === low ? '0' : pct(10 ** e),
-      'font-size="11" text-anchor="end" fill="#444"',
-    );
+    out += text(X0 - 6, ys(10 ** e) + 4, e === low ? '0' : pct(10 ** e), STYLE.tick, 'end');
   }
   const poly = (rates: number[], colour: string) =>
     `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${c.threshold
@@ -239,12 +230,8 @@ function ratePanel(r: CalibrationReport, xs: (d: number) => number): string {
     const x = xs(r.eer.threshold);
     const y = ys(r.eer.eer);
     out += `<circle cx="${f1(x)}" cy="${f1(y)}" r="5" fill="${EER}" stroke="#fff" stroke-width="1.5"/>`;
-    out += text(
-      x + 8,
-      y - 8,
-      `EER ${pct(r.eer.eer)} at ${r.eer.threshold}`,
-      `font-size="12" font-weight="bold" fill="${EER}" ${HALO}`,
-    );
+    const label = `EER ${pct(r.eer.eer)} at ${r.eer.threshold}`;
+    out += text(x + 8, y - 8, label, `font-size="12" font-weight="bold" fill="${EER}" ${HALO}`);
   }
   return out;
 }
@@ -262,9 +249,7 @@ function footer(r: CalibrationReport): string {
     ...wrap(targets, 140),
     ...(rec ? wrap(`Recommendation: ${rec.threshold} (${rec.level}). ${rec.reason}`, 140) : []),
   ].slice(0, 5);
-  return lines
-    .map((l, i) => text(X0 - 50, 636 + i * 15, l, `font-size="11.5" fill="${i === 0 ? '#333' : '#111'}"`))
-    .join('');
+  return lines.map((l, i) => text(X0 - 50, 636 + i * 15, l, STYLE.footer)).join('');
 }
 
 /** The whole report as an SVG document (~900x700). */
@@ -281,7 +266,7 @@ export function renderCalibrationSvg(r: CalibrationReport): string {
   const xs = (d: number) => X0 + (Math.min(Math.max(d, 0), maxDistance) / maxDistance) * (X1 - X0);
   const lines = thresholdLines(r, xs);
   parts.push(
-    text(X0, TOP.y - 10, 'Distances between templates', 'font-size="13" font-weight="bold" fill="#222"'),
+    text(X0, TOP.y - 10, 'Distances between templates', STYLE.panel),
     legend(X1 - 440, TOP.y - 10, [
       [GENUINE, `genuine: same person (${r.counts.genuine_pairs})`],
       [IMPOSTOR, `impostor: different people (${r.counts.impostor_pairs})`],
@@ -290,12 +275,7 @@ export function renderCalibrationSvg(r: CalibrationReport): string {
     yLabel(TOP, 'share of pairs'),
     histogramPanel(r, xs),
     lines.top,
-    text(
-      X0,
-      BOTTOM.y - 10,
-      'Error rates by threshold (log scale)',
-      'font-size="13" font-weight="bold" fill="#222"',
-    ),
+    text(X0, BOTTOM.y - 10, 'Error rates by threshold (log scale)', STYLE.panel),
     legend(X1 - 440, BOTTOM.y - 10, [
       [IMPOSTOR, 'FAR: impostors accepted'],
       [GENUINE, 'FRR: genuine users rejected'],

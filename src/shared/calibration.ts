@@ -214,13 +214,24 @@ function summary(sorted: Float32Array): DistanceSummary | null {
 }
 
 /** Pair counts per bin of [0, maxDistance); 1 - dot can be -1e-7 for identical vectors. */
-function histogram(d: Float32Array, o: Options): { bins: number[]; overflow: number } {
-  const bins = new Array<number>(Math.round(o.maxDistance / o.binWidth)).fill(0);
-  for (const v of d) {
-    const b = Math.floor(Math.max(0, v) / o.binWidth);
-    if (b < bins.length) bins[b] = (bins[b] as number) + 1;
-  }
-  return { bins, overflow: d.length - countAtMost(d, o.maxDistance, true) };
+function histograms(d: Distances, o: Options): NonNullable<CalibrationReport['histogram']> {
+  const bins = (values: Float32Array) => {
+    const out = new Array<number>(Math.round(o.maxDistance / o.binWidth)).fill(0);
+    for (const v of values) {
+      const b = Math.floor(Math.max(0, v) / o.binWidth);
+      if (b < out.length) out[b] = (out[b] as number) + 1;
+    }
+    return out;
+  };
+  const over = (values: Float32Array) => values.length - countAtMost(values, o.maxDistance, true);
+  const [genuine, impostor] = [bins(d.genuine), bins(d.impostor)];
+  return {
+    bin_width: o.binWidth,
+    max_distance: o.maxDistance,
+    genuine,
+    impostor,
+    overflow: { genuine: over(d.genuine), impostor: over(d.impostor) },
+  };
 }
 
 const pct = (x: number) => `${x === 0 ? 0 : Number((x * 100).toPrecision(2))} %`;
@@ -228,12 +239,8 @@ const pct = (x: number) => `${x === 0 ? 0 : Number((x * 100).toPrecision(2))} %`
 /** Which threshold to use, in words, against the published balanced (FAR 1e-3) threshold. */
 function recommend(r: CalibrationReport, t3: FarTarget, bal: RatePoint): Recommendation {
   const { balanced, high_security } = THRESHOLDS.cosine;
-  const keep = (reason: string) => ({
-    threshold: balanced,
-    level: 'balanced' as const,
-    basis: 'published' as const,
-    reason,
-  });
+  const kept = { threshold: balanced, level: 'balanced', basis: 'published' } as const;
+  const keep = (reason: string): Recommendation => ({ ...kept, reason });
   if (t3.threshold !== null && t3.far !== null && t3.frr !== null) {
     if (bal.far > 2 * 1e-3) {
       const reason =
@@ -265,14 +272,7 @@ function recommend(r: CalibrationReport, t3: FarTarget, bal: RatePoint): Recomme
   );
 }
 
-const NONE = {
-  eer: null,
-  far_targets: [],
-  published: [],
-  recommendation: null,
-  curves: null,
-  histogram: null,
-};
+const NONE = { eer: null, recommendation: null, curves: null, histogram: null };
 
 function build(entries: CalibrationEntry[], o: Options, d: Distances): CalibrationReport {
   const perUser = new Map<string, number>();
@@ -307,16 +307,13 @@ function build(entries: CalibrationEntry[], o: Options, d: Distances): Calibrati
     },
     distances: { genuine: summary(d.genuine), impostor: summary(d.impostor) },
   };
-  if (!ok) return { status: 'insufficient_data', ...base, ...NONE };
+  if (!ok) return { status: 'insufficient_data', ...base, ...NONE, far_targets: [], published: [] };
   const eer = equalErrorRate(d.genuine, d.impostor);
   const levels = Object.keys(THRESHOLDS.cosine) as ThresholdLevel[];
-  const published = levels.map((level) => ({
-    level,
-    ...ratesAt(d.genuine, d.impostor, THRESHOLDS.cosine[level]),
-  }));
+  const rates = (t: number) => ratesAt(d.genuine, d.impostor, t);
+  const published = levels.map((level) => ({ level, ...rates(THRESHOLDS.cosine[level]) }));
   const grid = Array.from({ length: Math.round(o.maxDistance / o.step) + 1 }, (_, k) => round(k * o.step, 6));
-  const points = grid.map((t) => ratesAt(d.genuine, d.impostor, t));
-  const [hg, hi] = [histogram(d.genuine, o), histogram(d.impostor, o)];
+  const points = grid.map(rates);
   const report: CalibrationReport = {
     status: 'ok',
     ...base,
@@ -325,13 +322,7 @@ function build(entries: CalibrationEntry[], o: Options, d: Distances): Calibrati
     published,
     recommendation: null,
     curves: { threshold: grid, far: points.map((p) => p.far), frr: points.map((p) => p.frr) },
-    histogram: {
-      bin_width: o.binWidth,
-      max_distance: o.maxDistance,
-      genuine: hg.bins,
-      impostor: hi.bins,
-      overflow: { genuine: hg.overflow, impostor: hi.overflow },
-    },
+    histogram: histograms(d, o),
   };
   const bal = published.find((p) => p.level === 'balanced') as RatePoint;
   report.recommendation = recommend(report, thresholdAtFar(d.genuine, d.impostor, 1e-3), bal);

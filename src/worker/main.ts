@@ -7,14 +7,13 @@ import { startWorkerService, type WorkerService } from './service.js';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'shelia-worker');
-let service: WorkerService | undefined;
-let metricsServer: ReturnType<typeof serveMetrics> | undefined;
+const running: { service?: WorkerService; metrics?: ReturnType<typeof serveMetrics> } = {};
 // Signals are handled before the first job can start, so no job is ever cut off unhandled.
 onShutdown(logger, async () => {
-  metricsServer?.close();
-  await service?.close();
+  running.metrics?.close();
+  await running.service?.close();
 });
-service = await startWorkerService(config, logger);
+running.service = await startWorkerService(config, logger);
 if (config.workerMetricsPort > 0) {
-  metricsServer = serveMetrics(service.metrics.registry, config.workerMetricsPort, config.host);
+  running.metrics = serveMetrics(running.service.metrics.registry, config.workerMetricsPort, config.host);
 }
