@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
-import { CompareRequest, CompareResponse, EmbedRequest, EmbedResponse, ErrorResponse } from './schemas.js';
+import {
+  AttendanceRequest,
+  BatchAccepted,
+  CompareRequest,
+  CompareResponse,
+  EmbedBatchRequest,
+  EmbedRequest,
+  EmbedResponse,
+  EnrollmentRequest,
+  ErrorResponse,
+  IdentifyRequest,
+  JobStatus,
+} from './schemas.js';
 
 const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 const json = (ref: string) => ({
@@ -24,6 +36,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
         CompareRequest: schema(CompareRequest, 'input'),
         CompareResponse: schema(CompareResponse, 'output'),
         ErrorResponse: schema(ErrorResponse, 'output'),
+        IdentifyRequest: schema(IdentifyRequest, 'input'),
+        EnrollmentRequest: schema(EnrollmentRequest, 'input'),
+        EmbedBatchRequest: schema(EmbedBatchRequest, 'input'),
+        AttendanceRequest: schema(AttendanceRequest, 'input'),
+        BatchAccepted: schema(BatchAccepted, 'output'),
+        JobStatus: schema(JobStatus, 'output'),
       },
     },
     security: [{ apiKey: [] }],
@@ -53,6 +71,88 @@ export function openApiDocument(version: string): Record<string, unknown> {
             200: { description: 'Matches, nearest first', ...json('CompareResponse') },
             ...errors('INVALID_EMBEDDING', 'UNAUTHORIZED', 'TOO_MANY_REFERENCES'),
           },
+        },
+      },
+      '/api/v1/identify': {
+        post: {
+          summary: 'Every face in a photo with its nearest enrolled users (1:N)',
+          requestBody: json('IdentifyRequest'),
+          responses: {
+            200: { description: 'Faces and candidates' },
+            ...errors('INVALID_IMAGE', 'UNAUTHORIZED'),
+          },
+        },
+      },
+      '/api/v1/enrollments': {
+        post: {
+          summary:
+            'Enroll a batch of people (JSON or multipart with a CSV/JSON manifest); Idempotency-Key honoured',
+          requestBody: json('EnrollmentRequest'),
+          responses: {
+            202: { description: 'Accepted', ...json('BatchAccepted') },
+            ...errors('INVALID_REQUEST', 'UNAUTHORIZED', 'BATCH_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED'),
+          },
+        },
+      },
+      '/api/v1/jobs/embed': {
+        post: {
+          summary: 'Embed a batch of photos',
+          requestBody: json('EmbedBatchRequest'),
+          responses: {
+            202: { description: 'Accepted', ...json('BatchAccepted') },
+            ...errors('INVALID_REQUEST'),
+          },
+        },
+      },
+      '/api/v1/attendance': {
+        post: {
+          summary: 'Submit camera frames: faces are identified and recorded as attendance',
+          requestBody: json('AttendanceRequest'),
+          responses: {
+            202: { description: 'Accepted', ...json('BatchAccepted') },
+            ...errors('INVALID_REQUEST'),
+          },
+        },
+        get: {
+          summary: 'Attendance records (user_id, camera_id, group, kind, from, to, cursor, limit)',
+          responses: { 200: { description: 'A page' } },
+        },
+      },
+      '/api/v1/jobs/{id}': {
+        get: {
+          summary: 'Batch status and progress',
+          responses: { 200: { description: 'Status', ...json('JobStatus') }, ...errors('JOB_NOT_FOUND') },
+        },
+      },
+      '/api/v1/jobs/{id}/results': {
+        get: {
+          summary: 'Per-item results, paged (cursor, limit)',
+          responses: { 200: { description: 'A page' } },
+        },
+      },
+      '/api/v1/jobs/{id}/webhook-deliveries': {
+        get: { summary: 'Every webhook attempt', responses: { 200: { description: 'Attempts' } } },
+      },
+      '/api/v1/users': {
+        get: {
+          summary: 'Enrolled users (group, cursor, limit)',
+          responses: { 200: { description: 'A page' } },
+        },
+      },
+      '/api/v1/users/{id}': {
+        get: {
+          summary: 'One user with template summaries',
+          responses: { 200: { description: 'The user' }, ...errors('USER_NOT_FOUND') },
+        },
+        delete: {
+          summary: 'Erase a user: templates, photos, queued work; returns a receipt',
+          responses: { 200: { description: 'Receipt' }, ...errors('USER_NOT_FOUND') },
+        },
+      },
+      '/api/v1/calibration': {
+        get: {
+          summary: 'Genuine/impostor distances, FAR/FRR, EER, thresholds (group, format=json|svg)',
+          responses: { 200: { description: 'JSON or image/svg+xml' } },
         },
       },
       '/api/v1/models': {
