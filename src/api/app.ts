@@ -33,9 +33,8 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/', userRoutes(deps));
   app.route('/', attendanceRoutes(deps));
   app.route('/', calibrationRoutes(deps));
-  app.notFound(() => {
-    throw new ServiceError('NOT_FOUND', 'no such endpoint');
-  });
+  // Answered here, not thrown: Hono calls notFound outside the middleware chain's try/catch.
+  app.notFound((c) => c.json(new ServiceError('NOT_FOUND', 'no such endpoint').toBody(), 404));
   app.onError(errorHandler(deps.logger));
   return app;
 }

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.js';
 import { decodeError, ServiceError } from '../shared/errors.js';
+import { SyncWaiters } from './sync-waiters.js';
 import type { EnrollItemData, JobName, JobResults } from '../shared/jobs/index.js';
 import {
   apiConnection,
@@ -33,6 +35,7 @@ export class JobGateway {
   private readonly queues: Map<QueueName, Queue>;
   private readonly events: QueueEvents;
   private readonly eventsConnection: Redis;
+  private readonly waiters: SyncWaiters;
   private readonly flows: FlowProducer;
   private alive = { at: 0, count: 0 };
 
@@ -45,8 +48,13 @@ export class JobGateway {
       connection: this.eventsConnection,
       prefix: config.keyPrefix,
     });
+    // Redis trouble is reported through /health and 503s; without listeners BullMQ logs every retry.
     this.events.on('error', () => undefined);
+    this.eventsConnection.on('error', () => undefined);
+    for (const q of this.queues.values()) q.on('error', () => undefined);
+    this.waiters = new SyncWaiters(this.events, this.redis, `${config.keyPrefix}:${QUEUE_OF.embed}:events`);
     this.flows = new FlowProducer({ connection: this.redis, prefix: config.keyPrefix });
+    this.flows.on('error', () => undefined);
   }
 
   /** Enqueues a high-priority job and waits for its result, or throws the job's typed error. */
@@ -55,19 +63,26 @@ export class JobGateway {
       throw new ServiceError('SERVICE_UNAVAILABLE', 'no worker is running; try again shortly');
     }
     const queue = this.queue(QUEUE_OF[name]);
-    const job = await unavailableOnError(() => queue.add(name, data, SYNC_JOB_OPTIONS));
+    await unavailableOnError(() => this.events.waitUntilReady());
+    const jobId = randomUUID();
+    const outcome = this.waiters.wait(jobId, timeoutMs);
+    let job: Job;
     try {
-      const value: unknown = await job.waitUntilFinished(this.events, timeoutMs);
-      await this.discard(job);
-      return (typeof value === 'string' ? JSON.parse(value) : value) as JobResults[N];
+      job = await unavailableOnError(() => queue.add(name, data, { ...SYNC_JOB_OPTIONS, jobId }));
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (message.includes('timed out before finishing')) {
-        throw new ServiceError('TIMEOUT', `no result within ${timeoutMs} ms`, { job_id: job.id ?? null });
-      }
-      await this.discard(job);
-      throw decodeError(message) ?? new ServiceError('INTERNAL_ERROR', 'the job failed');
+      this.waiters.cancel(jobId);
+      throw err;
     }
+    const result = await outcome;
+    if (result.ok) {
+      await this.discard(job);
+      return (typeof result.value === 'string' ? JSON.parse(result.value) : result.value) as JobResults[N];
+    }
+    if ('timeout' in result) {
+      throw new ServiceError('TIMEOUT', `no result within ${timeoutMs} ms`, { job_id: jobId });
+    }
+    await this.discard(job);
+    throw decodeError(result.reason) ?? new ServiceError('INTERNAL_ERROR', 'the job failed');
   }
 
   /**
@@ -163,12 +178,26 @@ export class JobGateway {
     return Promise.race([pong, timeout]);
   }
 
-  async close(): Promise<void> {
-    await this.events.close();
-    await this.flows.close();
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  /** Closes within `deadlineMs` even when Redis is gone (BullMQ's close waits for a connection). */
+  async close(deadlineMs = 1000): Promise<void> {
+    const closing = Promise.all([
+      this.events.close(),
+      this.flows.close(),
+      ...[...this.queues.values()].map((q) => q.close()),
+    ]);
+    const deadline = new Promise((r) => setTimeout(r, deadlineMs).unref());
+    await Promise.race([closing.catch(() => undefined), deadline]);
     this.redis.disconnect();
     this.eventsConnection.disconnect();
+  }
+
+  /** Waits (briefly) for the first connection, so requests right after start-up are not refused. */
+  async ready(timeoutMs: number): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await Promise.race([
+      new Promise((r) => this.redis.once('ready', r)),
+      new Promise((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
   }
 
   private queue(name: QueueName): Queue {

@@ -32,6 +32,7 @@ export async function startApiServer(
   }
   if (open) logger.warn('no API key configured: authentication is off, listening on loopback only');
   const jobs = new JobGateway(config);
+  await jobs.ready(2000);
   const persistence = await openPersistence(config);
   const app = createApp({
     store: persistence.store,

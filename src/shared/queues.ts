@@ -88,8 +88,14 @@ export function workerConnection(config: Config): Redis {
   return new Redis(config.redisUrl, blockingConnectionOptions());
 }
 
+/**
+ * Queue events carry job results (a sync embed's embedding among them): keep only the last
+ * few hundred, enough for QueueEvents readers that are never far behind, instead of BullMQ's 10,000.
+ */
+const EVENTS_MAX_LEN = 500;
+
 export function queueOptions(config: Config, connection: Redis): QueueOptions {
-  return { connection, prefix: config.keyPrefix };
+  return { connection, prefix: config.keyPrefix, streams: { events: { maxLen: EVENTS_MAX_LEN } } };
 }
 
 /** Key under which each live worker process announces itself (with a TTL) for /health. */

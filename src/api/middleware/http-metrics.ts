@@ -22,7 +22,9 @@ export function httpMetrics(registry: Registry): MiddlewareHandler {
   return async (c, next) => {
     const end = duration.startTimer();
     await next();
-    const route = c.res.status === 404 && routePath(c) === '/*' ? 'unmatched' : routePath(c);
+    // The last matched route is the handler's pattern; only middleware ('*', '/api/*') = no route.
+    const last = routePath(c, -1);
+    const route = last.endsWith('*') ? 'unmatched' : last;
     end({ method: c.req.method, route });
     requests.inc({ method: c.req.method, route, status: String(c.res.status) });
   };

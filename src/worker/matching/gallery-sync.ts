@@ -20,6 +20,8 @@ export class GallerySync {
   private lastId = '0-0';
   private checkedAt = 0;
   private loading: Promise<void> | undefined;
+  /** Catch-ups run one after another: overlapping ones could apply a stale read of a user last. */
+  private catching: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -68,7 +70,15 @@ export class GallerySync {
     await this.catchUp();
   }
 
-  private async catchUp(): Promise<void> {
+  private catchUp(): Promise<void> {
+    this.catching = this.catching.then(
+      () => this.replay(),
+      () => this.replay(),
+    );
+    return this.catching;
+  }
+
+  private async replay(): Promise<void> {
     this.checkedAt = Date.now();
     for (;;) {
       const entries = await this.redis.xrange(this.streamKey, `(${this.lastId}`, '+', 'COUNT', 1000);
