@@ -10,15 +10,18 @@ export interface ItemOutcome {
 
 /**
  * The life of one batch item: mark the batch active, run `work`, record the outcome in the
- * store (keyed by job and index, so a re-run after a crash overwrites rather than duplicates),
- * and delete the item's photos. Bad input is recorded, then rethrown so BullMQ fails the item
- * without retrying; transient faults are rethrown with the photos kept for the retry.
+ * store, and delete the item's photos. Bad input is recorded, then rethrown so BullMQ fails the
+ * item without retrying; transient faults are rethrown with the photos kept for the retry.
+ * An item whose outcome is already recorded (its worker died after recording it, before BullMQ
+ * heard) is not run again: the first outcome stands, and its photos may already be gone.
  */
 export async function runItem(
   deps: ProcessorDeps,
   item: { job_id: string; index: number; ref: string | null; photos: string[] },
   work: () => Promise<ItemOutcome>,
 ): Promise<ItemJobResult> {
+  const done = await deps.store.getItemResult(item.job_id, item.index);
+  if (done) return { outcome: done.outcome, ok: done.ok };
   const batch = await deps.store.getJob(item.job_id);
   if (batch?.status === 'queued') {
     await deps.store.updateJob(item.job_id, { status: 'active', started_at: new Date().toISOString() });

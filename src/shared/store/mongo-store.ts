@@ -473,6 +473,11 @@ export class MongoStore implements Store {
     );
   }
 
+  async getItemResult(jobId: string, index: number): Promise<ItemResult | undefined> {
+    const doc = await this.items.findOne({ job_id: jobId, index }, NO_ID);
+    return doc ? toItem(doc) : undefined;
+  }
+
   async listItemResults(jobId: string, q: { cursor?: string; limit: number }): Promise<Page<ItemResult>> {
     const after = Number(decodeCursor(q.cursor) ?? -1);
     // SQLite binds NaN as NULL, so `idx > NULL` matches nothing: an unreadable cursor is an empty page.

@@ -102,6 +102,18 @@ interface AttendanceRow {
   job_id: string;
 }
 
+function toItem(r: ItemRow): ItemResult {
+  return {
+    job_id: r.job_id,
+    index: r.idx,
+    ref: r.ref,
+    outcome: r.outcome,
+    ok: r.ok === 1,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    finished_at: r.finished_at,
+  };
+}
+
 function toAttendance(r: AttendanceRow): AttendanceRecord {
   return {
     attendance_id: r.attendance_id,
@@ -497,6 +509,13 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  getItemResult(jobId: string, index: number): Promise<ItemResult | undefined> {
+    const row = this.db
+      .prepare<[string, number], ItemRow>('SELECT * FROM item_results WHERE job_id = ? AND idx = ?')
+      .get(jobId, index);
+    return Promise.resolve(row ? toItem(row) : undefined);
+  }
+
   listItemResults(jobId: string, q: { cursor?: string; limit: number }): Promise<Page<ItemResult>> {
     const after = Number(decodeCursor(q.cursor) ?? -1);
     const rows = this.db
@@ -507,15 +526,7 @@ export class SqliteStore implements Store {
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return Promise.resolve({
-      items: page.map((r) => ({
-        job_id: r.job_id,
-        index: r.idx,
-        ref: r.ref,
-        outcome: r.outcome,
-        ok: r.ok === 1,
-        detail: JSON.parse(r.detail) as Record<string, unknown>,
-        finished_at: r.finished_at,
-      })),
+      items: page.map(toItem),
       next_cursor: rows.length > q.limit && last ? encodeCursor(last.idx) : null,
     });
   }

@@ -54,6 +54,7 @@ export interface Store {
   ): Promise<void>;
   /** Upsert by (job_id, index): a retried item overwrites, never duplicates. */
   putItemResult(result: ItemResult): Promise<void>;
+  getItemResult(jobId: string, index: number): Promise<ItemResult | undefined>;
   /** Results ordered by index, after `cursor`. */
   listItemResults(jobId: string, query: { cursor?: string; limit: number }): Promise<Page<ItemResult>>;
   countItemResults(jobId: string): Promise<{ done: number; failed: number }>;

@@ -27,9 +27,10 @@ export async function processBatchParent(
   const { done, failed } = await store.countItemResults(batch.job_id);
   const status: BatchStatus =
     failed === 0 ? 'completed' : failed === batch.total ? 'failed' : 'completed_with_errors';
+  // Photos go first: a caller who sees the final status can rely on them being deleted.
+  if (!deps.config.keepPhotos) await deps.blobs.deletePrefix(batch.job_id);
   const finished_at = batch.finished_at ?? new Date().toISOString();
   await store.updateJob(batch.job_id, { status, finished_at, started_at: batch.started_at ?? finished_at });
-  if (!deps.config.keepPhotos) await deps.blobs.deletePrefix(batch.job_id);
   const summary: BatchSummary = {
     total: batch.total,
     done,

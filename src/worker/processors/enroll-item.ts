@@ -39,14 +39,14 @@ async function enroll(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOu
   }
   const warnings = await duplicateCheck(templates, data, deps);
   const user = { user_id: data.user_id, name: data.name, group: data.group, metadata: data.metadata };
-  let outcome: 'ENROLLED' | 'UPDATED' | undefined;
-  for (const [i, t] of templates.entries()) {
-    const o = await deps.store.enroll(user, t, i === 0 ? data.mode : 'add');
-    outcome ??= o;
-  }
+  for (const [i, t] of templates.entries()) await deps.store.enroll(user, t, i === 0 ? data.mode : 'add');
+  // New or known is judged against when the batch was accepted, not against the store now: a
+  // re-run after a crash finds the user its first attempt created, and must still say ENROLLED.
+  const enrolledAt = (await deps.store.getUser(data.user_id))?.enrolled_at ?? data.accepted_at;
+  const outcome = enrolledAt >= data.accepted_at ? 'ENROLLED' : 'UPDATED';
   await deps.gallery.changed(data.user_id);
   return {
-    outcome: outcome ?? 'ENROLLED',
+    outcome,
     ok: true,
     detail: { user_id: data.user_id, templates: templates.length, ...(warnings.length ? { warnings } : {}) },
   };

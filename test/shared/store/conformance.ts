@@ -687,6 +687,15 @@ export function storeConformance(
         });
       });
 
+      void it('getItemResult finds one result by job and index, or nothing', async () => {
+        await store.createJob(job('job-1'));
+        const r = item('job-1', 3, true, 'ENROLLED');
+        await store.putItemResult(r);
+        assert.deepEqual(await store.getItemResult('job-1', 3), r);
+        assert.equal(await store.getItemResult('job-1', 4), undefined);
+        assert.equal(await store.getItemResult('job-2', 3), undefined);
+      });
+
       void it('putItemResult upserts by (job_id, index): a retry overwrites, never duplicates', async () => {
         await store.createJob(job('job-1'));
         await store.putItemResult(item('job-1', 0, false, 'NO_FACE_DETECTED'));

@@ -1,0 +1,239 @@
+/**
+ * Batch webhooks end to end: a real receiver on 127.0.0.1, real deliveries by the worker, and
+ * signatures checked with the official Standard Webhooks verifier.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { enroll, greyJpeg, item, lfw, status, untilFinished, type Accepted } from '../helpers/batches.js';
+import { expectError, json, postJson, startService, waitFor, type TestService } from '../helpers/service.js';
+
+interface Received {
+  path: string;
+  at: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface Delivery {
+  delivery_id: string;
+  event: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  delivered: boolean;
+}
+
+/** A receiver whose answer depends on the path: /ok, /flaky (500, 500, 200), /gone, /redirect, /hang. */
+async function startReceiver(): Promise<{
+  url: (path: string) => string;
+  got: (path: string) => Received[];
+  close(): Promise<void>;
+}> {
+  const received: Received[] = [];
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const path = req.url ?? '';
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+      received.push({ path, at: Date.now(), headers, body });
+      const seen = received.filter((r) => r.path === path).length;
+      if (path.startsWith('/hang')) return; // never answers
+      if (path.startsWith('/flaky')) res.writeHead(seen <= 2 ? 500 : 200).end();
+      else if (path.startsWith('/gone')) res.writeHead(410).end();
+      else if (path.startsWith('/redirect')) res.writeHead(302, { location: `${base()}/ok-target` }).end();
+      else res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: (path) => `${base()}${path}`,
+    got: (path) => received.filter((r) => r.path === path),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+const ENV = {
+  WEBHOOK_ALLOW: '127.0.0.1',
+  WEBHOOK_RETRY_SCHEDULE_MS: '200,200,200',
+  WEBHOOK_TIMEOUT_MS: '500',
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Retry schedule 3 x 200 ms plus margin: after this, no further attempt can come. */
+const QUIET_MS = 1500;
+
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let serial = 0;
+before(async () => {
+  receiver = await startReceiver();
+});
+after(() => receiver?.close());
+
+async function deliveries(svc: TestService, jobId: string): Promise<Delivery[]> {
+  const res = await svc.app.request(`/api/v1/jobs/${jobId}/webhook-deliveries`);
+  assert.equal(res.status, 200);
+  return (await json<{ deliveries: Delivery[] }>(res)).deliveries;
+}
+
+async function untilDeliveries(svc: TestService, jobId: string, count: number): Promise<Delivery[]> {
+  await waitFor(async () => (await deliveries(svc, jobId)).length >= count, `${count} deliveries`, 20_000);
+  return deliveries(svc, jobId);
+}
+
+/** Enrolls one person with a webhook to `path` (made unique); returns the 202 and the path used. */
+async function batchTo(svc: TestService, path: string, image?: Buffer): Promise<Accepted & { path: string }> {
+  const unique = `${path}-${serial++}`;
+  const body = {
+    items: [item('webhook-user', image ?? lfw('Aaron_Peirsol'))],
+    webhook_url: receiver.url(unique),
+  };
+  return { ...(await enroll(svc.app, body)), path: unique };
+}
+
+const summary = (d: Delivery[]) => d.map((x) => [x.attempt, x.status_code, x.delivered]);
+
+describe('webhooks with a per-batch secret', () => {
+  let svc: TestService;
+  before(async () => {
+    svc = await startService({ env: ENV });
+  });
+  after(() => svc?.stop());
+
+  it('delivers job.completed once, signed so that the standardwebhooks verifier accepts it', async () => {
+    const accepted = await batchTo(svc, '/ok');
+    const secret = accepted.webhook_secret ?? '';
+    assert.match(secret, /^whsec_[A-Za-z0-9+/=]+$/);
+    assert.equal('webhook_secret' in (await status(svc.app, accepted.job_id)), false);
+    assert.deepEqual(summary(await untilDeliveries(svc, accepted.job_id, 1)), [[1, 200, true]]);
+    await sleep(QUIET_MS);
+    const got = receiver.got(accepted.path);
+    assert.equal(got.length, 1, 'the event arrived more than once');
+    const [{ headers, body }] = got as [Received];
+    assert.equal(headers['webhook-id'], `msg_${accepted.job_id}_job_completed`);
+    assert.match(headers['webhook-timestamp'] ?? '', /^\d{10}$/);
+    assert.match(headers['webhook-signature'] ?? '', /^v1,[A-Za-z0-9+/=]+$/);
+    const event = new Webhook(secret).verify(body, headers) as {
+      type: string;
+      data: { job_id: string; status: string; progress: unknown; results_url: string };
+    };
+    assert.equal(event.type, 'job.completed');
+    assert.equal(event.data.job_id, accepted.job_id);
+    assert.equal(event.data.status, 'completed');
+    assert.deepEqual(event.data.progress, { total: 1, done: 1, failed: 0 });
+    assert.equal(event.data.results_url, `/api/v1/jobs/${accepted.job_id}/results`);
+    const other = `whsec_${randomBytes(24).toString('base64')}`;
+    assert.throws(() => new Webhook(other).verify(body, headers), /signature/i);
+    assert.throws(
+      () => new Webhook(secret).verify(body.replace('completed', 'failed'), headers),
+      /signature/i,
+    );
+  });
+
+  it('sends job.failed when every item of the batch fails', async () => {
+    const accepted = await batchTo(svc, '/ok', await greyJpeg());
+    const [d] = await untilDeliveries(svc, accepted.job_id, 1);
+    assert.equal(d?.event, 'job.failed');
+    const [{ headers, body }] = receiver.got(accepted.path) as [Received];
+    const event = new Webhook(accepted.webhook_secret ?? '').verify(body, headers) as { type: string };
+    assert.equal(event.type, 'job.failed');
+  });
+
+  it('retries a receiver that fails with 500 twice, then records 500, 500, 200 delivered', async () => {
+    const accepted = await batchTo(svc, '/flaky');
+    const attempts = await untilDeliveries(svc, accepted.job_id, 3);
+    assert.deepEqual(summary(attempts), [
+      [1, 500, false],
+      [2, 500, false],
+      [3, 200, true],
+    ]);
+    assert.equal(attempts[0]?.error, 'HTTP 500');
+    await sleep(QUIET_MS);
+    const got = receiver.got(accepted.path);
+    assert.equal(got.length, 3);
+    const ids = new Set(got.map((r) => r.headers['webhook-id']));
+    assert.deepEqual([...ids], [`msg_${accepted.job_id}_job_completed`], 'one webhook-id across retries');
+    for (const r of got) new Webhook(accepted.webhook_secret ?? '').verify(r.body, r.headers);
+    for (let i = 1; i < got.length; i++) {
+      const gap = (got[i]?.at ?? 0) - (got[i - 1]?.at ?? 0);
+      assert.ok(gap >= 150, `retry ${i} came ${gap} ms after the previous attempt`);
+    }
+  });
+
+  it('stops after one attempt when the receiver answers 410 Gone', async () => {
+    const accepted = await batchTo(svc, '/gone');
+    await untilDeliveries(svc, accepted.job_id, 1);
+    await sleep(QUIET_MS);
+    assert.deepEqual(summary(await deliveries(svc, accepted.job_id)), [[1, 410, false]]);
+    assert.equal(receiver.got(accepted.path).length, 1);
+  });
+
+  it('does not follow a 302 redirect: each attempt fails, and the target is never called', async () => {
+    const accepted = await batchTo(svc, '/redirect');
+    const attempts = await untilDeliveries(svc, accepted.job_id, 4);
+    assert.deepEqual(summary(attempts), [
+      [1, 302, false],
+      [2, 302, false],
+      [3, 302, false],
+      [4, 302, false],
+    ]);
+    await sleep(QUIET_MS);
+    assert.equal(receiver.got(accepted.path).length, 4);
+    assert.equal(receiver.got('/ok-target').length, 0);
+  });
+
+  it('records a receiver that never answers as timed out, on every attempt', async () => {
+    const accepted = await batchTo(svc, '/hang');
+    const attempts = await untilDeliveries(svc, accepted.job_id, 4);
+    assert.deepEqual(
+      attempts.map((d) => [d.attempt, d.status_code, d.error, d.delivered]),
+      [1, 2, 3, 4].map((n) => [n, null, 'timed out', false]),
+    );
+    assert.equal(receiver.got(accepted.path).length, 4);
+  });
+
+  it('refuses a webhook_url on 127.0.0.1 or localhost without WEBHOOK_ALLOW: 400 INVALID_REQUEST', async () => {
+    const strict = svc.appWith({ WEBHOOK_ALLOW: '' });
+    const port = new URL(receiver.url('/')).port;
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const body = {
+        items: [item('webhook-user', lfw('Aaron_Peirsol'))],
+        webhook_url: `http://${host}:${port}/ok`,
+      };
+      const err = await expectError(
+        await postJson(strict, '/api/v1/enrollments', body),
+        400,
+        'INVALID_REQUEST',
+      );
+      assert.equal(err.field, 'webhook_url');
+    }
+  });
+});
+
+describe('webhooks with a configured WEBHOOK_SECRET', () => {
+  const secret = `whsec_${randomBytes(32).toString('base64')}`;
+  let svc: TestService;
+  before(async () => {
+    svc = await startService({ env: { ...ENV, WEBHOOK_SECRET: secret } });
+  });
+  after(() => svc?.stop());
+
+  it('returns no secret in the 202 and signs with the configured one', async () => {
+    const accepted = await batchTo(svc, '/ok');
+    assert.equal(accepted.webhook_secret, undefined);
+    assert.equal((await untilFinished(svc.app, accepted.job_id)).at(-1)?.status, 'completed');
+    assert.deepEqual(summary(await untilDeliveries(svc, accepted.job_id, 1)), [[1, 200, true]]);
+    const [{ headers, body }] = receiver.got(accepted.path) as [Received];
+    const event = new Webhook(secret).verify(body, headers) as { type: string; data: { job_id: string } };
+    assert.equal(event.type, 'job.completed');
+    assert.equal(event.data.job_id, accepted.job_id);
+  });
+});
