@@ -262,13 +262,14 @@ export class MongoStore implements Store {
     const { upsertedCount } = await this.users.updateOne(
       { user_id: user.user_id },
       {
+        // A re-enrollment without a group keeps the user's group (SQLite: COALESCE).
         $set: {
           name: user.name,
-          group: user.group,
+          ...(user.group !== null ? { group: user.group } : {}),
           metadata: JSON.stringify(user.metadata),
           updated_at: at,
         },
-        $setOnInsert: { enrolled_at: at },
+        $setOnInsert: { enrolled_at: at, ...(user.group === null ? { group: null } : {}) },
       },
       { upsert: true },
     );

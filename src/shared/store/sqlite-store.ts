@@ -183,7 +183,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare(
           `INSERT INTO users (user_id, name, grp, metadata, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, grp = excluded.grp,
+           ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, grp = COALESCE(excluded.grp, users.grp),
              metadata = excluded.metadata, updated_at = excluded.updated_at`,
         )
         .run(user.user_id, user.name, user.group, JSON.stringify(user.metadata), at, at);

@@ -29,7 +29,10 @@ export interface Store {
   init(): Promise<void>;
   close(): Promise<void>;
 
-  /** Upserts the user and adds (or, with `replace`, replaces all templates with) this template. */
+  /**
+   * Upserts the user and adds (or, with `replace`, replaces all templates with) this template.
+   * A null group keeps the group the user already has.
+   */
   enroll(user: UserInput, template: TemplateInput, mode: 'add' | 'replace'): Promise<EnrollOutcome>;
   getUser(userId: string): Promise<User | undefined>;
   listUsers(query: { group?: string; cursor?: string; limit: number }): Promise<Page<User>>;

@@ -53,6 +53,14 @@ export function storeConformance(
         assert.deepEqual(second.templates.map((t) => t.photo_sha256).sort(), ['photo-a', 'photo-b']);
       });
 
+      void it('a re-enrollment without a group keeps the user’s group; with one, moves the user', async () => {
+        await store.enroll(user('u1', 'g1'), template('p1'), 'add');
+        await store.enroll(user('u1', null), template('p2'), 'add');
+        assert.equal((await store.getUser('u1'))?.group, 'g1');
+        await store.enroll(user('u1', 'g2'), template('p3'), 'add');
+        assert.equal((await store.getUser('u1'))?.group, 'g2');
+      });
+
       void it('keeps one template when the same photo is enrolled twice', async () => {
         assert.equal(await store.enroll(user('u1'), template('photo-a'), 'add'), 'ENROLLED');
         assert.equal(await store.enroll(user('u1'), template('photo-a'), 'add'), 'UPDATED');
