@@ -1,17 +1,26 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { csvRecords } from '../../shared/csv.js';
+import { ServiceError } from '../../shared/errors.js';
 import {
   ATTENDANCE_BATCH_JOB,
   ATTENDANCE_FRAME_JOB,
   IDENTIFY_JOB,
   type AttendanceFrameData,
 } from '../../shared/jobs/index.js';
-import { AttendanceListQuery, AttendanceRequest, IdentifyRequest } from '../../shared/schemas.js';
+import {
+  AttendanceListQuery,
+  AttendanceRequest,
+  IdentifyRequest,
+  type AttendanceRequest as AttendanceBody,
+} from '../../shared/schemas.js';
 import { THRESHOLDS } from '../../shared/thresholds.js';
 import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
 import { acceptBatch, photoOrError } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
 import type { ApiDeps } from '../deps.js';
 import { idempotent, sha256 } from '../idempotency.js';
+import { isMultipart, readMultipart } from '../multipart.js';
 import { parseWith, readJson } from '../validate.js';
 
 /** 1:N identification (sync) and camera attendance batches (async), plus the records. */
@@ -37,20 +46,19 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
   });
 
   app.post('/api/v1/attendance', limitBody(config.maxBatchBodyBytes), async (c) => {
-    const raw = await c.req.text();
-    const req = await readJson(c, AttendanceRequest, { text: raw });
+    const req = isMultipart(c) ? await fromMultipart(c) : await fromJson(c);
     // 1:N: a stranger is compared with every enrolled person, so the per-comparison false accept
     // rate is multiplied by the gallery size; attendance defaults to the high-security threshold.
     const threshold = req.threshold ?? THRESHOLDS.cosine.high_security;
-    return idempotent(c, deps.store, sha256(raw), async () => {
+    return idempotent(c, deps.store, req.digest, async () => {
       const body = await acceptBatch(deps, {
         type: 'attendance',
         parent: ATTENDANCE_BATCH_JOB,
         child: ATTENDANCE_FRAME_JOB,
         webhookUrl: req.webhook_url,
-        items: req.frames.map((frame, i) => ({
+        items: req.frames.map((frame) => ({
           ref: req.camera_id,
-          photos: [photoOrError(frame.image, `frames.${i}.image`)],
+          photos: [frame.photo],
           data: (job_id, index, [photo]): AttendanceFrameData => ({
             job_id,
             index,
@@ -74,4 +82,57 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
     return c.json(page);
   });
   return app;
+}
+
+interface AttendanceUpload extends Omit<AttendanceBody, 'frames'> {
+  frames: { photo: Buffer | ServiceError; captured_at: string }[];
+  digest: string;
+}
+
+async function fromJson(c: Context): Promise<AttendanceUpload> {
+  const raw = await c.req.text();
+  const req = await readJson(c, AttendanceRequest, { text: raw });
+  return {
+    ...req,
+    frames: req.frames.map((f, i) => ({
+      photo: photoOrError(f.image, `frames.${i}.image`),
+      captured_at: f.captured_at,
+    })),
+    digest: sha256(raw),
+  };
+}
+
+const MultipartFields = AttendanceRequest.omit({ frames: true, threshold: true }).extend({
+  threshold: z.coerce.number().nonnegative().optional(),
+});
+const ManifestFrames = z
+  .array(
+    z.object({
+      file: z.string().min(1),
+      captured_at: AttendanceRequest.shape.frames.element.shape.captured_at,
+    }),
+  )
+  .min(1);
+
+/**
+ * Multipart: fields camera_id, group?, webhook_url?, threshold?, a `manifest` (CSV with columns
+ * file,captured_at or JSON [{file, captured_at}]) and the frame files, matched by file name.
+ */
+async function fromMultipart(c: Context): Promise<AttendanceUpload> {
+  const upload = await readMultipart(c);
+  const fields = parseWith(MultipartFields, upload.fields);
+  let listed: unknown;
+  if (upload.manifest.trimStart().startsWith('[')) {
+    try {
+      listed = JSON.parse(upload.manifest);
+    } catch {
+      throw new ServiceError('INVALID_REQUEST', 'manifest is not valid JSON', { field: 'manifest' });
+    }
+  } else listed = csvRecords(upload.manifest);
+  const frames = parseWith(ManifestFrames, listed, 'manifest');
+  const withPhotos = [];
+  for (const [i, f] of frames.entries()) {
+    withPhotos.push({ photo: await upload.file(f.file, `frames.${i}`), captured_at: f.captured_at });
+  }
+  return { ...fields, frames: withPhotos, digest: upload.digest() };
 }

@@ -8,6 +8,7 @@ import { acceptBatch, photoOrError, type IntakeItem } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
 import type { ApiDeps } from '../deps.js';
 import { idempotent, sha256 } from '../idempotency.js';
+import { isMultipart, readMultipart } from '../multipart.js';
 import { parseWith, readJson } from '../validate.js';
 
 interface ParsedEnrollment {
@@ -24,8 +25,7 @@ interface ParsedEnrollment {
 export function enrollmentRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post('/api/v1/enrollments', limitBody(deps.config.maxBatchBodyBytes), async (c) => {
-    const isMultipart = (c.req.header('content-type') ?? '').startsWith('multipart/form-data');
-    const req = isMultipart ? await fromMultipart(c) : await fromJson(c);
+    const req = isMultipart(c) ? await fromMultipart(c) : await fromJson(c);
     return idempotent(c, deps.store, req.bodySha256, async () => {
       const accepted_at = new Date().toISOString();
       const items: IntakeItem[] = req.items.map(({ item, photos }) => ({
@@ -84,43 +84,20 @@ const ManifestJson = z.object({
  * by file name), and optional `webhook_url` and `mode` fields.
  */
 async function fromMultipart(c: Context): Promise<ParsedEnrollment> {
-  const form = await c.req.parseBody({ all: true });
-  const files = new Map<string, File>();
-  for (const value of Object.values(form).flat())
-    if (value instanceof File && value.name) files.set(value.name, value);
-  const manifestPart = form.manifest;
-  const manifest =
-    manifestPart instanceof File
-      ? await manifestPart.text()
-      : typeof manifestPart === 'string'
-        ? manifestPart
-        : undefined;
-  if (!manifest)
-    throw new ServiceError('INVALID_REQUEST', 'multipart upload needs a manifest part', {
-      field: 'manifest',
-    });
+  const upload = await readMultipart(c);
+  const { manifest, fields } = upload;
   const entries = manifest.trimStart().startsWith('{') ? jsonManifest(manifest) : csvManifest(manifest);
   const items: ParsedEnrollment['items'] = [];
-  const hashes: string[] = [];
   for (const [i, { files: names, ...item }] of entries.entries()) {
     const photos: (Buffer | ServiceError)[] = [];
-    for (const name of names) {
-      const file = files.get(name);
-      const bytes = file ? Buffer.from(await file.arrayBuffer()) : undefined;
-      hashes.push(bytes ? sha256(bytes) : `missing:${name}`);
-      photos.push(
-        bytes ?? new ServiceError('INVALID_IMAGE', `no uploaded file named ${name}`, { field: `items.${i}` }),
-      );
-    }
+    for (const name of names) photos.push(await upload.file(name, `items.${i}`));
     items.push({ item, photos });
   }
-  const webhookUrl = typeof form.webhook_url === 'string' ? form.webhook_url : undefined;
-  const mode = form.mode === 'replace' ? 'replace' : 'add';
   return {
     items,
-    webhookUrl,
-    mode,
-    bodySha256: sha256(JSON.stringify({ entries, hashes, webhookUrl, mode })),
+    webhookUrl: fields.webhook_url,
+    mode: fields.mode === 'replace' ? 'replace' : 'add',
+    bodySha256: upload.digest(),
   };
 }
 
