@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
 import { health, spawnService, stopOnSignal, stopService, waitHealthy, type Spawned } from './service.js';
+import { quantile, r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,18 +53,6 @@ const WARM_UP = 3;
 const log = (line: string) => console.log(line);
 // Progress goes to stderr so stdout holds only the table (and, with --json, the JSON line last).
 const note = (line: string) => console.error(line);
-
-/** Linear-interpolated quantile of an ascending copy (same as bench/pipeline.ts). */
-function quantile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const a = s[lo] ?? 0;
-  const b = s[Math.min(lo + 1, s.length - 1)] ?? a;
-  return a + (b - a) * (pos - lo);
-}
-const r2 = (v: number) => Math.round(v * 100) / 100;
 
 // --- the service under test: bench/service.ts spawns, waits for and cleans up after it ---
 

@@ -26,17 +26,18 @@ import { parseArgs } from 'node:util';
 import sharp, { type OverlayOptions } from 'sharp';
 import { z } from 'zod';
 import {
-  childCpuSeconds,
   jobResults,
   spawnService,
   stopOnSignal,
   stopService,
   submitBatch,
+  measureBatches,
   waitForJobs,
   waitHealthy,
   type ItemResult,
   type Spawned,
 } from './service.js';
+import { r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -76,7 +77,6 @@ const SERVICE_ENV = { DUPLICATE_POLICY: 'warn' };
 const log = (line: string) => console.log(line);
 // Progress goes to stderr so stdout holds only the table (and, with --json, the JSON line last).
 const note = (line: string) => console.error(line);
-const r2 = (v: number) => Math.round(v * 100) / 100;
 
 /** Seeded (mulberry32), so two runs compose the same frames. */
 function rng(seed: number): () => number {
@@ -329,19 +329,9 @@ try {
 
   // --- the measured part ---
   note(`submitting ${frames.length} frames in ${bodies.length} batch(es) of up to ${batchSize}`);
-  // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
-  const start = Date.now();
-  const cpuStart = childCpuSeconds(service);
-  const jobIds: string[] = [];
-  for (const body of bodies) jobIds.push((await submitBatch(service, '/api/v1/attendance', body)).job_id);
-  const submitted = Date.now();
-  const finished = await waitForJobs(service, jobIds);
-  const cpuEnd = childCpuSeconds(service);
-  const jobs = [...finished.values()];
-  // The server's own finish time is exact; when this client noticed is up to one poll later.
-  const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));
-  const seen = Math.max(...jobs.map((j) => j.seenAt));
-  const seconds = (end - start) / 1000;
+  const measured = await measureBatches(service, '/api/v1/attendance', bodies);
+  const { jobs, jobIds } = measured;
+  const seconds = measured.seconds;
 
   // --- results ---
   const outcomes: Record<string, number> = {};
@@ -377,7 +367,7 @@ try {
   const facesPerS = totals.faces / seconds;
   // CPU per frame, which the load of other work on the machine skews far less than wall time.
   const cpuMsPerFrame =
-    cpuStart !== undefined && cpuEnd !== undefined ? ((cpuEnd - cpuStart) * 1000) / frames.length : undefined;
+    measured.cpuSeconds !== undefined ? (measured.cpuSeconds * 1000) / frames.length : undefined;
   const loadEnd = os.loadavg();
 
   // --- report ---
@@ -404,8 +394,8 @@ try {
   row('  unknown', totals.unknown);
   log(
     `submit: ${r2(bodyBytes / 1024 / 1024)} MB of JSON (JPEG mean ${r2(jpegBytes / frames.length / 1024)} KB), ` +
-      `all accepted after ${r2((submitted - start) / 1000)} s; last finish seen by polling after ` +
-      `${r2((seen - start) / 1000)} s`,
+      `all accepted after ${r2(measured.submitSeconds)} s; last finish seen by polling after ` +
+      `${r2(measured.seenSeconds)} s`,
   );
   log(
     `truth: ${pastedEnrolled} enrolled faces pasted -> ${truth.enrolledCorrect} matched to the right person, ` +
@@ -455,8 +445,8 @@ try {
         stranger_missed: truth.strangerMissed,
         extra_detections: truth.extra,
       },
-      submit_seconds: r2((submitted - start) / 1000),
-      last_seen_seconds: r2((seen - start) / 1000),
+      submit_seconds: r2(measured.submitSeconds),
+      last_seen_seconds: r2(measured.seenSeconds),
       frame_outcomes: outcomes,
       batch_statuses: statuses,
       node: process.version,

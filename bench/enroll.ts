@@ -25,17 +25,18 @@ import { loadConfig } from '../src/shared/config.js';
 import { InferencePool } from '../src/worker/inference/pool.js';
 import { analyseOptions } from '../src/worker/processors/analyse-options.js';
 import {
-  childCpuSeconds,
   eraseUser,
   jobResults,
   spawnService,
   stopOnSignal,
   stopService,
   submitBatch,
+  measureBatches,
   waitForJobs,
   waitHealthy,
   type Spawned,
 } from './service.js';
+import { r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,7 +63,6 @@ const SERVICE_ENV = { DUPLICATE_POLICY: 'warn' };
 const log = (line: string) => console.log(line);
 // Progress goes to stderr so stdout holds only the table (and, with --json, the JSON line last).
 const note = (line: string) => console.error(line);
-const r2 = (v: number) => Math.round(v * 100) / 100;
 
 interface Person {
   userId: string;
@@ -168,26 +168,16 @@ try {
   for (const p of warmUpPeople) await eraseUser(service, p.userId).catch(() => undefined);
 
   note(`submitting ${people.length} people in ${bodies.length} batch(es) of up to ${chunk}`);
-  // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
-  const start = Date.now();
-  const cpuStart = childCpuSeconds(service);
-  const jobIds: string[] = [];
-  for (const body of bodies) jobIds.push((await submitBatch(service, '/api/v1/enrollments', body)).job_id);
-  const submitted = Date.now();
-  const finished = await waitForJobs(service, jobIds);
-  const cpuEnd = childCpuSeconds(service);
-  const jobs = [...finished.values()];
-  // The server's own finish time is exact; when this client noticed is up to one poll later.
-  const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));
-  const seen = Math.max(...jobs.map((j) => j.seenAt));
-  const systemSeconds = (end - start) / 1000;
+  const measured = await measureBatches(service, '/api/v1/enrollments', bodies);
+  const { jobs, jobIds } = measured;
+  const systemSeconds = measured.seconds;
   const systemPerS = people.length / systemSeconds;
   const overheadPct = ((rawPerS - systemPerS) / rawPerS) * 100;
   // CPU per photo, which the load of other work on the machine skews far less than wall time.
   // The system's includes answering the polls and its idle heartbeat: small, and real.
   const rawCpuMs = (raw.cpuSeconds * 1000) / people.length;
   const systemCpuMs =
-    cpuStart !== undefined && cpuEnd !== undefined ? ((cpuEnd - cpuStart) * 1000) / people.length : undefined;
+    measured.cpuSeconds !== undefined ? (measured.cpuSeconds * 1000) / people.length : undefined;
   // At full load throughput is cores / CPU per photo, so this is the overhead a saturated box sees.
   const cpuOverheadPct =
     systemCpuMs !== undefined ? ((systemCpuMs - rawCpuMs) / systemCpuMs) * 100 : undefined;
@@ -229,8 +219,8 @@ try {
     );
   log(
     `submit: ${bodies.length} batch(es) of up to ${chunk}, ${r2(bodyBytes / 1024 / 1024)} MB of JSON, ` +
-      `all accepted after ${r2((submitted - start) / 1000)} s; last finish seen by polling after ` +
-      `${r2((seen - start) / 1000)} s`,
+      `all accepted after ${r2(measured.submitSeconds)} s; last finish seen by polling after ` +
+      `${r2(measured.seenSeconds)} s`,
   );
   log(`raw: ${raw.ok} photos with a face, ${raw.failed} without or refused`);
   log(
@@ -259,8 +249,8 @@ try {
       raw_cpu_ms_per_photo: r2(rawCpuMs),
       system_cpu_ms_per_photo: systemCpuMs !== undefined ? r2(systemCpuMs) : null,
       cpu_overhead_pct: cpuOverheadPct !== undefined ? r2(cpuOverheadPct) : null,
-      submit_seconds: r2((submitted - start) / 1000),
-      last_seen_seconds: r2((seen - start) / 1000),
+      submit_seconds: r2(measured.submitSeconds),
+      last_seen_seconds: r2(measured.seenSeconds),
       outcomes,
       duplicate_warnings: duplicateWarnings,
       batch_statuses: statuses,

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { dot } from '../src/shared/face-math.js';
 import { GalleryIndex } from '../src/worker/matching/gallery-index.js';
+import { r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -122,7 +123,6 @@ for (let k = 0; k < checks; k++) {
   if (res[0]?.user_id === `u${bestId}`) exactAgree++;
 }
 
-const r2 = (v: number) => Math.round(v * 100) / 100;
 const report = {
   gallery: N,
   groups: GROUPS,

@@ -14,6 +14,7 @@ import type { AnalysisResult, StageTimings } from '../src/shared/face-types.js';
 import { InferencePool } from '../src/worker/inference/pool.js';
 import { analyse, type AnalyseOptions } from '../src/worker/pipeline/face-pipeline.js';
 import { loadSessions, type ModelSessions } from '../src/worker/pipeline/sessions.js';
+import { quantile, r2 } from './stats.js';
 
 const STAGES = ['decode', 'detect', 'landmarks', 'align', 'embed'] as const;
 type Stats = { median: number; p90: number };
@@ -50,17 +51,6 @@ const threads = positiveInt('threads', args.threads);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const modelsDir = path.resolve(process.env.MODELS_DIR ?? path.join(repoRoot, 'models'));
 
-/** Linear-interpolated quantile of an ascending copy. */
-function quantile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const a = s[lo] ?? 0;
-  const b = s[Math.min(lo + 1, s.length - 1)] ?? a;
-  return a + (b - a) * (pos - lo);
-}
-const r2 = (v: number) => Math.round(v * 100) / 100;
 const stats = (values: number[]): Stats => ({
   median: r2(quantile(values, 0.5)),
   p90: r2(quantile(values, 0.9)),

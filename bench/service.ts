@@ -273,3 +273,43 @@ export async function jobResults(s: Spawned, jobId: string): Promise<ItemResult[
   } while (cursor);
   return all.sort((a, b) => a.index - b.index);
 }
+
+export interface MeasuredBatches {
+  /** In submission order. */
+  jobIds: string[];
+  jobs: FinishedJob[];
+  /** First submit to the last server-side finished_at. */
+  seconds: number;
+  /** First submit to the last 202. */
+  submitSeconds: number;
+  /** First submit to when polling saw the last one finish (up to one poll late). */
+  seenSeconds: number;
+  /** CPU time the service used meanwhile, when /proc tells. */
+  cpuSeconds: number | undefined;
+}
+
+/** Submits the bodies one after another and waits for every batch: the measured part of a bench. */
+export async function measureBatches(
+  s: Spawned,
+  urlPath: string,
+  bodies: Buffer[],
+): Promise<MeasuredBatches> {
+  // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
+  const start = Date.now();
+  const cpuStart = childCpuSeconds(s);
+  const jobIds: string[] = [];
+  for (const body of bodies) jobIds.push((await submitBatch(s, urlPath, body)).job_id);
+  const submitted = Date.now();
+  const jobs = [...(await waitForJobs(s, jobIds)).values()];
+  const cpuEnd = childCpuSeconds(s);
+  const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));
+  const seen = Math.max(...jobs.map((j) => j.seenAt));
+  return {
+    jobIds,
+    jobs,
+    seconds: (end - start) / 1000,
+    submitSeconds: (submitted - start) / 1000,
+    seenSeconds: (seen - start) / 1000,
+    cpuSeconds: cpuStart !== undefined && cpuEnd !== undefined ? cpuEnd - cpuStart : undefined,
+  };
+}
