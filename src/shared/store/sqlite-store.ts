@@ -134,6 +134,26 @@ function toAttendance(r: AttendanceRow): AttendanceRecord {
   };
 }
 
+const GALLERY_SQL = `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)`;
+
+interface GalleryRow {
+  template_id: string;
+  embedding: Buffer;
+  user_id: string;
+  name: string;
+  grp: string | null;
+}
+
+function toGalleryEntry(r: GalleryRow): GalleryEntry {
+  return {
+    user_id: r.user_id,
+    name: r.name,
+    group: r.grp,
+    template_id: r.template_id,
+    embedding: fromBlob(r.embedding),
+  };
+}
+
 const now = () => new Date().toISOString();
 /**
  * A time in the one form the store compares as text (`2026-03-02T09:00:00.000Z`): attendance times
@@ -263,62 +283,32 @@ export class SqliteStore implements Store {
   }
 
   gallery(group?: string): Promise<GalleryEntry[]> {
-    const sql = `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)`;
-    type Row = { template_id: string; embedding: Buffer; user_id: string; name: string; grp: string | null };
     const rows =
       group === undefined
-        ? this.db.prepare<[], Row>(sql).all()
-        : this.db.prepare<[string], Row>(`${sql} WHERE u.grp = ?`).all(group);
-    return Promise.resolve(
-      rows.map((r) => ({
-        user_id: r.user_id,
-        name: r.name,
-        group: r.grp,
-        template_id: r.template_id,
-        embedding: fromBlob(r.embedding),
-      })),
-    );
+        ? this.db.prepare<[], GalleryRow>(GALLERY_SQL).all()
+        : this.db.prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.grp = ?`).all(group);
+    return Promise.resolve(rows.map(toGalleryEntry));
   }
 
   galleryPage(q: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>> {
-    type Row = { template_id: string; embedding: Buffer; user_id: string; name: string; grp: string | null };
     const rows = this.db
-      .prepare<[string, number], Row>(
-        `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)
-         WHERE t.template_id > ? ORDER BY t.template_id LIMIT ?`,
+      .prepare<[string, number], GalleryRow>(
+        `${GALLERY_SQL} WHERE t.template_id > ? ORDER BY t.template_id LIMIT ?`,
       )
       .all(decodeCursor(q.cursor) ?? '', q.limit + 1);
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return Promise.resolve({
-      items: page.map((r) => ({
-        user_id: r.user_id,
-        name: r.name,
-        group: r.grp,
-        template_id: r.template_id,
-        embedding: fromBlob(r.embedding),
-      })),
+      items: page.map(toGalleryEntry),
       next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
     });
   }
 
   userTemplates(userId: string): Promise<GalleryEntry[]> {
-    type Row = { template_id: string; embedding: Buffer; user_id: string; name: string; grp: string | null };
     const rows = this.db
-      .prepare<[string], Row>(
-        `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)
-         WHERE u.user_id = ? ORDER BY t.template_id`,
-      )
+      .prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.user_id = ? ORDER BY t.template_id`)
       .all(userId);
-    return Promise.resolve(
-      rows.map((r) => ({
-        user_id: r.user_id,
-        name: r.name,
-        group: r.grp,
-        template_id: r.template_id,
-        embedding: fromBlob(r.embedding),
-      })),
-    );
+    return Promise.resolve(rows.map(toGalleryEntry));
   }
 
   templateEmbeddings(templateIds: string[]): Promise<Map<string, Float32Array>> {
