@@ -22,7 +22,13 @@ export const isMultipart = (c: Context) =>
  * what the request means instead.
  */
 export async function readMultipart(c: Context): Promise<MultipartUpload> {
-  const form = await c.req.parseBody({ all: true });
+  let form: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    form = await c.req.parseBody({ all: true });
+  } catch (err) {
+    if (err instanceof ServiceError) throw err; // e.g. the body limit
+    throw new ServiceError('INVALID_REQUEST', 'the multipart body could not be parsed');
+  }
   const files = new Map<string, File>();
   const fields: Record<string, string> = {};
   for (const [key, value] of Object.entries(form)) {

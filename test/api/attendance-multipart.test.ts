@@ -75,6 +75,15 @@ describe('POST /api/v1/attendance as multipart', () => {
     assert.equal((await json<{ job_id: string }>(again)).job_id, first.job_id);
   });
 
+  it('answers 400 INVALID_REQUEST for a multipart body that cannot be parsed', async () => {
+    const res = await svc.app.request('/api/v1/attendance', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+      body: '--xyz\r\nContent-Disposition: form-data; name="manifest"\r\n\r\nno closing boundary',
+    });
+    await expectError(res, 400, 'INVALID_REQUEST');
+  });
+
   it('names the bad field: no manifest, a bad time, a bad threshold', async () => {
     const noManifest = new FormData();
     noManifest.set('camera_id', 'door-1');
