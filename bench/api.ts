@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
 import { health, spawnService, stopOnSignal, stopService, waitHealthy, type Spawned } from './service.js';
-import { quantile, r2 } from './stats.js';
+import { machine, positiveInt, quantile, r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,11 +35,6 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const positiveInt = (name: string, raw: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-};
 const duration = positiveInt('duration', args.duration);
 const refCount = positiveInt('refs', args.refs);
 // dist/bench/api.js -> repo root is two levels up.
@@ -306,11 +301,7 @@ try {
       embed_c8: embed8,
       compare_c1: compare1,
       all_ok: bad.length === 0,
-      node: process.version,
-      cpu_count: os.availableParallelism(),
-      cpu_model: os.cpus()[0]?.model ?? 'unknown',
-      loadavg_start: loadStart.map(r2),
-      loadavg_end: loadEnd.map(r2),
+      ...machine(loadStart, loadEnd),
     };
     log(JSON.stringify(summary));
   }

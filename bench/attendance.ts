@@ -37,7 +37,7 @@ import {
   type ItemResult,
   type Spawned,
 } from './service.js';
-import { r2 } from './stats.js';
+import { machine, positiveInt, r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,11 +49,6 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const positiveInt = (name: string, raw: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-};
 const frameCount = positiveInt('frames', args.frames);
 const perFrame = positiveInt('faces-per-frame', args['faces-per-frame']);
 const batchSize = positiveInt('batch', args.batch);
@@ -449,11 +444,7 @@ try {
       last_seen_seconds: r2(measured.seenSeconds),
       frame_outcomes: outcomes,
       batch_statuses: statuses,
-      node: process.version,
-      cpu_count: os.availableParallelism(),
-      cpu_model: os.cpus()[0]?.model ?? 'unknown',
-      loadavg_start: loadStart.map(r2),
-      loadavg_end: loadEnd.map(r2),
+      ...machine(loadStart, loadEnd),
     };
     log(JSON.stringify(summary));
   }

@@ -36,7 +36,7 @@ import {
   waitHealthy,
   type Spawned,
 } from './service.js';
-import { r2 } from './stats.js';
+import { machine, positiveInt, r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,11 +46,6 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const positiveInt = (name: string, raw: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-};
 const limit = positiveInt('limit', args.limit);
 const chunk = positiveInt('chunk', args.chunk);
 // dist/bench/enroll.js -> repo root is two levels up; the shared photos sit next to the repo.
@@ -254,11 +249,7 @@ try {
       outcomes,
       duplicate_warnings: duplicateWarnings,
       batch_statuses: statuses,
-      node: process.version,
-      cpu_count: os.availableParallelism(),
-      cpu_model: os.cpus()[0]?.model ?? 'unknown',
-      loadavg_start: loadStart.map(r2),
-      loadavg_end: loadEnd.map(r2),
+      ...machine(loadStart, loadEnd),
     };
     log(JSON.stringify(summary));
   }

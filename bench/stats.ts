@@ -1,3 +1,5 @@
+import { availableParallelism, cpus } from 'node:os';
+
 /** Small numeric helpers the benchmarks share. */
 
 /** Linear-interpolated quantile of an ascending copy. */
@@ -13,3 +15,21 @@ export function quantile(values: number[], q: number): number {
 
 /** Two decimals, for printing figures. */
 export const r2 = (v: number) => Math.round(v * 100) / 100;
+
+/** A command-line number that must be a positive integer; the error names the flag. */
+export function positiveInt(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
+/** What every JSON report says about the machine it ran on (figures are only as quiet as it was). */
+export function machine(loadStart: number[], loadEnd: number[]) {
+  return {
+    node: process.version,
+    cpu_count: availableParallelism(),
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    loadavg_start: loadStart.map(r2),
+    loadavg_end: loadEnd.map(r2),
+  };
+}
