@@ -14,7 +14,7 @@ import type { AnalysisResult, StageTimings } from '../src/shared/face-types.js';
 import { InferencePool } from '../src/worker/inference/pool.js';
 import { analyse, type AnalyseOptions } from '../src/worker/pipeline/face-pipeline.js';
 import { loadSessions, type ModelSessions } from '../src/worker/pipeline/sessions.js';
-import { quantile, r2 } from './stats.js';
+import { positiveInt, quantile, r2 } from './stats.js';
 
 const STAGES = ['decode', 'detect', 'landmarks', 'align', 'embed'] as const;
 type Stats = { median: number; p90: number };
@@ -39,11 +39,6 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const positiveInt = (name: string, raw: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-};
 if (!args.images) throw new Error('--images DIR is required');
 const limit = positiveInt('limit', args.limit);
 const threads = positiveInt('threads', args.threads);
