@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { Filter } from 'mongodb';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type {
+  EnrollOutcome,
+  ErasureReceipt,
+  Page,
+  TemplateInput,
+  TemplateSummary,
+  User,
+  UserInput,
+} from '../types.js';
+import { NO_ID, type Collections, type TemplateDoc, type UserDoc } from './collections.js';
+import { now, toBinary } from './encoding.js';
+
+const toSummary = (t: TemplateDoc): TemplateSummary => ({
+  template_id: t.template_id,
+  model: t.model,
+  detection_score: t.detection_score,
+  quality: t.quality,
+  photo_sha256: t.photo_sha256,
+  created_at: t.created_at,
+});
+
+export async function enroll(
+  cols: Collections,
+  user: UserInput,
+  t: TemplateInput,
+  mode: 'add' | 'replace',
+): Promise<EnrollOutcome> {
+  const at = now();
+  // The upsert says whether the user existed: upsertedCount is 1 exactly when this call
+  // inserted the document. Two concurrent enrolls of a new user: the unique index lets only one
+  // insert; MongoDB (4.2+) retries the other's upsert as an update, so it reports UPDATED.
+  const { upsertedCount } = await cols.users.updateOne(
+    { user_id: user.user_id },
+    {
+      // A re-enrollment without a group keeps the user's group (SQLite: COALESCE).
+      $set: {
+        name: user.name,
+        ...(user.group !== null ? { group: user.group } : {}),
+        metadata: JSON.stringify(user.metadata),
+        updated_at: at,
+      },
+      $setOnInsert: { enrolled_at: at, ...(user.group === null ? { group: null } : {}) },
+    },
+    { upsert: true },
+  );
+  if (mode === 'replace') {
+    await cols.templates.deleteMany({ user_id: user.user_id, photo_sha256: { $ne: t.photo_sha256 } });
+  }
+  // The same photo of the same user is one template; re-enrolling it (e.g. after a model
+  // upgrade) refreshes its embedding instead of adding a second one.
+  await cols.templates.updateOne(
+    { user_id: user.user_id, photo_sha256: t.photo_sha256 },
+    {
+      $set: {
+        model: t.model,
+        embedding: toBinary(t.embedding),
+        detection_score: t.detection_score,
+        quality: t.quality,
+      },
+      $setOnInsert: { template_id: randomUUID(), created_at: at },
+    },
+    { upsert: true },
+  );
+  return upsertedCount === 1 ? 'ENROLLED' : 'UPDATED';
+}
+
+export async function getUser(cols: Collections, userId: string): Promise<User | undefined> {
+  const doc = await cols.users.findOne({ user_id: userId }, NO_ID);
+  if (!doc) return undefined;
+  const [user] = await withTemplates(cols, [doc]);
+  return user;
+}
+
+export async function listUsers(
+  cols: Collections,
+  q: { group?: string; cursor?: string; limit: number },
+): Promise<Page<User>> {
+  const after = decodeCursor(q.cursor) ?? '';
+  const filter: Filter<UserDoc> =
+    q.group === undefined ? { user_id: { $gt: after } } : { group: q.group, user_id: { $gt: after } };
+  const docs = await cols.users
+    .find(filter, NO_ID)
+    .sort({ user_id: 1 })
+    .limit(q.limit + 1)
+    .toArray();
+  const page = docs.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    items: await withTemplates(cols, page),
+    next_cursor: docs.length > q.limit && last ? encodeCursor(last.user_id) : null,
+  };
+}
+
+export async function deleteUser(cols: Collections, userId: string): Promise<ErasureReceipt | undefined> {
+  const at = now();
+  // Tombstone first (as in SQLite, also for a user that does not exist yet), then the data.
+  await cols.erasures.updateOne({ user_id: userId }, { $set: { erased_at: at } }, { upsert: true });
+  const templates = await cols.templates.deleteMany({ user_id: userId });
+  const users = await cols.users.deleteOne({ user_id: userId });
+  return users.deletedCount === 0
+    ? undefined
+    : { user_id: userId, templates_erased: templates.deletedCount, erased_at: at };
+}
+
+export async function erasedAt(cols: Collections, userId: string): Promise<string | undefined> {
+  const doc = await cols.erasures.findOne({ user_id: userId }, NO_ID);
+  return doc?.erased_at;
+}
+
+/** Users with their template summaries (no embeddings), in one query for the whole page. */
+async function withTemplates(cols: Collections, docs: UserDoc[]): Promise<User[]> {
+  const templates = await cols.templates
+    .find(
+      { user_id: { $in: docs.map((d) => d.user_id) } },
+      { projection: { _id: 0, embedding: 0 }, sort: { created_at: 1, template_id: 1 } },
+    )
+    .toArray();
+  return docs.map((d) => ({
+    user_id: d.user_id,
+    name: d.name,
+    group: d.group,
+    metadata: JSON.parse(d.metadata) as Record<string, unknown>,
+    enrolled_at: d.enrolled_at,
+    updated_at: d.updated_at,
+    templates: templates.filter((t) => t.user_id === d.user_id).map(toSummary),
+  }));
+}

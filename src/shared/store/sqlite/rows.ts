@@ -1,0 +1,113 @@
+import type { AttendanceRecord, BatchJob, GalleryEntry, ItemResult } from '../types.js';
+
+export interface UserRow {
+  user_id: string;
+  name: string;
+  grp: string | null;
+  metadata: string;
+  enrolled_at: string;
+  updated_at: string;
+}
+export interface TemplateRow {
+  template_id: string;
+  user_id: string;
+  model: string;
+  embedding: Buffer;
+  detection_score: number;
+  quality: string;
+  photo_sha256: string;
+  created_at: string;
+}
+export type JobRow = BatchJob;
+export interface ItemRow {
+  job_id: string;
+  idx: number;
+  ref: string | null;
+  outcome: string;
+  ok: number;
+  detail: string;
+  finished_at: string;
+}
+
+export interface AttendanceRow {
+  attendance_id: string;
+  kind: 'match' | 'unknown';
+  user_id: string | null;
+  name: string | null;
+  grp: string | null;
+  camera_id: string;
+  timestamp: string;
+  last_seen: string;
+  sightings: number;
+  similarity_score: number | null;
+  distance: number | null;
+  bbox: string;
+  thumbnail: string | null;
+  embedding: Buffer | null;
+  job_id: string;
+}
+
+export function toItem(r: ItemRow): ItemResult {
+  return {
+    job_id: r.job_id,
+    index: r.idx,
+    ref: r.ref,
+    outcome: r.outcome,
+    ok: r.ok === 1,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    finished_at: r.finished_at,
+  };
+}
+
+export function toAttendance(r: AttendanceRow): AttendanceRecord {
+  return {
+    attendance_id: r.attendance_id,
+    kind: r.kind,
+    user_id: r.user_id,
+    name: r.name,
+    group: r.grp,
+    camera_id: r.camera_id,
+    timestamp: r.timestamp,
+    last_seen: r.last_seen,
+    sightings: r.sightings,
+    similarity_score: r.similarity_score,
+    distance: r.distance,
+    bbox: JSON.parse(r.bbox) as AttendanceRecord['bbox'],
+    thumbnail: r.thumbnail,
+    embedding: r.embedding ? Array.from(fromBlob(r.embedding)) : null,
+    job_id: r.job_id,
+  };
+}
+
+export interface GalleryRow {
+  template_id: string;
+  embedding: Buffer;
+  user_id: string;
+  name: string;
+  grp: string | null;
+}
+
+export function toGalleryEntry(r: GalleryRow): GalleryEntry {
+  return {
+    user_id: r.user_id,
+    name: r.name,
+    group: r.grp,
+    template_id: r.template_id,
+    embedding: fromBlob(r.embedding),
+  };
+}
+
+export const now = () => new Date().toISOString();
+/**
+ * A time in the one form the store compares as text (`2026-03-02T09:00:00.000Z`): attendance times
+ * are compared and ordered as strings, which is only right when every one has this exact form
+ * (`…09:00:00Z` would sort after `…09:00:00.500Z`). Throws on a value that is not a time.
+ */
+export function isoTime(value: string): string {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new RangeError(`invalid time: ${value}`);
+  return new Date(t).toISOString();
+}
+export const toBlob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+export const fromBlob = (b: Buffer) =>
+  new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));

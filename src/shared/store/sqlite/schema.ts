@@ -1,0 +1,33 @@
+/** The tables and indexes; every statement is IF NOT EXISTS, so init() can run on every start. */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (
+  user_id TEXT PRIMARY KEY, name TEXT NOT NULL, grp TEXT, metadata TEXT NOT NULL,
+  enrolled_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS users_grp ON users (grp, user_id);
+CREATE TABLE IF NOT EXISTS templates (
+  template_id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+  model TEXT NOT NULL, embedding BLOB NOT NULL, detection_score REAL NOT NULL, quality TEXT NOT NULL,
+  photo_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (user_id, photo_sha256));
+CREATE TABLE IF NOT EXISTS erasures (user_id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  job_id TEXT PRIMARY KEY, type TEXT NOT NULL, total INTEGER NOT NULL, status TEXT NOT NULL,
+  created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, webhook_url TEXT, webhook_secret TEXT);
+CREATE TABLE IF NOT EXISTS item_results (
+  job_id TEXT NOT NULL, idx INTEGER NOT NULL, ref TEXT, outcome TEXT NOT NULL, ok INTEGER NOT NULL,
+  detail TEXT NOT NULL, finished_at TEXT NOT NULL, PRIMARY KEY (job_id, idx));
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY, body_sha256 TEXT NOT NULL, response TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  delivery_id TEXT NOT NULL, job_id TEXT NOT NULL, event TEXT NOT NULL, url TEXT NOT NULL,
+  attempt INTEGER NOT NULL, status_code INTEGER, error TEXT, delivered INTEGER NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (delivery_id, attempt));
+CREATE INDEX IF NOT EXISTS webhook_deliveries_job ON webhook_deliveries (job_id, at);
+CREATE TABLE IF NOT EXISTS attendance (
+  attendance_id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT, name TEXT, grp TEXT, camera_id TEXT NOT NULL,
+  timestamp TEXT NOT NULL, last_seen TEXT NOT NULL, sightings INTEGER NOT NULL, similarity_score REAL, distance REAL,
+  bbox TEXT NOT NULL, thumbnail TEXT, embedding BLOB, job_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attendance_user ON attendance (user_id, camera_id, timestamp);
+CREATE INDEX IF NOT EXISTS attendance_time ON attendance (timestamp, attendance_id);
+CREATE TABLE IF NOT EXISTS sightings (sighting_id TEXT PRIMARY KEY, attendance_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sightings_attendance ON sightings (attendance_id);
+`;

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type {
+  EnrollOutcome,
+  ErasureReceipt,
+  GalleryEntry,
+  Page,
+  TemplateInput,
+  TemplateSummary,
+  User,
+  UserInput,
+} from '../types.js';
+import {
+  fromBlob,
+  now,
+  toBlob,
+  toGalleryEntry,
+  type GalleryRow,
+  type TemplateRow,
+  type UserRow,
+} from './rows.js';
+
+const GALLERY_SQL = `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)`;
+
+export function enroll(
+  db: Database.Database,
+  user: UserInput,
+  t: TemplateInput,
+  mode: 'add' | 'replace',
+): Promise<EnrollOutcome> {
+  const run = db.transaction((): EnrollOutcome => {
+    const at = now();
+    const existed = db.prepare('SELECT 1 FROM users WHERE user_id = ?').get(user.user_id) !== undefined;
+    db.prepare(
+      `INSERT INTO users (user_id, name, grp, metadata, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, grp = COALESCE(excluded.grp, users.grp),
+             metadata = excluded.metadata, updated_at = excluded.updated_at`,
+    ).run(user.user_id, user.name, user.group, JSON.stringify(user.metadata), at, at);
+    if (mode === 'replace') {
+      db.prepare('DELETE FROM templates WHERE user_id = ? AND photo_sha256 <> ?').run(
+        user.user_id,
+        t.photo_sha256,
+      );
+    }
+    db.prepare(
+      `INSERT INTO templates (template_id, user_id, model, embedding, detection_score, quality, photo_sha256, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, photo_sha256) DO UPDATE SET model = excluded.model,
+             embedding = excluded.embedding, detection_score = excluded.detection_score, quality = excluded.quality`,
+    ).run(
+      randomUUID(),
+      user.user_id,
+      t.model,
+      toBlob(t.embedding),
+      t.detection_score,
+      JSON.stringify(t.quality),
+      t.photo_sha256,
+      at,
+    );
+    return existed ? 'UPDATED' : 'ENROLLED';
+  });
+  return Promise.resolve(run.immediate());
+}
+
+export function getUser(db: Database.Database, userId: string): Promise<User | undefined> {
+  const row = db.prepare<[string], UserRow>('SELECT * FROM users WHERE user_id = ?').get(userId);
+  return Promise.resolve(row ? toUser(db, row) : undefined);
+}
+
+export function listUsers(
+  db: Database.Database,
+  q: { group?: string; cursor?: string; limit: number },
+): Promise<Page<User>> {
+  const after = decodeCursor(q.cursor) ?? '';
+  const rows =
+    q.group === undefined
+      ? db
+          .prepare<[string, number], UserRow>(
+            'SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?',
+          )
+          .all(after, q.limit + 1)
+      : db
+          .prepare<[string, string, number], UserRow>(
+            'SELECT * FROM users WHERE grp = ? AND user_id > ? ORDER BY user_id LIMIT ?',
+          )
+          .all(q.group, after, q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return Promise.resolve({
+    items: page.map((r) => toUser(db, r)),
+    next_cursor: rows.length > q.limit && last ? encodeCursor(last.user_id) : null,
+  });
+}
+
+export function deleteUser(db: Database.Database, userId: string): Promise<ErasureReceipt | undefined> {
+  const run = db.transaction((): ErasureReceipt | undefined => {
+    const at = now();
+    db.prepare(
+      'INSERT INTO erasures (user_id, erased_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET erased_at = excluded.erased_at',
+    ).run(userId, at);
+    const templates = db.prepare('DELETE FROM templates WHERE user_id = ?').run(userId).changes;
+    const users = db.prepare('DELETE FROM users WHERE user_id = ?').run(userId).changes;
+    return users === 0 ? undefined : { user_id: userId, templates_erased: templates, erased_at: at };
+  });
+  return Promise.resolve(run.immediate());
+}
+
+export function erasedAt(db: Database.Database, userId: string): Promise<string | undefined> {
+  const row = db
+    .prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE user_id = ?')
+    .get(userId);
+  return Promise.resolve(row?.erased_at);
+}
+
+export function gallery(db: Database.Database, group?: string): Promise<GalleryEntry[]> {
+  const rows =
+    group === undefined
+      ? db.prepare<[], GalleryRow>(GALLERY_SQL).all()
+      : db.prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.grp = ?`).all(group);
+  return Promise.resolve(rows.map(toGalleryEntry));
+}
+
+export function galleryPage(
+  db: Database.Database,
+  q: { cursor?: string; limit: number },
+): Promise<Page<GalleryEntry>> {
+  const rows = db
+    .prepare<[string, number], GalleryRow>(
+      `${GALLERY_SQL} WHERE t.template_id > ? ORDER BY t.template_id LIMIT ?`,
+    )
+    .all(decodeCursor(q.cursor) ?? '', q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return Promise.resolve({
+    items: page.map(toGalleryEntry),
+    next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
+  });
+}
+
+export function userTemplates(db: Database.Database, userId: string): Promise<GalleryEntry[]> {
+  const rows = db
+    .prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.user_id = ? ORDER BY t.template_id`)
+    .all(userId);
+  return Promise.resolve(rows.map(toGalleryEntry));
+}
+
+export function templateEmbeddings(
+  db: Database.Database,
+  templateIds: string[],
+): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  const stmt = db.prepare<[string], { template_id: string; embedding: Buffer }>(
+    'SELECT template_id, embedding FROM templates WHERE template_id = ?',
+  );
+  for (const id of templateIds) {
+    const row = stmt.get(id);
+    if (row) out.set(row.template_id, fromBlob(row.embedding));
+  }
+  return Promise.resolve(out);
+}
+
+function toUser(db: Database.Database, row: UserRow): User {
+  const templates = db
+    .prepare<[string], TemplateRow>(
+      'SELECT * FROM templates WHERE user_id = ? ORDER BY created_at, template_id',
+    )
+    .all(row.user_id)
+    .map((t): TemplateSummary => ({
+      template_id: t.template_id,
+      model: t.model,
+      detection_score: t.detection_score,
+      quality: JSON.parse(t.quality) as TemplateSummary['quality'],
+      photo_sha256: t.photo_sha256,
+      created_at: t.created_at,
+    }));
+  return {
+    user_id: row.user_id,
+    name: row.name,
+    group: row.grp,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    enrolled_at: row.enrolled_at,
+    updated_at: row.updated_at,
+    templates,
+  };
+}
