@@ -12,6 +12,7 @@ import { compareRoutes } from './routes/compare.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { jobRoutes } from './routes/jobs.js';
 import { userRoutes } from './routes/users.js';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { docsRoutes } from './routes/docs.js';
 import { embedRoutes } from './routes/embed.js';
 import { healthRoutes, modelRoutes } from './routes/info.js';
@@ -33,6 +34,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/', userRoutes(deps));
   app.route('/', attendanceRoutes(deps));
   app.route('/', calibrationRoutes(deps));
+  app.route('/', webhookEndpointRoutes(deps));
   // Answered here, not thrown: Hono calls notFound outside the middleware chain's try/catch.
   app.notFound((c) => c.json(new ServiceError('NOT_FOUND', 'no such endpoint').toBody(), 404));
   app.onError(errorHandler(deps.logger));

@@ -12,6 +12,7 @@ import {
   ErrorResponse,
   IdentifyRequest,
   JobStatus,
+  WebhookEndpointRequest,
 } from './schemas.js';
 
 const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
@@ -42,6 +43,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         AttendanceRequest: schema(AttendanceRequest, 'input'),
         BatchAccepted: schema(BatchAccepted, 'output'),
         JobStatus: schema(JobStatus, 'output'),
+        WebhookEndpointRequest: schema(WebhookEndpointRequest, 'input'),
       },
     },
     security: [{ apiKey: [] }],
@@ -147,6 +149,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
         delete: {
           summary: 'Erase a user: templates, photos, queued work; returns a receipt',
           responses: { 200: { description: 'Receipt' }, ...errors('USER_NOT_FOUND') },
+        },
+      },
+      '/api/v1/webhook-endpoints': {
+        post: {
+          summary: 'Register a receiver told about every batch (its own whsec_ secret, returned once)',
+          requestBody: json('WebhookEndpointRequest'),
+          responses: { 201: { description: 'The endpoint with its secret' }, ...errors('INVALID_REQUEST') },
+        },
+        get: {
+          summary: 'Registered endpoints (without secrets)',
+          responses: { 200: { description: 'The list' } },
+        },
+      },
+      '/api/v1/webhook-endpoints/{id}': {
+        delete: {
+          summary: 'Remove a registered endpoint',
+          responses: { 204: { description: 'Removed' }, ...errors('NOT_FOUND') },
         },
       },
       '/api/v1/calibration': {

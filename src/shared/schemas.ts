@@ -176,3 +176,12 @@ export const AttendanceListQuery = PageQuery.extend({
   from: Instant.optional(),
   to: Instant.optional(),
 });
+
+export const WebhookEndpointRequest = z.object({
+  url: z.string().url(),
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_ followed by base64')
+    .optional()
+    .describe('Standard Webhooks secret; generated (and returned once) when absent'),
+});

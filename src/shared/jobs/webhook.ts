@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** One webhook event for one URL; the secret is looked up in the store, never put in Redis. */
+/** One webhook event for one receiver; the secret is looked up in the store, never put in Redis. */
 export const WEBHOOK_JOB = 'webhook' as const;
 
 export const WEBHOOK_EVENTS = ['job.completed', 'job.failed'] as const;
@@ -11,6 +11,8 @@ export const WebhookJobData = z.object({
   job_id: z.string(),
   event: z.enum(WEBHOOK_EVENTS),
   url: z.string().url(),
+  /** A registered endpoint (its own secret); absent = the batch's webhook_url. */
+  endpoint_id: z.string().optional(),
   payload: z.record(z.string(), z.unknown()),
 });
 export type WebhookJobData = z.infer<typeof WebhookJobData>;

@@ -7,6 +7,7 @@ import { GridFsBlobStore } from './mongo/gridfs-blobs.js';
 import * as jobs from './mongo/jobs.js';
 import * as sightings from './mongo/sightings.js';
 import * as users from './mongo/users.js';
+import * as endpoints from './mongo/webhook-endpoints.js';
 import type { Store } from './store.js';
 import type {
   AttendanceQuery,
@@ -23,6 +24,7 @@ import type {
   User,
   UserInput,
   WebhookDelivery,
+  WebhookEndpoint,
 } from './types.js';
 
 export { GridFsBlobStore };
@@ -150,6 +152,26 @@ export class MongoStore implements Store {
 
   listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
     return attendance.listAttendance(this.collections, q);
+  }
+
+  addWebhookEndpoint(endpoint: WebhookEndpoint): Promise<void> {
+    return endpoints.addWebhookEndpoint(this.collections, endpoint);
+  }
+
+  getWebhookEndpoint(endpointId: string): Promise<WebhookEndpoint | undefined> {
+    return endpoints.getWebhookEndpoint(this.collections, endpointId);
+  }
+
+  listWebhookEndpoints(): Promise<WebhookEndpoint[]> {
+    return endpoints.listWebhookEndpoints(this.collections);
+  }
+
+  deleteWebhookEndpoint(endpointId: string): Promise<boolean> {
+    return endpoints.deleteWebhookEndpoint(this.collections, endpointId);
+  }
+
+  disableWebhookEndpoint(endpointId: string, at: string): Promise<void> {
+    return endpoints.disableWebhookEndpoint(this.collections, endpointId, at);
   }
 
   addWebhookDelivery(d: WebhookDelivery): Promise<void> {

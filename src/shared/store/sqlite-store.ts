@@ -5,6 +5,7 @@ import * as attendance from './sqlite/attendance.js';
 import * as jobs from './sqlite/jobs.js';
 import { SCHEMA } from './sqlite/schema.js';
 import * as users from './sqlite/users.js';
+import * as endpoints from './sqlite/webhook-endpoints.js';
 import type { Store } from './store.js';
 import type {
   AttendanceQuery,
@@ -21,6 +22,7 @@ import type {
   User,
   UserInput,
   WebhookDelivery,
+  WebhookEndpoint,
 } from './types.js';
 
 /**
@@ -145,6 +147,26 @@ export class SqliteStore implements Store {
 
   releaseIdempotencyKey(key: string): Promise<void> {
     return jobs.releaseIdempotencyKey(this.db, key);
+  }
+
+  addWebhookEndpoint(endpoint: WebhookEndpoint): Promise<void> {
+    return endpoints.addWebhookEndpoint(this.db, endpoint);
+  }
+
+  getWebhookEndpoint(endpointId: string): Promise<WebhookEndpoint | undefined> {
+    return endpoints.getWebhookEndpoint(this.db, endpointId);
+  }
+
+  listWebhookEndpoints(): Promise<WebhookEndpoint[]> {
+    return endpoints.listWebhookEndpoints(this.db);
+  }
+
+  deleteWebhookEndpoint(endpointId: string): Promise<boolean> {
+    return endpoints.deleteWebhookEndpoint(this.db, endpointId);
+  }
+
+  disableWebhookEndpoint(endpointId: string, at: string): Promise<void> {
+    return endpoints.disableWebhookEndpoint(this.db, endpointId, at);
   }
 
   addWebhookDelivery(d: WebhookDelivery): Promise<void> {

@@ -13,6 +13,7 @@ import type {
   User,
   UserInput,
   WebhookDelivery,
+  WebhookEndpoint,
 } from './types.js';
 
 export type * from './types.js';
@@ -86,6 +87,14 @@ export interface Store {
    * business log, stay) and returns their blob keys for deletion.
    */
   eraseAttendancePhotos(userId: string): Promise<string[]>;
+
+  addWebhookEndpoint(endpoint: WebhookEndpoint): Promise<void>;
+  getWebhookEndpoint(endpointId: string): Promise<WebhookEndpoint | undefined>;
+  /** Every registered endpoint, oldest first (disabled ones included). */
+  listWebhookEndpoints(): Promise<WebhookEndpoint[]>;
+  /** true when it existed. */
+  deleteWebhookEndpoint(endpointId: string): Promise<boolean>;
+  disableWebhookEndpoint(endpointId: string, at: string): Promise<void>;
 
   addWebhookDelivery(delivery: WebhookDelivery): Promise<void>;
   listWebhookDeliveries(jobId: string): Promise<WebhookDelivery[]>;

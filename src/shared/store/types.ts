@@ -150,3 +150,14 @@ export interface AttendanceQuery {
   cursor?: string;
   limit: number;
 }
+
+/** A receiver registered once, told about every batch (in addition to a batch's own webhook_url). */
+export interface WebhookEndpoint {
+  endpoint_id: string;
+  url: string;
+  /** whsec_... secret this endpoint's deliveries are signed with. */
+  secret: string;
+  created_at: string;
+  /** Set when the receiver answered 410 Gone: no more deliveries. */
+  disabled_at: string | null;
+}

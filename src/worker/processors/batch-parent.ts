@@ -38,7 +38,7 @@ export async function processBatchParent(
     status,
     ...(batch.type === 'attendance' ? { attendance: await attendanceTotals(deps, batch.job_id) } : {}),
   };
-  if (batch.webhook_url) await queueWebhook(deps, { ...batch, status, finished_at }, summary);
+  await queueWebhooks(deps, { ...batch, status, finished_at }, summary);
   return summary;
 }
 
@@ -92,10 +92,15 @@ async function attendanceTotals(
   }
 }
 
-async function queueWebhook(deps: ProcessorDeps, batch: BatchJob, summary: BatchSummary): Promise<void> {
+/** To the batch's webhook_url and to every registered endpoint still enabled. */
+async function queueWebhooks(deps: ProcessorDeps, batch: BatchJob, summary: BatchSummary): Promise<void> {
   const event = batch.status === 'failed' ? 'job.failed' : 'job.completed';
-  // One delivery per batch and event: a parent retried after a crash queues the same job id.
-  const delivery_id = `msg_${batch.job_id}_${event.replace('.', '_')}`;
+  // One delivery per batch, event and receiver: a parent retried after a crash queues the same ids.
+  const base = `msg_${batch.job_id}_${event.replace('.', '_')}`;
+  const receivers = (await deps.store.listWebhookEndpoints())
+    .filter((e) => !e.disabled_at)
+    .map((e) => ({ url: e.url, endpoint_id: e.endpoint_id, delivery_id: `${base}_${e.endpoint_id}` }));
+  if (batch.webhook_url) receivers.unshift({ url: batch.webhook_url, endpoint_id: '', delivery_id: base });
   const payload = {
     type: event,
     timestamp: new Date().toISOString(),
@@ -110,15 +115,18 @@ async function queueWebhook(deps: ProcessorDeps, batch: BatchJob, summary: Batch
       ...(summary.attendance ? { summary: summary.attendance } : {}),
     },
   };
-  const data: WebhookJobData = {
-    delivery_id,
-    job_id: batch.job_id,
-    event,
-    url: batch.webhook_url ?? '',
-    payload,
-  };
-  await deps.webhookQueue.add(WEBHOOK_JOB, data, {
-    ...webhookJobOptions(deps.config.webhook.retryScheduleMs),
-    jobId: delivery_id,
-  });
+  for (const r of receivers) {
+    const data: WebhookJobData = {
+      delivery_id: r.delivery_id,
+      job_id: batch.job_id,
+      event,
+      url: r.url,
+      ...(r.endpoint_id ? { endpoint_id: r.endpoint_id } : {}),
+      payload,
+    };
+    await deps.webhookQueue.add(WEBHOOK_JOB, data, {
+      ...webhookJobOptions(deps.config.webhook.retryScheduleMs),
+      jobId: r.delivery_id,
+    });
+  }
 }

@@ -14,9 +14,6 @@ export async function processWebhook(
   deps: ProcessorDeps,
   job: Job,
 ): Promise<WebhookJobResult> {
-  const batch = await deps.store.getJob(data.job_id);
-  const secret = batch?.webhook_secret ?? deps.config.webhook.secret;
-  if (!secret) throw new UnrecoverableError(`no webhook secret for batch ${data.job_id}`);
   const attempt = job.attemptsMade + 1;
   const record = (status_code: number | null, error: string | null, delivered: boolean) =>
     deps.store.addWebhookDelivery({
@@ -31,6 +28,11 @@ export async function processWebhook(
       at: new Date().toISOString(),
     });
 
+  const secret = await secretFor(data, deps);
+  if (!secret) {
+    await record(null, 'the endpoint was removed or disabled', false);
+    throw new UnrecoverableError(`no webhook secret for ${data.endpoint_id ?? data.job_id}`);
+  }
   try {
     await assertWebhookTarget(data.url, deps.config.webhook.allow);
   } catch (err) {
@@ -59,6 +61,19 @@ export async function processWebhook(
     return { delivered: true, status_code: status };
   }
   await record(status, `HTTP ${status}`, false);
-  if (status === 410) throw new UnrecoverableError('receiver answered 410 Gone: delivery disabled');
+  if (status === 410) {
+    if (data.endpoint_id) await deps.store.disableWebhookEndpoint(data.endpoint_id, new Date().toISOString());
+    throw new UnrecoverableError('receiver answered 410 Gone: delivery disabled');
+  }
   throw new Error(`webhook receiver answered HTTP ${status}`);
+}
+
+/** A registered endpoint signs with its own secret; a batch URL with the batch's (or the configured one). */
+async function secretFor(data: WebhookJobData, deps: ProcessorDeps): Promise<string | undefined> {
+  if (data.endpoint_id) {
+    const endpoint = await deps.store.getWebhookEndpoint(data.endpoint_id);
+    return endpoint && !endpoint.disabled_at ? endpoint.secret : undefined;
+  }
+  const batch = await deps.store.getJob(data.job_id);
+  return batch?.webhook_secret ?? deps.config.webhook.secret;
 }

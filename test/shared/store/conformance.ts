@@ -695,6 +695,33 @@ export function storeConformance(
         });
       });
 
+      void it('webhook endpoints: add, get, list oldest first, disable once, delete', async () => {
+        const e = (id: string, at: string) => ({
+          endpoint_id: id,
+          url: `https://example.test/${id}`,
+          secret: `whsec_${id}`,
+          created_at: at,
+          disabled_at: null,
+        });
+        await store.addWebhookEndpoint(e('we-2', '2026-01-01T00:00:02.000Z'));
+        await store.addWebhookEndpoint(e('we-1', '2026-01-01T00:00:01.000Z'));
+        assert.deepEqual(await store.getWebhookEndpoint('we-1'), e('we-1', '2026-01-01T00:00:01.000Z'));
+        assert.equal(await store.getWebhookEndpoint('we-9'), undefined);
+        assert.deepEqual(
+          (await store.listWebhookEndpoints()).map((x) => x.endpoint_id),
+          ['we-1', 'we-2'],
+        );
+        await store.disableWebhookEndpoint('we-2', '2026-01-02T00:00:00.000Z');
+        await store.disableWebhookEndpoint('we-2', '2026-01-03T00:00:00.000Z');
+        assert.equal((await store.getWebhookEndpoint('we-2'))?.disabled_at, '2026-01-02T00:00:00.000Z');
+        assert.equal(await store.deleteWebhookEndpoint('we-1'), true);
+        assert.equal(await store.deleteWebhookEndpoint('we-1'), false);
+        assert.deepEqual(
+          (await store.listWebhookEndpoints()).map((x) => x.endpoint_id),
+          ['we-2'],
+        );
+      });
+
       void it('getItemResult finds one result by job and index, or nothing', async () => {
         await store.createJob(job('job-1'));
         const r = item('job-1', 3, true, 'ENROLLED');

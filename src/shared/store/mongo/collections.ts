@@ -1,5 +1,11 @@
 import { MongoServerError, type Binary, type Collection, type Db } from 'mongodb';
-import type { AttendanceRecord, BatchJob, TemplateInput, WebhookDelivery } from '../types.js';
+import type {
+  AttendanceRecord,
+  BatchJob,
+  TemplateInput,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from '../types.js';
 
 /*
  * Document shapes. Free-form objects whose keys come from callers (user metadata, item detail,
@@ -82,6 +88,7 @@ export interface Collections {
   items: Collection<ItemDoc>;
   idempotency: Collection<IdempotencyDoc>;
   deliveries: Collection<DeliveryDoc>;
+  endpoints: Collection<WebhookEndpoint>;
   attendance: Collection<AttendanceDoc>;
   sightings: Collection<SightingDoc>;
 }
@@ -95,6 +102,7 @@ export function openCollections(db: Db): Collections {
     items: db.collection('item_results'),
     idempotency: db.collection('idempotency'),
     deliveries: db.collection('webhook_deliveries'),
+    endpoints: db.collection('webhook_endpoints'),
     attendance: db.collection('attendance'),
     sightings: db.collection('sightings'),
   };
@@ -116,6 +124,7 @@ export async function createIndexes(cols: Collections): Promise<void> {
   await cols.idempotency.createIndex({ key: 1 }, { unique: true });
   await cols.deliveries.createIndex({ delivery_id: 1, attempt: 1 }, { unique: true });
   await cols.deliveries.createIndex({ job_id: 1, at: 1 });
+  await cols.endpoints.createIndex({ endpoint_id: 1 }, { unique: true });
   await cols.attendance.createIndex({ attendance_id: 1 }, { unique: true });
   await cols.attendance.createIndex({ user_id: 1, camera_id: 1, timestamp: 1 });
   await cols.attendance.createIndex({ timestamp: 1, attendance_id: 1 });
