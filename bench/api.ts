@@ -24,6 +24,7 @@ import autocannon from 'autocannon';
 import sharp from 'sharp';
 import { health, spawnService, stopOnSignal, stopService, waitHealthy, type Spawned } from './service.js';
 import { machine, positiveInt, quantile, r2 } from './stats.js';
+import { mulberry32 } from '../src/shared/prng.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -76,18 +77,6 @@ async function buildFrame(): Promise<{ jpeg: Buffer; source: string }> {
   return { jpeg, source };
 }
 
-/** Seeded (mulberry32), so two runs send the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A random unit vector rounded to float32, as a model's output stored by a backend would be:
  * its JSON is the ~18-character decimals real clients send, not short round numbers.
@@ -103,7 +92,7 @@ function randomEmbedding(next: () => number, dim = 512): number[] {
 }
 
 function buildCompareBody(count: number): Buffer {
-  const next = rng(42);
+  const next = mulberry32(42);
   const body = {
     query_embedding: randomEmbedding(next),
     reference_embeddings: Array.from({ length: count }, (_, i) => ({

@@ -38,6 +38,7 @@ import {
   type Spawned,
 } from './service.js';
 import { machine, positiveInt, r2 } from './stats.js';
+import { mulberry32 } from '../src/shared/prng.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -73,18 +74,7 @@ const log = (line: string) => console.log(line);
 // Progress goes to stderr so stdout holds only the table (and, with --json, the JSON line last).
 const note = (line: string) => console.error(line);
 
-/** Seeded (mulberry32), so two runs compose the same frames. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(2025);
+const random = mulberry32(2025);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
 
 interface Identity {
@@ -133,7 +123,7 @@ function gaussian(next: () => number): () => number {
  * sharp's own) so two runs send the same frames.
  */
 async function background(): Promise<Buffer> {
-  const g = gaussian(rng(7));
+  const g = gaussian(mulberry32(7));
   const [w, h] = [FRAME.width / 40, FRAME.height / 40];
   const blotches = Buffer.alloc(w * h * 3);
   for (let i = 0; i < blotches.length; i += 3) {

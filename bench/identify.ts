@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { dot } from '../src/shared/face-math.js';
 import { GalleryIndex } from '../src/worker/matching/gallery-index.js';
 import { r2 } from './stats.js';
+import { mulberry32 } from '../src/shared/prng.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,14 +34,7 @@ const DIM = 512;
 
 /** Deterministic unit vector for template i (mulberry32 + Box-Muller). */
 function vector(seed: number, out = new Float32Array(DIM)): Float32Array {
-  let a = (seed * 2654435761) >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed * 2654435761);
   let s = 0;
   for (let i = 0; i < DIM; i += 2) {
     const r = Math.sqrt(-2 * Math.log(rand() + 1e-12));

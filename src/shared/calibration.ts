@@ -6,6 +6,7 @@
  */
 import { dot } from './face-math.js';
 import { THRESHOLDS, type ThresholdLevel } from './thresholds.js';
+import { mulberry32 } from './prng.js';
 
 /** `embedding` is L2-normalised, so cosine distance = 1 - dot; `template_id` fixes the order. */
 export type CalibrationEntry = { user_id: string; template_id?: string; embedding: Float32Array };
@@ -70,17 +71,6 @@ const CHUNK = 65_536;
 
 type Distances = Both<Float32Array> & { totalImpostor: number; sampled: boolean };
 
-/** mulberry32: deterministic, so the same gallery gives the same sample and report. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Every genuine pair and every (or a sample of) impostor pair. A generator so the async driver
  * can yield to the event loop between chunks: 2 M pairs are about a second of CPU.
@@ -118,7 +108,7 @@ function* pairDistances(entries: CalibrationEntry[], o: Options): Generator<void
       }
     }
   } else {
-    const rand = prng(o.seed);
+    const rand = mulberry32(o.seed); // deterministic: the same gallery gives the same sample and report
     while (k < impostor.length) {
       const i = Math.floor(rand() * n);
       const j = Math.floor(rand() * n);

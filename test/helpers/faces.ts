@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { AnalyseOptions } from '../../src/worker/pipeline/face-pipeline.js';
+import { mulberry32Uint } from '../../src/shared/prng.js';
 
 function findRepoRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -77,13 +78,9 @@ export interface CompositeOptions {
 /** Deterministic noise (mulberry32) so a frame is byte-identical on every run. */
 function noise(width: number, height: number, seed: number): Buffer {
   const out = Buffer.alloc(width * height * 3);
-  let s = seed >>> 0;
+  const next = mulberry32Uint(seed);
   for (let i = 0; i < out.length; i += 3) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const v = 96 + ((((t ^ (t >>> 14)) >>> 0) % 64) | 0);
+    const v = 96 + ((next() % 64) | 0);
     out[i] = v;
     out[i + 1] = v;
     out[i + 2] = v;

@@ -8,6 +8,7 @@
  */
 import sharp from 'sharp';
 import { photo } from './faces.js';
+import { mulberry32 } from '../../src/shared/prng.js';
 
 export const FRAME_WIDTH = 1920;
 export const FRAME_HEIGHT = 1080;
@@ -40,22 +41,10 @@ export interface Frame {
 /** Side of the pasted square that gives a face `faceHeight` px tall. */
 export const sideFor = (faceHeight: number) => Math.round((faceHeight * CROP) / FACE_IN_CROP);
 
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Deterministic Fisher-Yates shuffle (a copy). */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [out[i], out[j]] = [out[j] as T, out[i] as T];
@@ -65,7 +54,7 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 function noiseBackground(seed: number): Buffer {
   const out = Buffer.alloc(FRAME_WIDTH * FRAME_HEIGHT * 3);
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   for (let i = 0; i < out.length; i += 3) {
     const v = 96 + Math.floor(rand() * 64);
     out[i] = v;
@@ -80,7 +69,7 @@ function noiseBackground(seed: number): Buffer {
  * seeded jitter), so no two pasted photos overlap or touch.
  */
 function layout(faces: FrameFace[], seed: number): PlacedFace[] {
-  const rand = prng(seed ^ 0x9e3779b9);
+  const rand = mulberry32(seed ^ 0x9e3779b9);
   const gap = 60;
   const placed: PlacedFace[] = [];
   let x = gap;

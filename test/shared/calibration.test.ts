@@ -12,6 +12,7 @@ import {
 import { renderCalibrationSvg } from '../../src/shared/calibration-svg.js';
 import { l2Normalize } from '../../src/shared/face-math.js';
 import { THRESHOLDS } from '../../src/shared/thresholds.js';
+import { mulberry32Uint } from '../../src/shared/prng.js';
 
 const DIM = 512;
 const f32 = (values: number[]) => Float32Array.from(values).sort();
@@ -20,13 +21,8 @@ const close = (actual: number, expected: number, tol = 1e-6) =>
 
 /** Deterministic normal samples (mulberry32 + Box-Muller). */
 function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
+  const next = mulberry32Uint(seed);
+  const uniform = () => (next() + 1) / 4294967297;
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

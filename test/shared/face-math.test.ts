@@ -9,18 +9,10 @@ import {
   l2Normalize,
   norm,
 } from '../../src/shared/face-math.js';
+import { mulberry32 } from '../../src/shared/prng.js';
 
-/** Deterministic pseudo-random vectors (mulberry32), so property checks are repeatable. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(42);
+// Deterministic, so property checks are repeatable.
+const random = mulberry32(42);
 const vector = (n: number, scale = 1) => Array.from({ length: n }, () => (random() * 2 - 1) * scale);
 
 const close = (got: number, want: number, eps = 1e-12) =>

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GalleryEntry } from '../../../src/shared/store/index.js';
 import { GalleryIndex, type Candidate } from '../../../src/worker/matching/gallery-index.js';
-import { prng } from '../../helpers/frames.js';
+import { mulberry32 } from '../../../src/shared/prng.js';
 
 const DIM = 512;
 
 /** A deterministic random unit vector (Box-Muller on mulberry32). */
 function unit(seed: number): Float32Array {
-  const rand = prng(seed * 2654435761);
+  const rand = mulberry32(seed * 2654435761);
   const v = new Float32Array(DIM);
   for (let i = 0; i < DIM; i += 2) {
     const r = Math.sqrt(-2 * Math.log(rand() + 1e-12));

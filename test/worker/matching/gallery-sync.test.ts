@@ -14,13 +14,13 @@ import { publishGalleryChange } from '../../../src/shared/queues.js';
 import type { Page, GalleryEntry } from '../../../src/shared/store/index.js';
 import { SqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { GallerySync } from '../../../src/worker/matching/gallery-sync.js';
-import { prng } from '../../helpers/frames.js';
+import { mulberry32 } from '../../../src/shared/prng.js';
 import { freshPrefix, REDIS_URL } from '../../helpers/service.js';
 
 const DIM = 512;
 
 function unit(seed: number): Float32Array {
-  const rand = prng(seed * 2654435761);
+  const rand = mulberry32(seed * 2654435761);
   const v = Float32Array.from({ length: DIM }, () => rand() - 0.5);
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
