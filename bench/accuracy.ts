@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { dot } from '../src/shared/face-math.js';
 import { InferencePool } from '../src/worker/inference/pool.js';
-import { bestThreshold, equalErrorRate, readPairs, tarAtFar, tenFold } from './lfw.js';
+import { equalErrorRate, thresholdAtFar } from '../src/shared/calibration.js';
+import { bestThreshold, readPairs, tenFold } from './lfw.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,11 +80,19 @@ for (let i = 0; i < ids.length; i++) {
     (identity(ids[i] as string) === identity(ids[j] as string) ? genuine : impostor).push(s);
   }
 }
-const g = Float64Array.from(genuine);
-const im = Float64Array.from(impostor);
-const eer = equalErrorRate(g, im);
-const far3 = tarAtFar(g, im, 1e-3);
-const far4 = tarAtFar(g, im, 1e-4);
+// The same EER and FAR-threshold arithmetic as GET /api/v1/calibration, on cosine distances.
+const ascendingDistances = (sims: number[]) => Float32Array.from(sims, (s) => 1 - s).sort();
+const g = ascendingDistances(genuine);
+const im = ascendingDistances(impostor);
+const eerAt = equalErrorRate(g, im);
+const eer = { eer: eerAt.eer, threshold: 1 - eerAt.threshold };
+const atFar = (target: number) => {
+  const r = thresholdAtFar(g, im, target);
+  if (r.threshold === null || r.frr === null) throw new Error(r.reason ?? `FAR ${target} not resolvable`);
+  return { tar: 1 - r.frr, threshold: 1 - r.threshold };
+};
+const far3 = atFar(1e-3);
+const far4 = atFar(1e-4);
 
 const r4 = (v: number) => Math.round(v * 10000) / 10000;
 const report = {

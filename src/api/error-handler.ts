@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ServiceError } from '../shared/errors.js';
+import { ServiceError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 /** The one place errors become HTTP: `{ error, error_code, ...details }`, never a stack trace. */
@@ -14,10 +14,20 @@ export function errorHandler(logger: Logger) {
   };
 }
 
+/** Hono middleware raises HTTPException; each status maps to our code for it. */
+const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'INVALID_REQUEST',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
 function toServiceError(err: Error): ServiceError {
   if (err instanceof ServiceError) return err;
-  if (err instanceof HTTPException && err.status === 413) {
-    return new ServiceError('PAYLOAD_TOO_LARGE', 'the request body is too large');
+  if (err instanceof HTTPException) {
+    const code = HTTP_CODES[err.status] ?? (err.status >= 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST');
+    return new ServiceError(code, err.message || 'the request was refused');
   }
   return new ServiceError('INTERNAL_ERROR', 'internal error');
 }

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { encodeError, ServiceError } from '../shared/errors.js';
-import { JOB_SCHEMAS, type JobName, type JobResults } from '../shared/jobs/index.js';
+import { JOB_SCHEMAS, PHOTO_IN_PAYLOAD, type JobName, type JobResults } from '../shared/jobs/index.js';
 import { processAttendanceFrame } from './processors/attendance-frame.js';
 import { processBatchParent } from './processors/batch-parent.js';
 import { processIdentify } from './processors/identify.js';
@@ -58,7 +58,8 @@ export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
     throw err;
   } finally {
     // The photo is not needed once the job has an outcome; do not leave it in Redis.
-    if (job.name === 'embed')
+    if (PHOTO_IN_PAYLOAD.has(job.name)) {
       await job.updateData({ ...(job.data as object), image: '' }).catch(() => undefined);
+    }
   }
 }

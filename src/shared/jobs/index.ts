@@ -35,6 +35,12 @@ export const JOB_SCHEMAS = {
 
 export type JobName = keyof typeof JOB_SCHEMAS;
 
+/**
+ * Sync jobs carry their (small, short-lived) photo as `image` in the payload; the worker clears
+ * it when the job ends. Batch jobs carry blob keys instead.
+ */
+export const PHOTO_IN_PAYLOAD: ReadonlySet<string> = new Set<JobName>([EMBED_JOB, IDENTIFY_JOB]);
+
 export interface JobResults {
   [EMBED_JOB]: EmbedJobResult;
   [ENROLL_BATCH_JOB]: BatchSummary;
