@@ -4,7 +4,6 @@ import sharp from 'sharp';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
-import { verifyModels } from '../shared/model-manifest.js';
 import {
   galleryStreamKey,
   QUEUE_NAMES,
@@ -52,9 +51,10 @@ export async function startWorkerService(
   logger: Logger,
   registry = new Registry(),
 ): Promise<WorkerService> {
-  const manifest = verifyModels(config.modelsDir);
-  const persistence = await openPersistence(config);
+  // The pool verifies the model files first: a bad model stops start-up before anything opens.
   const pool = new InferencePool({ modelsDir: config.modelsDir, size: config.poolSize });
+  const { manifest } = pool;
+  const persistence = await openPersistence(config);
   const connection = workerConnection(config);
   const queues = QUEUE_NAMES.map((name) => new Queue(name, queueOptions(config, connection)));
   const webhookQueue = queues.find((q) => q.name === QUEUE_OF.webhook) as Queue;

@@ -4,7 +4,7 @@ import 'sharp';
 import { Piscina } from 'piscina';
 import type { AnalysisResult } from '../../shared/face-types.js';
 import { decodeError, ServiceError } from '../../shared/errors.js';
-import { verifyModels } from '../../shared/model-manifest.js';
+import { verifyModels, type ModelManifest } from '../../shared/model-manifest.js';
 import type { AnalyseOptions } from '../pipeline/face-pipeline.js';
 import type { AnalyseOutcome, AnalyseTask, PoolWorkerData } from './task-types.js';
 
@@ -17,9 +17,11 @@ export interface InferencePoolOptions {
 /** The face pipeline behind a thread pool, so the caller's event loop (BullMQ locks) stays free. */
 export class InferencePool {
   private readonly pool: Piscina<AnalyseTask, AnalyseOutcome>;
+  /** Verified (sha256) before any thread starts. */
+  readonly manifest: ModelManifest;
 
   constructor(readonly options: InferencePoolOptions) {
-    verifyModels(options.modelsDir);
+    this.manifest = verifyModels(options.modelsDir);
     const workerData: PoolWorkerData = { modelsDir: options.modelsDir };
     this.pool = new Piscina({
       filename: new URL('./task.js', import.meta.url).href,

@@ -12,7 +12,7 @@ const { modelsDir } = workerData as PoolWorkerData;
 let sessions: Promise<ModelSessions> | undefined;
 
 export default async function run(task: AnalyseTask): Promise<AnalyseOutcome> {
-  sessions ??= loadSessions(modelsDir);
+  sessions ??= loadSessions(modelsDir, false); // the pool verified the files before starting us
   try {
     return { ok: true, result: await analyse(await sessions, task.bytes, task.options) };
   } catch (err) {

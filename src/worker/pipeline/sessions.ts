@@ -1,5 +1,5 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { modelPath, verifyModels, type ModelManifest } from '../../shared/model-manifest.js';
+import { loadManifest, modelPath, verifyModels, type ModelManifest } from '../../shared/model-manifest.js';
 
 export interface ModelSessions {
   manifest: ModelManifest;
@@ -19,8 +19,12 @@ const OPTIONS: InferenceSession.SessionOptions = {
   graphOptimizationLevel: 'all',
 };
 
-export async function loadSessions(modelsDir: string): Promise<ModelSessions> {
-  const manifest = verifyModels(modelsDir);
+/**
+ * @param verify hash the files first; pool threads pass false because the pool verified them
+ *   once before starting any thread.
+ */
+export async function loadSessions(modelsDir: string, verify = true): Promise<ModelSessions> {
+  const manifest = verify ? verifyModels(modelsDir) : loadManifest(modelsDir);
   const [detect, landmark, feature] = await Promise.all(
     (['detect', 'landmark', 'feature'] as const).map((m) =>
       InferenceSession.create(modelPath(modelsDir, manifest, m), OPTIONS),
