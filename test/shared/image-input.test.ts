@@ -63,6 +63,15 @@ void describe('decodeBase64Image', () => {
     assert.deepEqual(decodeBase64Image(url), BYTES);
   });
 
+  void it('refuses one bad character anywhere in a 10 MB body, found without a regex over it', () => {
+    const big = Buffer.alloc(7_500_000, 0xab).toString('base64');
+    for (const at of [0, 5_000_000, big.length - 3]) {
+      rejects(`${big.slice(0, at)}*${big.slice(at + 1)}`);
+      rejects(`${big.slice(0, at)}=${big.slice(at + 1)}`);
+    }
+    assert.equal(decodeBase64Image(big).length, 7_500_000);
+  });
+
   void it('accepts padded base64url (Python urlsafe_b64encode, Java getUrlEncoder)', () => {
     assert.deepEqual(decodeBase64Image('-__-AQID-g=='), BYTES);
   });
