@@ -6,6 +6,7 @@ import type { BatchType } from '../shared/store/index.js';
 import { assertWebhookTarget } from '../shared/url-guard.js';
 import { newWebhookSecret } from '../shared/webhook-signing.js';
 import type { ApiDeps } from './deps.js';
+import type { ArrayLimit } from './json-prescan.js';
 
 /** One item of a batch as the intake sees it: its photos (bytes or a reason they are unusable). */
 export interface IntakeItem {
@@ -20,6 +21,19 @@ export interface BatchAccepted {
   status_url: string;
   items: number;
   webhook_secret?: string;
+}
+
+/** More items than a batch may have (the prescan stops counting at the first one over). */
+export function batchTooLarge(max: number): ServiceError {
+  return new ServiceError('BATCH_TOO_LARGE', `more than ${max} items; the limit is ${max}`, {
+    max_items: max,
+  });
+}
+
+/** The prescan limit of a batch body's item array (`items` or `frames`). */
+export function batchLimit(deps: ApiDeps, key: 'items' | 'frames'): ArrayLimit {
+  const max = deps.config.maxBatchItems;
+  return { key, max, error: () => batchTooLarge(max) };
 }
 
 /** Decodes a base64 photo; a bad one becomes that item's outcome instead of failing the batch. */
@@ -48,15 +62,7 @@ export async function acceptBatch(
   },
 ): Promise<BatchAccepted> {
   const { config, store, blobs, jobs } = deps;
-  if (spec.items.length > config.maxBatchItems) {
-    throw new ServiceError(
-      'BATCH_TOO_LARGE',
-      `${spec.items.length} items; the limit is ${config.maxBatchItems}`,
-      {
-        max_items: config.maxBatchItems,
-      },
-    );
-  }
+  if (spec.items.length > config.maxBatchItems) throw batchTooLarge(config.maxBatchItems);
   if (spec.webhookUrl) await assertWebhookTarget(spec.webhookUrl, config.webhook.allow);
   const job_id = `job_${randomUUID().replace(/-/g, '')}`;
   const webhook_secret = spec.webhookUrl && !config.webhook.secret ? newWebhookSecret() : null;

@@ -45,10 +45,19 @@ export async function readMultipart(c: Context): Promise<MultipartUpload> {
     });
   }
   const hashes: string[] = [];
+  const named = new Set<string>();
   return {
     fields,
     manifest,
     async file(name, field) {
+      // One upload, one use: a manifest naming a file 15,000 times wrote 113 MB of blobs from a
+      // 301 KB request and queued 15,000 inferences.
+      if (named.has(name)) {
+        throw new ServiceError('INVALID_REQUEST', `the manifest names file ${name} more than once`, {
+          field: 'manifest',
+        });
+      }
+      named.add(name);
       const f = files.get(name);
       if (!f) {
         hashes.push(`missing:${name}`);

@@ -4,6 +4,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { loadManifest } from '../shared/model-manifest.js';
 import { createApp } from './app.js';
+import { closeComparePool } from './compare/compare-pool.js';
 import { openPersistence } from '../shared/store/index.js';
 import { JobGateway } from './job-gateway.js';
 
@@ -55,6 +56,7 @@ export async function startApiServer(
     port,
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
+      await closeComparePool();
       await jobs.close();
       await persistence.close();
     },

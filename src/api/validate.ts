@@ -1,10 +1,13 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ServiceError, type ErrorCode } from '../shared/errors.js';
+import { prescanJson, type ArrayLimit } from './json-prescan.js';
 
 export interface ReadJsonOptions {
   /** The body, if the caller already read it (e.g. to hash it). */
-  text?: string;
+  bytes?: Buffer;
+  /** Element counts checked on the raw bytes before parsing (see prescanJson). */
+  limits?: readonly ArrayLimit[];
   /** Code for a field that fails validation, by its path (default INVALID_REQUEST). */
   codeFor?: (path: PropertyKey[]) => ErrorCode;
 }
@@ -12,17 +15,33 @@ export interface ReadJsonOptions {
 /** Python's json.dumps writes these for float('nan') / float('inf'); they are not JSON. */
 const NON_FINITE = /(?<![A-Za-z"])(NaN|-?Infinity)(?![A-Za-z"])/;
 
+/** The raw request body (already bounded by the route's body limit). */
+export async function readBody(c: Context): Promise<Buffer> {
+  return Buffer.from(await c.req.arrayBuffer());
+}
+
 /**
- * Reads the JSON body and validates it with the shared schema. Errors name the field; a field
- * with a more specific code (e.g. embeddings -> INVALID_EMBEDDING) gets that code.
+ * Reads the JSON body and validates it with the shared schema. Counts and nesting are checked
+ * on the bytes first, so an oversized batch costs a scan, not a parse. Errors name the field; a
+ * field with a more specific code (e.g. embeddings -> INVALID_EMBEDDING) gets that code.
  */
 export async function readJson<S extends z.ZodType>(
   c: Context,
   schema: S,
   options: ReadJsonOptions = {},
 ): Promise<z.infer<S>> {
+  return parseJsonBytes(options.bytes ?? (await readBody(c)), schema, options);
+}
+
+/** readJson without the request: also used off the event loop (see api/compare). */
+export function parseJsonBytes<S extends z.ZodType>(
+  bytes: Buffer,
+  schema: S,
+  options: Omit<ReadJsonOptions, 'bytes'> = {},
+): z.infer<S> {
   const codeFor = options.codeFor ?? (() => 'INVALID_REQUEST');
-  const text = options.text ?? (await c.req.text());
+  prescanJson(bytes, options.limits ?? []);
+  const text = bytes.toString('utf8');
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -16,12 +16,13 @@ import {
 } from '../../shared/schemas.js';
 import { THRESHOLDS } from '../../shared/thresholds.js';
 import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
-import { acceptBatch, photoOrError } from '../batch-intake.js';
+import { acceptBatch, batchLimit, batchTooLarge, photoOrError } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
+import { prescanJson } from '../json-prescan.js';
 import type { ApiDeps } from '../deps.js';
 import { idempotent, sha256 } from '../idempotency.js';
 import { isMultipart, readMultipart } from '../multipart.js';
-import { parseWith, readJson } from '../validate.js';
+import { parseWith, readBody, readJson } from '../validate.js';
 
 /** 1:N identification (sync) and camera attendance batches (async), plus the records. */
 export function attendanceRoutes(deps: ApiDeps): Hono {
@@ -46,7 +47,7 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
   });
 
   app.post('/api/v1/attendance', limitBody(config.maxBatchBodyBytes), async (c) => {
-    const req = isMultipart(c) ? await fromMultipart(c) : await fromJson(c);
+    const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
     // 1:N: a stranger is compared with every enrolled person, so the per-comparison false accept
     // rate is multiplied by the gallery size; attendance defaults to the high-security threshold.
     const threshold = req.threshold ?? THRESHOLDS.cosine.high_security;
@@ -89,9 +90,9 @@ interface AttendanceUpload extends Omit<AttendanceBody, 'frames'> {
   digest: string;
 }
 
-async function fromJson(c: Context): Promise<AttendanceUpload> {
-  const raw = await c.req.text();
-  const req = await readJson(c, AttendanceRequest, { text: raw });
+async function fromJson(c: Context, deps: ApiDeps): Promise<AttendanceUpload> {
+  const raw = await readBody(c);
+  const req = await readJson(c, AttendanceRequest, { bytes: raw, limits: [batchLimit(deps, 'frames')] });
   return {
     ...req,
     frames: req.frames.map((f, i) => ({
@@ -118,17 +119,22 @@ const ManifestFrames = z
  * Multipart: fields camera_id, group?, webhook_url?, threshold?, a `manifest` (CSV with columns
  * file,captured_at or JSON [{file, captured_at}]) and the frame files, matched by file name.
  */
-async function fromMultipart(c: Context): Promise<AttendanceUpload> {
+async function fromMultipart(c: Context, deps: ApiDeps): Promise<AttendanceUpload> {
   const upload = await readMultipart(c);
   const fields = parseWith(MultipartFields, upload.fields);
   let listed: unknown;
   if (upload.manifest.trimStart().startsWith('[')) {
+    prescanJson(Buffer.from(`{"frames":${upload.manifest}}`), [batchLimit(deps, 'frames')]);
     try {
       listed = JSON.parse(upload.manifest);
     } catch {
       throw new ServiceError('INVALID_REQUEST', 'manifest is not valid JSON', { field: 'manifest' });
     }
   } else listed = csvRecords(upload.manifest);
+  // Counted before any entry is validated or any file read.
+  if (Array.isArray(listed) && listed.length > deps.config.maxBatchItems) {
+    throw batchTooLarge(deps.config.maxBatchItems);
+  }
   const frames = parseWith(ManifestFrames, listed, 'manifest');
   const withPhotos = [];
   for (const [i, f] of frames.entries()) {

@@ -1,64 +1,14 @@
 import { Hono } from 'hono';
 import { limitBody } from '../body-limit.js';
-import { ServiceError, type ErrorCode } from '../../shared/errors.js';
-import { norm } from '../../shared/face-math.js';
-import { rank } from '../../shared/matching.js';
-import { CompareRequest, type CompareResponse } from '../../shared/schemas.js';
-import { THRESHOLDS } from '../../shared/thresholds.js';
+import { runCompare } from '../compare/compare-pool.js';
 import type { ApiDeps } from '../deps.js';
-import { readJson } from '../validate.js';
 
-const DEFAULT_TOP_K = 10;
-
-const codeFor = (path: PropertyKey[]): ErrorCode =>
-  path.includes('embedding') || path[0] === 'query_embedding' ? 'INVALID_EMBEDDING' : 'INVALID_REQUEST';
-
-/** POST /api/v1/compare — arithmetic only, so it runs in the API process. */
+/** POST /api/v1/compare — arithmetic only, so it runs in the API process (on a pool thread). */
 export function compareRoutes(deps: ApiDeps): Hono {
   const { config } = deps;
   const app = new Hono();
   app.post('/api/v1/compare', limitBody(config.maxCompareBodyBytes), async (c) => {
-    const req = await readJson(c, CompareRequest, { codeFor });
-    const refs = req.reference_embeddings;
-    if (refs.length === 0) throw new ServiceError('EMPTY_REFERENCES', 'reference_embeddings is empty');
-    if (refs.length > config.maxReferences) {
-      throw new ServiceError(
-        'TOO_MANY_REFERENCES',
-        `${refs.length} reference embeddings; the limit is ${config.maxReferences}`,
-        { max_references: config.maxReferences },
-      );
-    }
-    const dim = req.query_embedding.length;
-    refs.forEach((r, i) => {
-      if (r.embedding.length !== dim) {
-        throw new ServiceError(
-          'DIMENSION_MISMATCH',
-          `reference_embeddings.${i} has ${r.embedding.length} values; query_embedding has ${dim}`,
-          { field: `reference_embeddings.${i}.embedding`, expected: dim, got: r.embedding.length },
-        );
-      }
-      if (req.distance_metric !== 'euclidean' && norm(r.embedding) === 0) {
-        throw new ServiceError('INVALID_EMBEDDING', `reference_embeddings.${i} is all zeros`, {
-          field: `reference_embeddings.${i}.embedding`,
-        });
-      }
-    });
-    if (req.distance_metric !== 'euclidean' && norm(req.query_embedding) === 0) {
-      throw new ServiceError('INVALID_EMBEDDING', 'query_embedding is all zeros', {
-        field: 'query_embedding',
-      });
-    }
-    const threshold = req.threshold ?? THRESHOLDS[req.distance_metric].balanced;
-    const matches = rank(req.query_embedding, refs, req.distance_metric, req.top_k ?? DEFAULT_TOP_K);
-    const best = matches[0]!; // refs is non-empty
-    const body: CompareResponse = {
-      best_match: best,
-      matches,
-      metric: req.distance_metric,
-      threshold,
-      is_match: best.distance <= threshold,
-    };
-    return c.json(body);
+    return c.json(await runCompare(await c.req.arrayBuffer(), config.maxReferences));
   });
   return app;
 }

@@ -3,13 +3,19 @@ import { z } from 'zod';
 import { csvRecords } from '../../shared/csv.js';
 import { ServiceError } from '../../shared/errors.js';
 import { ENROLL_BATCH_JOB, ENROLL_ITEM_JOB, type EnrollItemData } from '../../shared/jobs/index.js';
-import { EnrollmentItemFields, EnrollmentRequest, type EnrollmentItem } from '../../shared/schemas.js';
-import { acceptBatch, photoOrError, type IntakeItem } from '../batch-intake.js';
+import {
+  EnrollmentItemFields,
+  EnrollmentRequest,
+  MAX_PHOTOS_PER_PERSON,
+  type EnrollmentItem,
+} from '../../shared/schemas.js';
+import { acceptBatch, batchLimit, batchTooLarge, photoOrError, type IntakeItem } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
+import { prescanJson, type ArrayLimit } from '../json-prescan.js';
 import type { ApiDeps } from '../deps.js';
 import { idempotent, sha256 } from '../idempotency.js';
 import { isMultipart, readMultipart } from '../multipart.js';
-import { parseWith, readJson } from '../validate.js';
+import { parseWith, readBody, readJson } from '../validate.js';
 
 interface ParsedEnrollment {
   items: { item: Omit<EnrollmentItem, 'image' | 'images'>; photos: (Buffer | ServiceError)[] }[];
@@ -25,7 +31,7 @@ interface ParsedEnrollment {
 export function enrollmentRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post('/api/v1/enrollments', limitBody(deps.config.maxBatchBodyBytes), async (c) => {
-    const req = isMultipart(c) ? await fromMultipart(c) : await fromJson(c);
+    const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
     return idempotent(c, deps.store, req.bodySha256, async () => {
       const accepted_at = new Date().toISOString();
       const items: IntakeItem[] = req.items.map(({ item, photos }) => ({
@@ -56,9 +62,9 @@ export function enrollmentRoutes(deps: ApiDeps): Hono {
   return app;
 }
 
-async function fromJson(c: Context): Promise<ParsedEnrollment> {
-  const raw = await c.req.text();
-  const req = await readJson(c, EnrollmentRequest, { text: raw });
+async function fromJson(c: Context, deps: ApiDeps): Promise<ParsedEnrollment> {
+  const raw = await readBody(c);
+  const req = await readJson(c, EnrollmentRequest, { bytes: raw, limits: [batchLimit(deps, 'items')] });
   return {
     items: req.items.map(({ image, images, ...item }, i) => ({
       item,
@@ -74,7 +80,9 @@ async function fromJson(c: Context): Promise<ParsedEnrollment> {
 
 const ManifestJson = z.object({
   items: z.array(
-    EnrollmentItemFields.omit({ image: true, images: true }).extend({ files: z.array(z.string()).min(1) }),
+    EnrollmentItemFields.omit({ image: true, images: true }).extend({
+      files: z.array(z.string()).min(1).max(MAX_PHOTOS_PER_PERSON),
+    }),
   ),
 });
 
@@ -83,10 +91,14 @@ const ManifestJson = z.object({
  * or JSON {items: [{user_id, name, files: [...], group?, metadata?}]}), the photo files (matched
  * by file name), and optional `webhook_url` and `mode` fields.
  */
-async function fromMultipart(c: Context): Promise<ParsedEnrollment> {
+async function fromMultipart(c: Context, deps: ApiDeps): Promise<ParsedEnrollment> {
   const upload = await readMultipart(c);
   const { manifest, fields } = upload;
-  const entries = manifest.trimStart().startsWith('{') ? jsonManifest(manifest) : csvManifest(manifest);
+  const max = deps.config.maxBatchItems;
+  // Counted and checked before any file is read or any entry validated.
+  const entries = manifest.trimStart().startsWith('{')
+    ? jsonManifest(manifest, batchLimit(deps, 'items'))
+    : csvManifest(manifest, max);
   const items: ParsedEnrollment['items'] = [];
   for (const [i, { files: names, ...item }] of entries.entries()) {
     const photos: (Buffer | ServiceError)[] = [];
@@ -103,7 +115,8 @@ async function fromMultipart(c: Context): Promise<ParsedEnrollment> {
 
 type ManifestEntry = z.infer<typeof ManifestJson>['items'][number];
 
-function jsonManifest(text: string): ManifestEntry[] {
+function jsonManifest(text: string, limit: ArrayLimit): ManifestEntry[] {
+  prescanJson(Buffer.from(text), [limit]);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -113,13 +126,22 @@ function jsonManifest(text: string): ManifestEntry[] {
   return parseWith(ManifestJson, parsed, 'manifest').items;
 }
 
-function csvManifest(text: string): ManifestEntry[] {
+function csvManifest(text: string, maxItems: number): ManifestEntry[] {
   const byUser = new Map<string, ManifestEntry>();
-  for (const row of csvRecords(text)) {
+  for (const [r, row] of csvRecords(text).entries()) {
     const file = row.file ?? row.path ?? '';
     const prior = byUser.get(row.user_id ?? '');
-    if (prior) prior.files.push(file);
-    else {
+    if (prior) {
+      if (prior.files.length >= MAX_PHOTOS_PER_PERSON) {
+        throw new ServiceError(
+          'INVALID_REQUEST',
+          `manifest row ${r + 1}: user ${prior.user_id} has more than ${MAX_PHOTOS_PER_PERSON} photos`,
+          { field: 'manifest', max_photos_per_person: MAX_PHOTOS_PER_PERSON },
+        );
+      }
+      prior.files.push(file);
+    } else {
+      if (byUser.size >= maxItems) throw batchTooLarge(maxItems);
       const entry = {
         user_id: row.user_id,
         name: row.name,
