@@ -2,7 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
-import { loadManifest } from '../shared/model-manifest.js';
+import { loadManifest, loadOpenSet } from '../shared/model-manifest.js';
 import { createApp } from './app.js';
 import { closeComparePool } from './compare/compare-pool.js';
 import { openPersistence } from '../shared/store/index.js';
@@ -35,13 +35,15 @@ export async function startApiServer(
   const jobs = new JobGateway(config);
   await jobs.ready(2000);
   const persistence = await openPersistence(config);
+  const manifest = loadManifest(config.modelsDir);
   const app = createApp({
     store: persistence.store,
     blobs: persistence.blobs,
     config,
     logger,
     jobs,
-    manifest: loadManifest(config.modelsDir),
+    manifest,
+    openSet: loadOpenSet(config.modelsDir, manifest),
     registry,
     startedAt: Date.now(),
   });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MB = 1024 * 1024;
 const int = (def: number) => z.coerce.number().int().positive().default(def);
+const rate = (def: number) => z.coerce.number().gt(0).lt(1).default(def);
 const list = z
   .string()
   .default('')
@@ -69,8 +70,21 @@ const Env = z.object({
   MIN_FACE_SIZE: int(60),
   MIN_SHARPNESS: z.coerce.number().nonnegative().default(15),
   MIN_DETECTION_SCORE: z.coerce.number().min(0).max(1).default(0.8),
-  /** A face matching another enrolled user above the high-security threshold: warn or reject. */
-  DUPLICATE_POLICY: z.enum(['warn', 'reject']).default('reject'),
+  /**
+   * A face matching another enrolled user at the duplicate gate's threshold: warn (enroll, with
+   * the look-alike named) or reject. warn by default: even at a 0.5 % target some distinct
+   * people are flagged (bench:openset), and refusing a real person is worse than a warning.
+   */
+  DUPLICATE_POLICY: z.enum(['warn', 'reject']).default('warn'),
+  /**
+   * Open-set targets: the share of people not enrolled that a 1:N decision may match to
+   * someone (FPIR), whatever the gallery size; thresholds follow from the model's measured
+   * impostor distances (src/shared/open-set.ts). 1 % for identification and attendance; the
+   * duplicate gate 0.5 %, so that at most ~1 % of distinct people are flagged.
+   */
+  IDENTIFY_TARGET_FPIR: rate(0.01),
+  ATTENDANCE_TARGET_FPIR: rate(0.01),
+  DUPLICATE_TARGET_FPIR: rate(0.005),
   /** Standard Webhooks secret (whsec_...); without it each batch gets its own, returned on creation. */
   WEBHOOK_SECRET: z
     .string()
@@ -121,6 +135,7 @@ export type Config = Readonly<{
   attendanceWindowMs: number;
   quality: Readonly<{ minFaceSize: number; minSharpness: number; minDetectionScore: number }>;
   duplicatePolicy: 'warn' | 'reject';
+  targetFpir: Readonly<{ identify: number; attendance: number; duplicate: number }>;
   webhook: Readonly<{
     secret: string | undefined;
     retryScheduleMs: readonly number[];
@@ -174,6 +189,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minDetectionScore: e.MIN_DETECTION_SCORE,
     }),
     duplicatePolicy: e.DUPLICATE_POLICY,
+    targetFpir: Object.freeze({
+      identify: e.IDENTIFY_TARGET_FPIR,
+      attendance: e.ATTENDANCE_TARGET_FPIR,
+      duplicate: e.DUPLICATE_TARGET_FPIR,
+    }),
     webhook: Object.freeze({
       secret: e.WEBHOOK_SECRET,
       retryScheduleMs: Object.freeze(e.WEBHOOK_RETRY_SCHEDULE_MS),

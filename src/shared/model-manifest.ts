@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ServiceError } from './errors.js';
+import { OpenSetModel } from './open-set.js';
 
 const ModelEntry = z.object({
   file: z.string(),
@@ -16,6 +17,8 @@ const Manifest = z.object({
   models: z.object({ detect: ModelEntry, landmark: ModelEntry, feature: ModelEntry }),
   embedding_model_id: z.string(),
   embedding_dim: z.number().int().positive(),
+  /** The embedder's measured distance distributions (open-set thresholds); part of the pack. */
+  distances: z.object({ file: z.string() }).passthrough(),
 });
 
 export type ModelManifest = z.infer<typeof Manifest>;
@@ -23,6 +26,11 @@ export type ModelName = keyof ModelManifest['models'];
 
 export function loadManifest(modelsDir: string): ModelManifest {
   return Manifest.parse(JSON.parse(readFileSync(join(modelsDir, 'manifest.json'), 'utf8')));
+}
+
+/** The open-set threshold model of the pack's embedder. */
+export function loadOpenSet(modelsDir: string, manifest: ModelManifest): OpenSetModel {
+  return OpenSetModel.load(modelsDir, manifest.distances.file);
 }
 
 export function modelPath(modelsDir: string, manifest: ModelManifest, name: ModelName): string {

@@ -163,7 +163,13 @@ export const IdentifyRequest = z.object({
   image: z.string().min(1),
   group: z.string().min(1).max(128).optional().describe('Search only this group (default: every group)'),
   top_k: z.number().int().min(1).max(100).default(5),
-  threshold: z.number().nonnegative().optional().describe('Cosine distance; default: the balanced threshold'),
+  threshold: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe(
+      'Per-comparison cosine distance; default: the open-set threshold for the gallery size (IDENTIFY_TARGET_FPIR)',
+    ),
 });
 export type IdentifyRequest = z.infer<typeof IdentifyRequest>;
 
@@ -179,7 +185,9 @@ export const AttendanceRequest = z.object({
     .number()
     .nonnegative()
     .optional()
-    .describe('Cosine distance; default: the high-security threshold'),
+    .describe(
+      'Per-comparison cosine distance; default: the open-set threshold for the gallery size (ATTENDANCE_TARGET_FPIR)',
+    ),
 });
 export type AttendanceRequest = z.infer<typeof AttendanceRequest>;
 

@@ -11,13 +11,20 @@ export interface WorkerAnnouncement {
   pool_size: number;
   started_at: string;
   models: Record<string, { file: string; sha256: string }>;
+  /** Templates in this worker's gallery index (null until it first loaded): /models' gallery size. */
+  gallery_templates: number | null;
 }
 
 /**
  * Announces this worker in Redis every few seconds with a TTL, so the API can tell "no worker
  * alive" (503 at once) from "busy", and /health can list what each worker loaded.
  */
-export function startHeartbeat(redis: Redis, config: Config, manifest: ModelManifest): () => Promise<void> {
+export function startHeartbeat(
+  redis: Redis,
+  config: Config,
+  manifest: ModelManifest,
+  galleryTemplates: () => number | null = () => null,
+): () => Promise<void> {
   const id = `${hostname()}-${process.pid}`;
   const body: WorkerAnnouncement = {
     id,
@@ -28,13 +35,14 @@ export function startHeartbeat(redis: Redis, config: Config, manifest: ModelMani
     models: Object.fromEntries(
       Object.entries(manifest.models).map(([name, m]) => [name, { file: m.file, sha256: m.sha256 }]),
     ),
+    gallery_templates: null,
   };
   const key = workerHeartbeatKey(config, id);
   const set = workerSetKey(config);
   const beat = () =>
     redis
       .multi()
-      .set(key, JSON.stringify(body), 'EX', HEARTBEAT_TTL_S)
+      .set(key, JSON.stringify({ ...body, gallery_templates: galleryTemplates() }), 'EX', HEARTBEAT_TTL_S)
       .zadd(set, Date.now(), id)
       .zremrangebyscore(set, '-inf', Date.now() - 10 * HEARTBEAT_TTL_S * 1000)
       .exec()

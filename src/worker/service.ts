@@ -12,6 +12,7 @@ import {
   workerConnection,
   type QueueName,
 } from '../shared/queues.js';
+import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence } from '../shared/store/index.js';
 import { GallerySync } from './matching/gallery-sync.js';
 import { analyseOptions } from './processors/analyse-options.js';
@@ -66,7 +67,17 @@ export async function startWorkerService(
     manifest.embedding_dim,
     logger,
   );
-  const deps: ProcessorDeps = { config, pool, manifest, metrics, webhookQueue, gallery, ...persistence };
+  const openSet = loadOpenSet(config.modelsDir, manifest);
+  const deps: ProcessorDeps = {
+    config,
+    pool,
+    manifest,
+    openSet,
+    metrics,
+    webhookQueue,
+    gallery,
+    ...persistence,
+  };
   const schedule = config.webhook.retryScheduleMs;
 
   // Load every thread's ONNX sessions before taking jobs, so the first ones are not slow.
@@ -107,7 +118,7 @@ export async function startWorkerService(
     worker.on('error', (err) => logger.error({ err }, 'worker error'));
     return worker;
   });
-  const stopHeartbeat = startHeartbeat(connection, config, manifest);
+  const stopHeartbeat = startHeartbeat(connection, config, manifest, () => gallery.loadedSize);
   logger.info(
     { queues: QUEUE_NAMES, pool: config.poolSize, concurrency: config.workerConcurrency },
     'worker started',

@@ -22,7 +22,7 @@ import { runCalibrate } from '../../src/cli/calibrate.js';
 import type { CalibrationReport } from '../../src/shared/calibration.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { loadManifest } from '../../src/shared/model-manifest.js';
+import { loadManifest, loadOpenSet } from '../../src/shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../../src/shared/store/index.js';
 import { InferencePool } from '../../src/worker/inference/pool.js';
 import { defaultOptions, identities, modelsDir, photo } from '../helpers/faces.js';
@@ -112,6 +112,7 @@ before(async () => {
     logger: createLogger('silent', 't'),
     jobs,
     manifest,
+    openSet: loadOpenSet(config.modelsDir, manifest),
     registry: new Registry(),
     startedAt: Date.now(),
     store,

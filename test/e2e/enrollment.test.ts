@@ -46,10 +46,10 @@ const photosGone = (svc: TestService, jobId: string) =>
   waitFor(() => Promise.resolve(!existsSync(blobDir(svc, jobId))), `photos of ${jobId} deleted`, 5000);
 const runBatch = async (svc: TestService, body: unknown) => (await enrollAndWait(svc.app, body)).items;
 
-describe('enrollment with the default (reject) duplicate policy', () => {
+describe('enrollment with DUPLICATE_POLICY=reject', () => {
   let svc: TestService;
   before(async () => {
-    svc = await startService({ env: { POOL_SIZE: '2' } });
+    svc = await startService({ env: { POOL_SIZE: '2', DUPLICATE_POLICY: 'reject' } });
   });
   after(() => svc?.stop());
 
@@ -293,7 +293,11 @@ describe('a batch accepted while no worker runs (DUPLICATE_POLICY=warn)', () => 
     assert.equal(r?.outcome, 'ENROLLED', JSON.stringify(r));
     const warnings = r.warnings as string[];
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0] ?? '', /^DUPLICATE_PERSON: matches Abdullah_Gul at distance 0\.\d+$/);
+    assert.match(
+      warnings[0] ?? '',
+      /^DUPLICATE_PERSON: matches Abdullah_Gul at distance 0\.\d+ \(threshold 0\.\d+\)$/,
+    );
+    assert.equal((r.duplicates as { matched_user_id: string }[])[0]?.matched_user_id, 'Abdullah_Gul');
     assert.equal((await getUser(svc.app, 'gul-2')).templates.length, 1);
   });
 });

@@ -16,7 +16,7 @@ import { createApp } from '../../src/api/app.js';
 import { JobGateway } from '../../src/api/job-gateway.js';
 import { loadConfig, type Config } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { loadManifest } from '../../src/shared/model-manifest.js';
+import { loadManifest, loadOpenSet } from '../../src/shared/model-manifest.js';
 import { workerSetKey } from '../../src/shared/queues.js';
 import { openPersistence, type Persistence } from '../../src/shared/store/index.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/service.js';
@@ -136,12 +136,14 @@ async function assemble(
   if (REDIS_URL === config.redisUrl) await waitFor(() => jobs.redis.status === 'ready', 'API Redis');
   const persistence: Persistence = await openPersistence(config);
   const manifest = loadManifest(config.modelsDir);
+  const openSet = loadOpenSet(config.modelsDir, manifest);
   const build = (cfg: Config, reg: Registry) =>
     createApp({
       config: cfg,
       logger,
       jobs,
       manifest,
+      openSet,
       registry: reg,
       store: persistence.store,
       blobs: persistence.blobs,

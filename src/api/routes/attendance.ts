@@ -14,7 +14,6 @@ import {
   IdentifyRequest,
   type AttendanceRequest as AttendanceBody,
 } from '../../shared/schemas.js';
-import { THRESHOLDS } from '../../shared/thresholds.js';
 import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
 import { acceptBatch, batchLimit, batchTooLarge, photoOrError } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
@@ -38,7 +37,7 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
       {
         image: bytes.toString('base64'),
         top_k: req.top_k,
-        threshold: req.threshold ?? THRESHOLDS.cosine.balanced,
+        ...(req.threshold !== undefined ? { threshold: req.threshold } : {}),
         ...(req.group !== undefined ? { group: req.group } : {}),
       },
       config.syncTimeoutMs,
@@ -48,9 +47,9 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
 
   app.post('/api/v1/attendance', limitBody(config.maxBatchBodyBytes), async (c) => {
     const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
-    // 1:N: a stranger is compared with every enrolled person, so the per-comparison false accept
-    // rate is multiplied by the gallery size; attendance defaults to the high-security threshold.
-    const threshold = req.threshold ?? THRESHOLDS.cosine.high_security;
+    // 1:N: a stranger is compared with every enrolled person, so without a caller's threshold the
+    // worker takes the open-set one for the gallery size (ATTENDANCE_TARGET_FPIR).
+    const threshold = req.threshold ?? null;
     return idempotent(c, deps.store, req.digest, async () => {
       const body = await acceptBatch(deps, {
         type: 'attendance',

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { calibrateAsync, type CalibrationReport } from '../../shared/calibration.js';
 import { renderCalibrationSvg } from '../../shared/calibration-svg.js';
+import { openSetSummary } from '../../shared/decision.js';
 import type { ApiDeps } from '../deps.js';
 import { parseWith } from '../validate.js';
 
@@ -46,7 +47,8 @@ export function calibrationRoutes(deps: ApiDeps): Hono {
     c.header('cache-control', 'no-store');
     if (q.format === 'svg')
       return c.body(renderCalibrationSvg(r), 200, { 'content-type': 'image/svg+xml; charset=utf-8' });
-    return c.json(r);
+    // The gallery's own 1:N operating points, for its size, beside its measured 1:1 rates.
+    return c.json({ ...r, open_set: openSetSummary(deps, r.counts.templates) });
   });
   return app;
 }

@@ -1,12 +1,17 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
+import { openSetSummary } from '../../shared/decision.js';
 import { THRESHOLDS } from '../../shared/thresholds.js';
+import { parseWith } from '../validate.js';
 import type { ApiDeps } from '../deps.js';
 
 /** GET /api/v1/models — what produces the embeddings and the thresholds calibrated for it. */
 export function modelRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
-  app.get('/api/v1/models', (c) =>
-    c.json({
+  app.get('/api/v1/models', async (c) => {
+    const q = parseWith(ModelsQuery, c.req.query());
+    const gallerySize = q.gallery_size ?? (await announcedGallerySize(deps));
+    return c.json({
       embedding_model: deps.manifest.embedding_model_id,
       embedding_dim: deps.manifest.embedding_dim,
       source: deps.manifest.source,
@@ -14,12 +19,36 @@ export function modelRoutes(deps: ApiDeps): Hono {
       thresholds: THRESHOLDS,
       default_threshold: { level: 'balanced', cosine: THRESHOLDS.cosine.balanced },
       threshold_notes:
-        'A match is distance <= threshold. Measured on LFW (lfw-dev, 2.4 M impostor pairs): ' +
-        'high_security = FAR 1e-4 (TAR ~97 %), balanced = FAR 1e-3 (TAR ~98.5 %), convenience = EER (~0.9 %). ' +
-        "The integration guide's generic 0.4 rejects most genuine users with this model.",
-    }),
-  );
+        'Per comparison (1:1, /compare and a caller-given threshold): a match is distance <= threshold. ' +
+        'Measured on LFW (lfw-dev, 2.8 M impostor pairs): high_security = FAR 1e-4 (TAR ~97 %), ' +
+        'balanced = FAR 1e-3 (TAR ~98.5 %), convenience = EER (~0.9 %). ' +
+        "The integration guide's generic 0.4 rejects most genuine users with this model. " +
+        '1:N decisions (identify, attendance, the duplicate gate) use open_set: thresholds for the gallery size.',
+      open_set: openSetSummary(deps, gallerySize),
+    });
+  });
   return app;
+}
+
+const ModelsQuery = z.object({
+  gallery_size: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1e9)
+    .optional()
+    .describe('Publish the open-set thresholds for this many templates (default: the live gallery)'),
+});
+
+/** The gallery size the workers announce (the largest, should one lag), 0 before any loaded. */
+async function announcedGallerySize(deps: ApiDeps): Promise<number> {
+  const announced = await deps.jobs.workerAnnouncements().catch(() => []);
+  const sizes = announced.map((a) =>
+    typeof a === 'object' && a !== null && 'gallery_templates' in a && typeof a.gallery_templates === 'number'
+      ? a.gallery_templates
+      : 0,
+  );
+  return Math.max(0, ...sizes);
 }
 
 /** GET /api/v1/health — never waits on a dead Redis (ping has a short deadline). */

@@ -12,7 +12,8 @@ export const AttendanceFrameData = z.object({
   captured_at: z.string(),
   group: z.string().nullable(),
   photo: z.string(),
-  threshold: z.number().nonnegative(),
+  /** The caller's per-comparison threshold; null = the open-set threshold for the gallery. */
+  threshold: z.number().nonnegative().nullable(),
   window_ms: z.number().int().nonnegative(),
 });
 export type AttendanceFrameData = z.infer<typeof AttendanceFrameData>;

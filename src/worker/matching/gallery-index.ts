@@ -122,6 +122,11 @@ export class GalleryIndex {
     return n;
   }
 
+  /** Templates a search of `group` compares against (undefined = every group). */
+  sizeOf(group?: string | null): number {
+    return group === undefined ? this.size : (this.segments.get(key(group))?.size ?? 0);
+  }
+
   /** Makes the index hold exactly `templates` for this user (none = the user is gone). */
   replaceUser(userId: string, templates: GalleryEntry[]): void {
     for (const old of this.byUser.get(userId) ?? []) this.segment(old.group).remove(old.template_id);

@@ -20,6 +20,7 @@ export class GallerySync {
   private lastId = '0-0';
   private checkedAt = 0;
   private loading: Promise<void> | undefined;
+  private loaded = false;
   /** Catch-ups run one after another: overlapping ones could apply a stale read of a user last. */
   private catching: Promise<void> = Promise.resolve();
 
@@ -31,6 +32,11 @@ export class GallerySync {
     private readonly logger?: Logger,
   ) {
     this.index = new GalleryIndex(dim, (ids) => store.templateEmbeddings(ids));
+  }
+
+  /** Templates in the index, or null before the first load finished. */
+  get loadedSize(): number | null {
+    return this.loaded ? this.index.size : null;
   }
 
   /** Loads the whole gallery once (first use), then applies changes since the last check. */
@@ -68,6 +74,7 @@ export class GallerySync {
     }
     this.logger?.info({ templates: this.index.size, ms: Date.now() - started }, 'gallery loaded');
     await this.catchUp();
+    this.loaded = true;
   }
 
   private catchUp(): Promise<void> {

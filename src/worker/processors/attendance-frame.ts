@@ -1,5 +1,6 @@
 import type { AttendanceFrameData, ItemJobResult } from '../../shared/jobs/index.js';
 import { readPhoto, runItem } from '../batch-item.js';
+import { decisionFor } from '../../shared/decision.js';
 import { analyseOptions } from './analyse-options.js';
 import type { ProcessorDeps } from './types.js';
 
@@ -27,13 +28,19 @@ export async function processAttendanceFrame(
       );
       deps.metrics?.observeStages(result.timings);
       const gallery = await deps.gallery.fresh();
+      const decision = decisionFor(
+        deps,
+        'attendance',
+        gallery.sizeOf(data.group ?? undefined),
+        data.threshold,
+      );
       const faces = [];
       for (const [i, face] of result.faces.entries()) {
         const [best] = await gallery.search(face.embedding, {
           topK: 1,
           ...(data.group !== null ? { group: data.group } : {}),
         });
-        const matched = best !== undefined && best.distance <= data.threshold;
+        const matched = best !== undefined && best.distance <= decision.threshold;
         const thumbnail = face.thumbnail ? `thumbs/${data.job_id}/${data.index}-${i}.jpg` : null;
         if (thumbnail && face.thumbnail) await deps.blobs.put(thumbnail, face.thumbnail);
         const { attendance_id } = await deps.store.recordSighting(
@@ -71,6 +78,7 @@ export async function processAttendanceFrame(
           faces: faces.length,
           matched,
           unknown: faces.length - matched,
+          decision,
           detections: faces,
         },
       };

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { decodeBase64Image } from '../../shared/image-input.js';
 import type { IdentifiedFace, IdentifyJobData, IdentifyJobResult } from '../../shared/jobs/index.js';
+import { decisionFor } from '../../shared/decision.js';
 import { analyseOptions } from './analyse-options.js';
 import type { ProcessorDeps } from './types.js';
 
@@ -19,6 +20,7 @@ export async function processIdentify(
   );
   deps.metrics?.observeStages(result.timings);
   const gallery = await deps.gallery.fresh();
+  const decision = decisionFor(deps, 'identify', gallery.sizeOf(data.group), data.threshold);
   const faces: IdentifiedFace[] = [];
   for (const face of result.faces) {
     const candidates = await gallery.search(face.embedding, {
@@ -36,14 +38,15 @@ export async function processIdentify(
         distance: round4(c.distance),
         similarity: round4(c.similarity),
       })),
-      is_match: candidates[0] !== undefined && candidates[0].distance <= data.threshold,
+      is_match: candidates[0] !== undefined && candidates[0].distance <= decision.threshold,
     });
   }
   return {
     faces,
     faces_detected: result.faces_detected,
     model: deps.manifest.embedding_model_id,
-    threshold: data.threshold,
+    threshold: decision.threshold,
+    decision,
     gallery_size: gallery.size,
     processing_ms: Math.round((performance.now() - started) * 10) / 10,
   };

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Config } from '../../shared/config.js';
 import type { ModelManifest } from '../../shared/model-manifest.js';
+import type { OpenSetModel } from '../../shared/open-set.js';
 import type { BlobStore, Store } from '../../shared/store/index.js';
 import type { GallerySync } from '../matching/gallery-sync.js';
 import type { InferencePool } from '../inference/pool.js';
@@ -11,6 +12,8 @@ export interface ProcessorDeps {
   config: Config;
   pool: InferencePool;
   manifest: ModelManifest;
+  /** The embedder's open-set threshold model (gallery-size-aware 1:N thresholds). */
+  openSet: OpenSetModel;
   store: Store;
   blobs: BlobStore;
   gallery: GallerySync;
