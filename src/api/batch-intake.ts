@@ -78,6 +78,8 @@ export async function acceptBatch(
       finished_at: null,
       webhook_url: spec.webhookUrl ?? null,
       webhook_secret,
+      photos: 'stored',
+      failure_reason: null,
     });
     for (const [index, item] of spec.items.entries()) {
       const bad = item.photos.find((p): p is ServiceError => p instanceof ServiceError);
@@ -99,9 +101,17 @@ export async function acceptBatch(
     }
     await jobs.addBatch({ name: spec.parent, data: { job_id }, jobId: job_id }, children);
   } catch (err) {
-    await blobs.deletePrefix(job_id).catch(() => undefined);
+    const deleted = await blobs.deletePrefix(job_id).then(
+      () => true,
+      () => false,
+    );
     await store
-      .updateJob(job_id, { status: 'failed', finished_at: new Date().toISOString() })
+      .updateJob(job_id, {
+        status: 'failed',
+        finished_at: new Date().toISOString(),
+        photos: deleted ? 'deleted' : 'deletion_failed',
+        failure_reason: 'the batch could not be queued',
+      })
       .catch(() => undefined);
     throw err;
   }

@@ -11,7 +11,7 @@ import {
   publishGalleryChange,
   HEARTBEAT_TTL_S,
   ITEM_JOB_OPTIONS,
-  PARENT_JOB_OPTIONS,
+  parentJobOptions,
   QUEUE_NAMES,
   QUEUE_OF,
   queueOptions,
@@ -99,7 +99,7 @@ export class JobGateway {
         name: parent.name,
         queueName: QUEUE_OF[parent.name],
         data: parent.data,
-        opts: { ...PARENT_JOB_OPTIONS, jobId: parent.jobId },
+        opts: { ...parentJobOptions(this.config), jobId: parent.jobId },
         children: children.map((c) => ({
           name: c.name,
           queueName: QUEUE_OF[c.name],

@@ -101,6 +101,19 @@ const Env = z.object({
   WEBHOOK_ALLOW: list,
   /** Sightings of one person by one camera closer than this make one attendance record. */
   ATTENDANCE_WINDOW_MS: int(5 * 60_000),
+  /**
+   * Attempts of a batch's final step (1 s, doubling): 8 retries it for 1+2+...+64 = 127 s, so a
+   * store or Redis fault of a minute or two still ends with the batch's real status. A parent
+   * that gives up leaves the batch `failed` with a `failure_reason` (see the batch clean-up job).
+   */
+  BATCH_PARENT_ATTEMPTS: int(8),
+  /**
+   * A batch's photos that could not be deleted at once are retried by a clean-up job: delays
+   * double from 1 s up to PHOTO_CLEANUP_MAX_DELAY_MS. 40 attempts with a 10 min cap keep trying
+   * for about 5 hours (1+2+...+512 s, then 29 x 600 s); then the batch says `deletion_failed`.
+   */
+  PHOTO_CLEANUP_ATTEMPTS: int(40),
+  PHOTO_CLEANUP_MAX_DELAY_MS: int(10 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -133,6 +146,7 @@ export type Config = Readonly<{
   maxBatchItems: number;
   maxBatchBodyBytes: number;
   attendanceWindowMs: number;
+  batch: Readonly<{ parentAttempts: number; cleanupAttempts: number; cleanupMaxDelayMs: number }>;
   quality: Readonly<{ minFaceSize: number; minSharpness: number; minDetectionScore: number }>;
   duplicatePolicy: 'warn' | 'reject';
   targetFpir: Readonly<{ identify: number; attendance: number; duplicate: number }>;
@@ -183,6 +197,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBatchItems: e.MAX_BATCH_ITEMS,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
     attendanceWindowMs: e.ATTENDANCE_WINDOW_MS,
+    batch: Object.freeze({
+      parentAttempts: e.BATCH_PARENT_ATTEMPTS,
+      cleanupAttempts: e.PHOTO_CLEANUP_ATTEMPTS,
+      cleanupMaxDelayMs: e.PHOTO_CLEANUP_MAX_DELAY_MS,
+    }),
     quality: Object.freeze({
       minFaceSize: e.MIN_FACE_SIZE,
       minSharpness: e.MIN_SHARPNESS,

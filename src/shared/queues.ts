@@ -16,6 +16,7 @@ export const QUEUE_OF = {
   'attendance-batch': 'batch',
   'enroll-batch': 'batch',
   'embed-batch': 'batch',
+  'batch-cleanup': 'batch',
   webhook: 'webhooks',
 } as const satisfies Record<JobName, string>;
 
@@ -49,21 +50,55 @@ export const ITEM_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 24 * 3600, count: 10_000 },
 };
 
-export const PARENT_JOB_OPTIONS: DefaultJobOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-};
+/**
+ * Batch parents: BATCH_PARENT_ATTEMPTS (8) with delays doubling from 1 s, 127 s in all, so a
+ * fault of a minute or two still ends with the real status. One that gives up all the same is
+ * finalised as `failed` by a clean-up job the worker queues (see the worker's `failed` handler).
+ */
+export function parentJobOptions(config: Config): DefaultJobOptions {
+  return {
+    attempts: config.batch.parentAttempts,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  };
+}
+
+/** Custom backoff types, computed by `retryDelay` (the worker's backoff strategy). */
+export const WEBHOOK_BACKOFF = 'webhook-schedule';
+export const CAPPED_BACKOFF = 'capped-exponential';
+
+/** Batch clean-up: PHOTO_CLEANUP_ATTEMPTS, delays doubling from 1 s up to PHOTO_CLEANUP_MAX_DELAY_MS. */
+export function cleanupJobOptions(config: Config): DefaultJobOptions {
+  return {
+    attempts: config.batch.cleanupAttempts,
+    backoff: { type: CAPPED_BACKOFF },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  };
+}
 
 /** Webhook retries follow the configured schedule (see the worker's backoff strategy). */
 export function webhookJobOptions(scheduleMs: readonly number[]): DefaultJobOptions {
   return {
     attempts: scheduleMs.length + 1,
-    backoff: { type: 'webhook-schedule' },
+    backoff: { type: WEBHOOK_BACKOFF },
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
   };
+}
+
+/**
+ * The delay before retry `attemptsMade` (1 = the first retry) of a job with a custom backoff
+ * type; BullMQ computes its built-in `exponential` and `fixed` itself.
+ */
+export function retryDelay(config: Config, attemptsMade: number, type: string | undefined): number {
+  if (type === CAPPED_BACKOFF) {
+    const cap = config.batch.cleanupMaxDelayMs;
+    return Math.min(cap, 1000 * 2 ** Math.min(attemptsMade - 1, 30));
+  }
+  const schedule = config.webhook.retryScheduleMs;
+  return schedule[Math.min(attemptsMade, schedule.length) - 1] ?? 0;
 }
 
 /**

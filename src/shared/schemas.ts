@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DISTANCE_METRICS } from './face-math.js';
+import { PHOTO_STATES } from './store/types.js';
 
 export const FacePolicy = z
   .enum(['largest', 'center', 'error'])
@@ -151,6 +152,15 @@ export const JobStatus = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  photos: z
+    .enum(PHOTO_STATES)
+    .describe(
+      'The uploaded photos: stored while the batch runs, then deleted; pending_deletion while a failed deletion is retried, deletion_failed when retries gave up, kept with KEEP_PHOTOS',
+    ),
+  failure_reason: z
+    .string()
+    .nullable()
+    .describe('Why the batch failed when its final step gave up (not set when every item failed)'),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
 

@@ -14,6 +14,8 @@ export interface ItemOutcome {
  * item without retrying; transient faults are rethrown with the photos kept for the retry.
  * An item whose outcome is already recorded (its worker died after recording it, before BullMQ
  * heard) is not run again: the first outcome stands, and its photos may already be gone.
+ * A photo that cannot be deleted does not fail the item: its outcome is recorded, and the
+ * batch's own deletion (retried by a clean-up job) removes the photo with the batch's folder.
  */
 export async function runItem(
   deps: ProcessorDeps,
@@ -56,7 +58,15 @@ async function finish(
     detail: result.detail,
     finished_at: new Date().toISOString(),
   });
-  if (!deps.config.keepPhotos) await Promise.all(item.photos.map((key) => deps.blobs.delete(key)));
+  if (deps.config.keepPhotos) return;
+  const deletes = await Promise.allSettled(item.photos.map((key) => deps.blobs.delete(key)));
+  const failed = deletes.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (failed) {
+    deps.logger.warn(
+      { job: item.job_id, index: item.index, err: failed.reason as unknown },
+      "could not delete the item's photos; the batch's clean-up will",
+    );
+  }
 }
 
 /** Reads an item's photo; gone means erased (or already processed and cleaned up). */

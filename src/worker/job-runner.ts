@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { encodeError, ServiceError } from '../shared/errors.js';
 import { JOB_SCHEMAS, PHOTO_IN_PAYLOAD, type JobName, type JobResults } from '../shared/jobs/index.js';
 import { processAttendanceFrame } from './processors/attendance-frame.js';
+import { processBatchCleanup } from './processors/batch-cleanup.js';
 import { processBatchParent } from './processors/batch-parent.js';
 import { processIdentify } from './processors/identify.js';
 import { processEmbed } from './processors/embed.js';
@@ -23,6 +24,7 @@ const PROCESSORS: Processors = {
   identify: processIdentify,
   'attendance-frame': processAttendanceFrame,
   'attendance-batch': processBatchParent,
+  'batch-cleanup': processBatchCleanup,
 };
 
 const isJobName = (name: string): name is JobName => Object.hasOwn(JOB_SCHEMAS, name);

@@ -9,11 +9,13 @@ import {
   QUEUE_NAMES,
   QUEUE_OF,
   queueOptions,
+  retryDelay,
   workerConnection,
   type QueueName,
 } from '../shared/queues.js';
 import { loadOpenSet } from '../shared/model-manifest.js';
-import { openPersistence } from '../shared/store/index.js';
+import { openPersistence, type Persistence } from '../shared/store/index.js';
+import { afterGivingUp, gaveUp } from './gave-up.js';
 import { GallerySync } from './matching/gallery-sync.js';
 import { analyseOptions } from './processors/analyse-options.js';
 import type { ProcessorDeps } from './processors/types.js';
@@ -40,25 +42,36 @@ async function warmUpImage(): Promise<Uint8Array> {
     .toBuffer();
 }
 
-/** Inference is bounded by the pool; batch parents are bookkeeping; webhooks mostly wait on the network. */
+/** Inference is bounded by the pool; batch parents and clean-ups are bookkeeping; webhooks mostly wait on the network. */
 const CONCURRENCY: Record<QueueName, (c: Config) => number> = {
   inference: (c) => c.workerConcurrency,
   batch: () => 4,
   webhooks: () => 16,
 };
 
+export interface WorkerOptions {
+  /**
+   * Wraps the opened store and blob store (tests use it to inject faults into the real ones);
+   * its `close` must close the wrapped persistence.
+   */
+  wrapPersistence?: (persistence: Persistence) => Persistence;
+}
+
 export async function startWorkerService(
   config: Config,
   logger: Logger,
   registry = new Registry(),
+  options: WorkerOptions = {},
 ): Promise<WorkerService> {
   // The pool verifies the model files first: a bad model stops start-up before anything opens.
   const pool = new InferencePool({ modelsDir: config.modelsDir, size: config.poolSize });
   const { manifest } = pool;
-  const persistence = await openPersistence(config);
+  const opened = await openPersistence(config);
+  const persistence = options.wrapPersistence ? options.wrapPersistence(opened) : opened;
   const connection = workerConnection(config);
   const queues = QUEUE_NAMES.map((name) => new Queue(name, queueOptions(config, connection)));
   const webhookQueue = queues.find((q) => q.name === QUEUE_OF.webhook) as Queue;
+  const batchQueue = queues.find((q) => q.name === QUEUE_OF['batch-cleanup']) as Queue;
   const metrics = new WorkerMetrics(registry, pool, queues);
   const gallery = new GallerySync(
     persistence.store,
@@ -75,15 +88,19 @@ export async function startWorkerService(
     openSet,
     metrics,
     webhookQueue,
+    batchQueue,
     gallery,
-    ...persistence,
+    logger,
+    store: persistence.store,
+    blobs: persistence.blobs,
   };
-  const schedule = config.webhook.retryScheduleMs;
 
   // Load every thread's ONNX sessions before taking jobs, so the first ones are not slow.
   await pool.warmUp(await warmUpImage(), analyseOptions(config, 'largest'));
   // BullMQ does not close connections it is handed: keep them to close on shutdown.
   const workerConnections = QUEUE_NAMES.map(() => workerConnection(config));
+  /** What runs after a job gave up (see gave-up.ts); close() lets it finish before the queues close. */
+  const afterwards = new Set<Promise<void>>();
   const workers = QUEUE_NAMES.map((name, i) => {
     const worker = new Worker(
       name,
@@ -106,15 +123,22 @@ export async function startWorkerService(
         lockDuration: config.jobLockMs,
         stalledInterval: config.stalledIntervalMs,
         settings: {
-          // Webhook retries follow the configured schedule; other jobs use BullMQ's built-ins.
-          backoffStrategy: (attemptsMade: number) =>
-            schedule[Math.min(attemptsMade, schedule.length) - 1] ?? 0,
+          // Webhooks follow the configured schedule, clean-ups a capped exponential; others use BullMQ's built-ins.
+          backoffStrategy: (attemptsMade: number, type?: string) => retryDelay(config, attemptsMade, type),
         },
       },
     );
-    worker.on('failed', (job, err) =>
-      logger.debug({ job: job?.id, name: job?.name, err: err.message }, 'job failed'),
-    );
+    worker.on('failed', (job, err) => {
+      logger.debug({ job: job?.id, name: job?.name, err: err.message }, 'job failed');
+      if (job && gaveUp(job)) {
+        const handled = afterGivingUp(job, err, deps)
+          .catch((e: unknown) =>
+            logger.error({ job: job.id, name: job.name, err: e }, 'could not handle a job that gave up'),
+          )
+          .finally(() => afterwards.delete(handled));
+        afterwards.add(handled);
+      }
+    });
     worker.on('error', (err) => logger.error({ err }, 'worker error'));
     return worker;
   });
@@ -136,6 +160,7 @@ export async function startWorkerService(
         logger.warn({ graceMs }, 'shutdown deadline passed; leaving active jobs to be retried');
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      await Promise.allSettled([...afterwards]);
       await Promise.all(queues.map((q) => q.close()));
       await pool.close();
       await persistence.close();

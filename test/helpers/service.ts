@@ -19,7 +19,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { loadManifest, loadOpenSet } from '../../src/shared/model-manifest.js';
 import { workerSetKey } from '../../src/shared/queues.js';
 import { openPersistence, type Persistence } from '../../src/shared/store/index.js';
-import { startWorkerService, type WorkerService } from '../../src/worker/service.js';
+import { startWorkerService, type WorkerOptions, type WorkerService } from '../../src/worker/service.js';
 import { defaultOptions, modelsDir, photo } from './faces.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -72,6 +72,8 @@ export interface ServiceOptions {
   env?: Env;
   /** Start a worker service on the same prefix (default true). */
   worker?: boolean;
+  /** Wraps the worker's store and blob store, e.g. to make the real ones fail for a while. */
+  wrapPersistence?: WorkerOptions['wrapPersistence'];
 }
 
 export interface TestService {
@@ -125,7 +127,7 @@ async function assemble(
   const registry = new Registry();
   let worker: WorkerService | undefined;
   if (options.worker ?? true) {
-    worker = await startWorkerService(config, logger, registry);
+    worker = await startWorkerService(config, logger, registry, { wrapPersistence: options.wrapPersistence });
     // Load the ONNX sessions now, so the first request does not pay for it.
     await worker.pool.warmUp(photo('Aaron_Peirsol', 1), defaultOptions);
     await waitFor(async () => (await redis.zcard(workerSetKey(config))) > 0, 'worker heartbeat');

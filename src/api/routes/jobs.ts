@@ -28,6 +28,8 @@ export function jobRoutes(deps: ApiDeps): Hono {
       created_at: job.created_at,
       started_at: job.started_at,
       finished_at: job.finished_at,
+      photos: job.photos,
+      failure_reason: job.failure_reason,
     };
     return c.json(body);
   });

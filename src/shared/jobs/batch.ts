@@ -14,6 +14,21 @@ export const EMBED_ITEM_JOB = 'embed-item' as const;
 export const BatchParentData = z.object({ job_id: z.string() });
 export type BatchParentData = z.infer<typeof BatchParentData>;
 
+/**
+ * A batch's after-care, retried for hours with capped backoff: deletes its photos when the
+ * parent could not (a full or read-only disk, GridFS away). With `failure`, the parent gave up:
+ * the batch is first marked failed with that reason and its job.failed webhook queued.
+ */
+export const BATCH_CLEANUP_JOB = 'batch-cleanup' as const;
+
+export const BatchCleanupData = z.object({ job_id: z.string(), failure: z.string().optional() });
+export type BatchCleanupData = z.infer<typeof BatchCleanupData>;
+
+export interface BatchCleanupResult {
+  /** Blobs deleted (0 with KEEP_PHOTOS). */
+  deleted: number;
+}
+
 export const EnrollItemData = z.object({
   job_id: z.string(),
   index: z.number().int().nonnegative(),

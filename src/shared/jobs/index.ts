@@ -1,4 +1,6 @@
 import {
+  BATCH_CLEANUP_JOB,
+  BatchCleanupData,
   BatchParentData,
   EMBED_BATCH_JOB,
   EMBED_ITEM_JOB,
@@ -6,6 +8,7 @@ import {
   ENROLL_BATCH_JOB,
   ENROLL_ITEM_JOB,
   EnrollItemData,
+  type BatchCleanupResult,
   type BatchSummary,
   type ItemJobResult,
 } from './batch.js';
@@ -31,6 +34,7 @@ export const JOB_SCHEMAS = {
   [IDENTIFY_JOB]: IdentifyJobData,
   [ATTENDANCE_BATCH_JOB]: BatchParentData,
   [ATTENDANCE_FRAME_JOB]: AttendanceFrameData,
+  [BATCH_CLEANUP_JOB]: BatchCleanupData,
 } as const;
 
 export type JobName = keyof typeof JOB_SCHEMAS;
@@ -39,6 +43,13 @@ export type JobName = keyof typeof JOB_SCHEMAS;
  * Sync jobs carry their (small, short-lived) photo as `image` in the payload; the worker clears
  * it when the job ends. Batch jobs carry blob keys instead.
  */
+/** The flow parents, one per batch type: they finalise a batch once its items have finished. */
+export const BATCH_PARENT_JOBS: ReadonlySet<string> = new Set<JobName>([
+  ENROLL_BATCH_JOB,
+  EMBED_BATCH_JOB,
+  ATTENDANCE_BATCH_JOB,
+]);
+
 export const PHOTO_IN_PAYLOAD: ReadonlySet<string> = new Set<JobName>([EMBED_JOB, IDENTIFY_JOB]);
 
 export interface JobResults {
@@ -51,4 +62,5 @@ export interface JobResults {
   [IDENTIFY_JOB]: IdentifyJobResult;
   [ATTENDANCE_BATCH_JOB]: BatchSummary;
   [ATTENDANCE_FRAME_JOB]: ItemJobResult;
+  [BATCH_CLEANUP_JOB]: BatchCleanupResult;
 }

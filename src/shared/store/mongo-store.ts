@@ -13,6 +13,7 @@ import type {
   AttendanceQuery,
   AttendanceRecord,
   BatchJob,
+  BatchJobPatch,
   EnrollOutcome,
   ErasureReceipt,
   GalleryEntry,
@@ -104,10 +105,7 @@ export class MongoStore implements Store {
     return jobs.getJob(this.collections, jobId);
   }
 
-  updateJob(
-    jobId: string,
-    patch: Partial<Pick<BatchJob, 'status' | 'started_at' | 'finished_at'>>,
-  ): Promise<void> {
+  updateJob(jobId: string, patch: BatchJobPatch): Promise<void> {
     return jobs.updateJob(this.collections, jobId, patch);
   }
 

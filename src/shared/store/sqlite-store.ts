@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as attendance from './sqlite/attendance.js';
 import * as jobs from './sqlite/jobs.js';
-import { SCHEMA } from './sqlite/schema.js';
+import { migrate, SCHEMA } from './sqlite/schema.js';
 import * as users from './sqlite/users.js';
 import * as endpoints from './sqlite/webhook-endpoints.js';
 import type { Store } from './store.js';
@@ -11,6 +11,7 @@ import type {
   AttendanceQuery,
   AttendanceRecord,
   BatchJob,
+  BatchJobPatch,
   EnrollOutcome,
   ErasureReceipt,
   GalleryEntry,
@@ -47,6 +48,7 @@ export class SqliteStore implements Store {
 
   init(): Promise<void> {
     this.db.exec(SCHEMA);
+    migrate(this.db);
     return Promise.resolve();
   }
 
@@ -111,10 +113,7 @@ export class SqliteStore implements Store {
     return jobs.getJob(this.db, jobId);
   }
 
-  updateJob(
-    jobId: string,
-    patch: Partial<Pick<BatchJob, 'status' | 'started_at' | 'finished_at'>>,
-  ): Promise<void> {
+  updateJob(jobId: string, patch: BatchJobPatch): Promise<void> {
     return jobs.updateJob(this.db, jobId, patch);
   }
 

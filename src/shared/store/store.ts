@@ -2,6 +2,7 @@ import type {
   AttendanceQuery,
   AttendanceRecord,
   BatchJob,
+  BatchJobPatch,
   EnrollOutcome,
   ErasureReceipt,
   GalleryEntry,
@@ -52,10 +53,8 @@ export interface Store {
 
   createJob(job: BatchJob): Promise<void>;
   getJob(jobId: string): Promise<BatchJob | undefined>;
-  updateJob(
-    jobId: string,
-    patch: Partial<Pick<BatchJob, 'status' | 'started_at' | 'finished_at'>>,
-  ): Promise<void>;
+  /** Sets the fields given (undefined ones are left as they are). */
+  updateJob(jobId: string, patch: BatchJobPatch): Promise<void>;
   /** Upsert by (job_id, index): a retried item overwrites, never duplicates. */
   putItemResult(result: ItemResult): Promise<void>;
   getItemResult(jobId: string, index: number): Promise<ItemResult | undefined>;

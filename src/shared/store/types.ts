@@ -43,6 +43,16 @@ export type EnrollOutcome = 'ENROLLED' | 'UPDATED';
 
 export type BatchType = 'enrollment' | 'embed' | 'attendance';
 export type BatchStatus = 'queued' | 'active' | 'completed' | 'completed_with_errors' | 'failed';
+export const FINAL_BATCH_STATUSES: readonly BatchStatus[] = ['completed', 'completed_with_errors', 'failed'];
+export const isFinalStatus = (s: BatchStatus) => FINAL_BATCH_STATUSES.includes(s);
+
+/**
+ * Where a batch's uploaded photos are: `stored` while it runs, then `deleted`, or
+ * `pending_deletion` while a clean-up job retries a deletion that failed, `deletion_failed` when
+ * it gave up (the files are still under the blob store), `kept` with KEEP_PHOTOS=true.
+ */
+export const PHOTO_STATES = ['stored', 'pending_deletion', 'deleted', 'deletion_failed', 'kept'] as const;
+export type PhotosState = (typeof PHOTO_STATES)[number];
 
 export interface BatchJob {
   job_id: string;
@@ -55,7 +65,15 @@ export interface BatchJob {
   webhook_url: string | null;
   /** whsec_... secret the webhook is signed with; never returned by the status endpoint. */
   webhook_secret: string | null;
+  photos: PhotosState;
+  /** Why the batch ended `failed` without every item failing (its final step gave up); else null. */
+  failure_reason: string | null;
 }
+
+/** What updateJob may change. */
+export type BatchJobPatch = Partial<
+  Pick<BatchJob, 'status' | 'started_at' | 'finished_at' | 'photos' | 'failure_reason'>
+>;
 
 export interface ItemResult {
   job_id: string;

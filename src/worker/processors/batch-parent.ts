@@ -1,19 +1,23 @@
 import type { Job } from 'bullmq';
 import { decodeError } from '../../shared/errors.js';
 import {
+  BATCH_CLEANUP_JOB,
   WEBHOOK_JOB,
+  type BatchCleanupData,
   type BatchParentData,
   type BatchSummary,
   type WebhookJobData,
 } from '../../shared/jobs/index.js';
-import { webhookJobOptions } from '../../shared/queues.js';
-import type { BatchJob, BatchStatus } from '../../shared/store/index.js';
+import { cleanupJobOptions, webhookJobOptions } from '../../shared/queues.js';
+import type { BatchJob, BatchStatus, PhotosState } from '../../shared/store/index.js';
 import type { ProcessorDeps } from './types.js';
 
 /**
  * Runs once every item of a batch has finished (BullMQ flow parent). Items that exhausted
  * their retries have no result yet: they get one here, from BullMQ's record of the failure.
- * Then the batch gets its final status, its photos are deleted and the webhook is queued.
+ * Then the batch's photos are deleted, it gets its final status and the webhook is queued.
+ * Neither the status nor the webhook waits on the photos: if they cannot be deleted now, the
+ * batch says `photos: pending_deletion` and a clean-up job retries the deletion for hours.
  */
 export async function processBatchParent(
   data: BatchParentData,
@@ -27,19 +31,55 @@ export async function processBatchParent(
   const { done, failed } = await store.countItemResults(batch.job_id);
   const status: BatchStatus =
     failed === 0 ? 'completed' : failed === batch.total ? 'failed' : 'completed_with_errors';
-  // Photos go first: a caller who sees the final status can rely on them being deleted.
-  if (!deps.config.keepPhotos) await deps.blobs.deletePrefix(batch.job_id);
+  // Photos first: in the usual case a caller who sees the final status sees `photos: deleted`.
+  const photos = await deletePhotosNow(deps, batch.job_id);
   const finished_at = batch.finished_at ?? new Date().toISOString();
-  await store.updateJob(batch.job_id, { status, finished_at, started_at: batch.started_at ?? finished_at });
-  const summary: BatchSummary = {
-    total: batch.total,
-    done,
-    failed,
+  await store.updateJob(batch.job_id, {
     status,
+    finished_at,
+    started_at: batch.started_at ?? finished_at,
+    photos,
+  });
+  const final = { ...batch, status, finished_at };
+  const summary = await summarise(deps, final, { done, failed });
+  await queueWebhooks(deps, final, summary);
+  if (photos === 'pending_deletion') await queueCleanup(deps, { job_id: batch.job_id });
+  return summary;
+}
+
+/** One try; a failure is left to the clean-up job. */
+async function deletePhotosNow(deps: ProcessorDeps, jobId: string): Promise<PhotosState> {
+  if (deps.config.keepPhotos) return 'kept';
+  try {
+    await deps.blobs.deletePrefix(jobId);
+    return 'deleted';
+  } catch (err) {
+    deps.logger.warn({ job: jobId, err }, 'could not delete the batch photos; a clean-up job will retry');
+    return 'pending_deletion';
+  }
+}
+
+/**
+ * Queues the batch's clean-up. Its id is derived from the batch (and whether the parent gave
+ * up), so queueing it again while it is still known to BullMQ changes nothing.
+ */
+export async function queueCleanup(deps: ProcessorDeps, data: BatchCleanupData): Promise<void> {
+  const jobId = `${data.job_id}-cleanup${data.failure === undefined ? '' : '-abandoned'}`;
+  await deps.batchQueue.add(BATCH_CLEANUP_JOB, data, { ...cleanupJobOptions(deps.config), jobId });
+}
+
+/** The webhook's and the job result's summary of a batch. */
+export async function summarise(
+  deps: ProcessorDeps,
+  batch: BatchJob,
+  counts: { done: number; failed: number },
+): Promise<BatchSummary> {
+  return {
+    total: batch.total,
+    ...counts,
+    status: batch.status,
     ...(batch.type === 'attendance' ? { attendance: await attendanceTotals(deps, batch.job_id) } : {}),
   };
-  await queueWebhooks(deps, { ...batch, status, finished_at }, summary);
-  return summary;
 }
 
 async function recordExhaustedItems(batch: BatchJob, deps: ProcessorDeps, job: Job): Promise<void> {
@@ -93,7 +133,11 @@ async function attendanceTotals(
 }
 
 /** To the batch's webhook_url and to every registered endpoint still enabled. */
-async function queueWebhooks(deps: ProcessorDeps, batch: BatchJob, summary: BatchSummary): Promise<void> {
+export async function queueWebhooks(
+  deps: ProcessorDeps,
+  batch: BatchJob,
+  summary: BatchSummary,
+): Promise<void> {
   const event = batch.status === 'failed' ? 'job.failed' : 'job.completed';
   // One delivery per batch, event and receiver: a parent retried after a crash queues the same ids.
   const base = `msg_${batch.job_id}_${event.replace('.', '_')}`;
@@ -112,6 +156,7 @@ async function queueWebhooks(deps: ProcessorDeps, batch: BatchJob, summary: Batc
       created_at: batch.created_at,
       finished_at: batch.finished_at,
       results_url: `/api/v1/jobs/${batch.job_id}/results`,
+      ...(batch.failure_reason ? { failure_reason: batch.failure_reason } : {}),
       ...(summary.attendance ? { summary: summary.attendance } : {}),
     },
   };

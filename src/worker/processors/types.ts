@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
 import type { ModelManifest } from '../../shared/model-manifest.js';
 import type { OpenSetModel } from '../../shared/open-set.js';
 import type { BlobStore, Store } from '../../shared/store/index.js';
@@ -18,5 +19,8 @@ export interface ProcessorDeps {
   blobs: BlobStore;
   gallery: GallerySync;
   webhookQueue: Queue;
+  /** The queue of batch parents and batch clean-up jobs. */
+  batchQueue: Queue;
+  logger: Logger;
   metrics?: WorkerMetrics;
 }

@@ -695,6 +695,33 @@ export function storeConformance(
         });
       });
 
+      void it('updateJob sets photos and failure_reason, alone or with the status, and keeps the rest', async () => {
+        const j = job('job-1');
+        await store.createJob(j);
+        await store.updateJob('job-1', {
+          status: 'completed',
+          finished_at: '2026-01-01T00:00:09.000Z',
+          photos: 'pending_deletion',
+        });
+        const done = { ...j, status: 'completed' as const, finished_at: '2026-01-01T00:00:09.000Z' };
+        assert.deepEqual(await store.getJob('job-1'), { ...done, photos: 'pending_deletion' });
+        for (const photos of ['deletion_failed', 'kept', 'deleted'] as const) {
+          await store.updateJob('job-1', { photos });
+          assert.deepEqual(await store.getJob('job-1'), { ...done, photos });
+        }
+        const reason = 'the batch could not be finalised: store "down" — 30 s';
+        await store.updateJob('job-1', { status: 'failed', failure_reason: reason });
+        assert.deepEqual(await store.getJob('job-1'), {
+          ...done,
+          photos: 'deleted',
+          status: 'failed',
+          failure_reason: reason,
+        });
+        // Another job is untouched.
+        await store.createJob(job('job-2'));
+        assert.deepEqual(await store.getJob('job-2'), job('job-2'));
+      });
+
       void it('webhook endpoints: add, get, list oldest first, disable once, delete', async () => {
         const e = (id: string, at: string) => ({
           endpoint_id: id,
@@ -943,6 +970,8 @@ function job(id: string): BatchJob {
     finished_at: null,
     webhook_url: 'https://example.com/hook',
     webhook_secret: 'whsec_dGVzdA==',
+    photos: 'stored',
+    failure_reason: null,
   };
 }
 

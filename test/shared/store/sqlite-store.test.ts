@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { FsBlobStore } from '../../../src/shared/store/blobs.js';
 import { SqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { storeConformance } from './conformance.js';
@@ -41,6 +42,8 @@ void describe('SqliteStore on one file', () => {
         finished_at: null,
         webhook_url: null,
         webhook_secret: null,
+        photos: 'stored',
+        failure_reason: null,
       });
       await worker.updateJob('job-1', { status: 'active', started_at: '2026-01-01T00:00:01.000Z' });
       const enrolled = await worker.enroll(
@@ -82,6 +85,51 @@ void describe('SqliteStore on one file', () => {
     } finally {
       await api.close();
       await worker.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+void describe('SqliteStore on a database from before photos and failure_reason', () => {
+  void it('adds both columns: final batches say deleted (as they were), others stored', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
+    const file = join(dir, 'shelia.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE jobs (
+      job_id TEXT PRIMARY KEY, type TEXT NOT NULL, total INTEGER NOT NULL, status TEXT NOT NULL,
+      created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, webhook_url TEXT, webhook_secret TEXT)`);
+    const insert = old.prepare(
+      "INSERT INTO jobs VALUES (?, 'embed', 1, ?, '2026-01-01T00:00:00.000Z', NULL, NULL, NULL, NULL)",
+    );
+    for (const [id, status] of [
+      ['j-done', 'completed'],
+      ['j-errors', 'completed_with_errors'],
+      ['j-failed', 'failed'],
+      ['j-active', 'active'],
+      ['j-queued', 'queued'],
+    ])
+      insert.run(id, status);
+    old.close();
+    // Two processes starting on the same file: the second finds the columns there.
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file);
+    try {
+      await a.init();
+      await b.init();
+      const photos = async (id: string) => {
+        const j = await b.getJob(id);
+        return [j?.photos, j?.failure_reason];
+      };
+      assert.deepEqual(await photos('j-done'), ['deleted', null]);
+      assert.deepEqual(await photos('j-errors'), ['deleted', null]);
+      assert.deepEqual(await photos('j-failed'), ['deleted', null]);
+      assert.deepEqual(await photos('j-active'), ['stored', null]);
+      assert.deepEqual(await photos('j-queued'), ['stored', null]);
+      await a.updateJob('j-active', { photos: 'pending_deletion', failure_reason: 'x' });
+      assert.deepEqual(await photos('j-active'), ['pending_deletion', 'x']);
+    } finally {
+      await a.close();
+      await b.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

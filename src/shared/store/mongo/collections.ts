@@ -38,7 +38,9 @@ export interface ErasureDoc {
   user_id: string;
   erased_at: string;
 }
-export type JobDoc = BatchJob;
+/** `photos` and `failure_reason` came later: documents written before them lack both. */
+export type JobDoc = Omit<BatchJob, 'photos' | 'failure_reason'> &
+  Partial<Pick<BatchJob, 'photos' | 'failure_reason'>>;
 export interface ItemDoc {
   job_id: string;
   index: number;

@@ -1,5 +1,13 @@
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import type { BatchJob, IdempotencyRecord, ItemResult, Page, WebhookDelivery } from '../types.js';
+import {
+  isFinalStatus,
+  type BatchJob,
+  type BatchJobPatch,
+  type IdempotencyRecord,
+  type ItemResult,
+  type Page,
+  type WebhookDelivery,
+} from '../types.js';
 import {
   NO_ID,
   isDuplicateKey,
@@ -20,6 +28,9 @@ const toJob = (d: JobDoc): BatchJob => ({
   finished_at: d.finished_at,
   webhook_url: d.webhook_url,
   webhook_secret: d.webhook_secret,
+  // As SQLite's migration: before the field, a final status meant the photos had been deleted.
+  photos: d.photos ?? (isFinalStatus(d.status) ? 'deleted' : 'stored'),
+  failure_reason: d.failure_reason ?? null,
 });
 const toItem = (d: ItemDoc): ItemResult => ({
   job_id: d.job_id,
@@ -52,15 +63,13 @@ export async function getJob(cols: Collections, jobId: string): Promise<BatchJob
   return doc ? toJob(doc) : undefined;
 }
 
-export async function updateJob(
-  cols: Collections,
-  jobId: string,
-  patch: Partial<Pick<BatchJob, 'status' | 'started_at' | 'finished_at'>>,
-): Promise<void> {
-  const set: Partial<Pick<BatchJob, 'status' | 'started_at' | 'finished_at'>> = {};
+export async function updateJob(cols: Collections, jobId: string, patch: BatchJobPatch): Promise<void> {
+  const set: BatchJobPatch = {};
   if (patch.status !== undefined) set.status = patch.status;
   if (patch.started_at !== undefined) set.started_at = patch.started_at;
   if (patch.finished_at !== undefined) set.finished_at = patch.finished_at;
+  if (patch.photos !== undefined) set.photos = patch.photos;
+  if (patch.failure_reason !== undefined) set.failure_reason = patch.failure_reason;
   if (Object.keys(set).length > 0) await cols.jobs.updateOne({ job_id: jobId }, { $set: set });
 }
 

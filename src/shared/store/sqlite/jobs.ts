@@ -1,12 +1,21 @@
 import type Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import type { BatchJob, IdempotencyRecord, ItemResult, Page, WebhookDelivery } from '../types.js';
+import type {
+  BatchJob,
+  BatchJobPatch,
+  IdempotencyRecord,
+  ItemResult,
+  Page,
+  WebhookDelivery,
+} from '../types.js';
 import { now, toItem, type ItemRow, type JobRow } from './rows.js';
 
 export function createJob(db: Database.Database, job: BatchJob): Promise<void> {
   db.prepare(
-    `INSERT INTO jobs (job_id, type, total, status, created_at, started_at, finished_at, webhook_url, webhook_secret)
-         VALUES (@job_id, @type, @total, @status, @created_at, @started_at, @finished_at, @webhook_url, @webhook_secret)`,
+    `INSERT INTO jobs (job_id, type, total, status, created_at, started_at, finished_at, webhook_url, webhook_secret,
+           photos, failure_reason)
+         VALUES (@job_id, @type, @total, @status, @created_at, @started_at, @finished_at, @webhook_url, @webhook_secret,
+           @photos, @failure_reason)`,
   ).run(job);
   return Promise.resolve();
 }
@@ -15,12 +24,10 @@ export function getJob(db: Database.Database, jobId: string): Promise<BatchJob |
   return Promise.resolve(db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE job_id = ?').get(jobId));
 }
 
-export function updateJob(
-  db: Database.Database,
-  jobId: string,
-  patch: Partial<Pick<BatchJob, 'status' | 'started_at' | 'finished_at'>>,
-): Promise<void> {
-  const fields = (['status', 'started_at', 'finished_at'] as const).filter((f) => patch[f] !== undefined);
+const PATCHABLE = ['status', 'started_at', 'finished_at', 'photos', 'failure_reason'] as const;
+
+export function updateJob(db: Database.Database, jobId: string, patch: BatchJobPatch): Promise<void> {
+  const fields = PATCHABLE.filter((f) => patch[f] !== undefined);
   if (fields.length > 0) {
     const set = fields.map((f) => `${f} = @${f}`).join(', ');
     db.prepare(`UPDATE jobs SET ${set} WHERE job_id = @job_id`).run({ ...patch, job_id: jobId });

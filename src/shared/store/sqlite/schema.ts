@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /** The tables and indexes; every statement is IF NOT EXISTS, so init() can run on every start. */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -11,7 +13,8 @@ CREATE TABLE IF NOT EXISTS templates (
 CREATE TABLE IF NOT EXISTS erasures (user_id TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
   job_id TEXT PRIMARY KEY, type TEXT NOT NULL, total INTEGER NOT NULL, status TEXT NOT NULL,
-  created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, webhook_url TEXT, webhook_secret TEXT);
+  created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, webhook_url TEXT, webhook_secret TEXT,
+  photos TEXT NOT NULL DEFAULT 'stored', failure_reason TEXT);
 CREATE TABLE IF NOT EXISTS item_results (
   job_id TEXT NOT NULL, idx INTEGER NOT NULL, ref TEXT, outcome TEXT NOT NULL, ok INTEGER NOT NULL,
   detail TEXT NOT NULL, finished_at TEXT NOT NULL, PRIMARY KEY (job_id, idx));
@@ -33,3 +36,26 @@ CREATE INDEX IF NOT EXISTS attendance_time ON attendance (timestamp, attendance_
 CREATE TABLE IF NOT EXISTS sightings (sighting_id TEXT PRIMARY KEY, attendance_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sightings_attendance ON sightings (attendance_id);
 `;
+
+/**
+ * Columns added after the first release, for databases created before them. In one IMMEDIATE
+ * transaction: the API and a worker starting together on one file must not both add a column.
+ */
+export function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const columns = new Set(
+      db
+        .prepare<[], { name: string }>('PRAGMA table_info(jobs)')
+        .all()
+        .map((c) => c.name),
+    );
+    if (!columns.has('photos')) {
+      db.exec("ALTER TABLE jobs ADD COLUMN photos TEXT NOT NULL DEFAULT 'stored'");
+      // Before the column existed, a batch's photos were deleted before its final status was written.
+      db.exec(
+        "UPDATE jobs SET photos = 'deleted' WHERE status IN ('completed', 'completed_with_errors', 'failed')",
+      );
+    }
+    if (!columns.has('failure_reason')) db.exec('ALTER TABLE jobs ADD COLUMN failure_reason TEXT');
+  }).immediate();
+}
