@@ -55,6 +55,32 @@ describe('GET /api/v1/models', () => {
     assert.deepEqual(default_threshold, { level: 'balanced', cosine: c.balanced });
   });
 
+  it('publishes the 1:N thresholds for the live gallery, and for any size asked about', async () => {
+    type OpenSet = {
+      gallery_size: number;
+      decisions: Record<
+        string,
+        { basis: string; threshold: number; target_fpir: number; expected_fnir: number }
+      >;
+      at_target_fpir: { target_fpir: number; threshold: number; expected_fnir: number }[];
+    };
+    const live = (await json<{ open_set: OpenSet }>(await svc.app.request('/api/v1/models'))).open_set;
+    assert.equal(live.decisions.identify?.basis, 'open_set');
+    assert.equal(live.decisions.identify?.target_fpir, 0.01);
+    const big = (
+      await json<{ open_set: OpenSet }>(await svc.app.request('/api/v1/models?gallery_size=1000000'))
+    ).open_set;
+    assert.equal(big.gallery_size, 1_000_000);
+    const t = big.decisions.identify?.threshold ?? 1;
+    assert.ok(t < (live.decisions.identify?.threshold ?? 0), 'a million templates need a stricter threshold');
+    assert.ok(t > 0.25 && t < 0.4, `threshold ${t} at 1M`);
+    assert.deepEqual(
+      big.at_target_fpir.map((p) => p.target_fpir),
+      [0.1, 0.01, 0.001],
+    );
+    await expectError(await svc.app.request('/api/v1/models?gallery_size=-1'), 400, 'INVALID_REQUEST');
+  });
+
   it('gives euclidean_l2 thresholds equivalent to the cosine ones on unit vectors (sqrt(2d))', async () => {
     const { thresholds } = await json<Models>(await svc.app.request('/api/v1/models'));
     for (const level of ['high_security', 'balanced', 'convenience'] as const) {
