@@ -10,6 +10,8 @@ export function errorHandler(logger: Logger) {
     const known = toServiceError(err);
     if (known.status >= 500 && known.code === 'INTERNAL_ERROR')
       logger.error({ err, path: c.req.path }, 'unhandled error');
+    else if (known.code === 'SERVICE_UNAVAILABLE' && known !== err)
+      logger.warn({ err, path: c.req.path }, 'storage refused a write');
     return c.json(known.toBody(), known.status as ContentfulStatusCode);
   };
 }
@@ -23,8 +25,29 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
+/**
+ * File-system errors that mean "the storage cannot take writes now" (read-only or full disk,
+ * too many open files): the request was fine and may succeed later, so 503, not a 500 bug.
+ */
+const STORAGE_UNAVAILABLE = new Set([
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'ENOSPC',
+  'EDQUOT',
+  'EMFILE',
+  'ENFILE',
+  'EIO',
+]);
+
 function toServiceError(err: Error): ServiceError {
   if (err instanceof ServiceError) return err;
+  const errno = (err as NodeJS.ErrnoException).code;
+  if (typeof errno === 'string' && STORAGE_UNAVAILABLE.has(errno)) {
+    return new ServiceError('SERVICE_UNAVAILABLE', 'storage is not accepting writes right now; retry later', {
+      reason: errno,
+    });
+  }
   if (err instanceof HTTPException) {
     const code = HTTP_CODES[err.status] ?? (err.status >= 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST');
     return new ServiceError(code, err.message || 'the request was refused');

@@ -27,9 +27,14 @@ export interface Summary {
   failedBy: [outcome: string, count: number][];
 }
 
-/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+/**
+ * RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. A field a
+ * spreadsheet would run as a formula (= + - @, or a leading tab/CR) gets a leading apostrophe
+ * first (OWASP's CSV-injection advice): names come from uploaders, the report goes to operators.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function reportCsv(rows: readonly ReportRow[]): string {

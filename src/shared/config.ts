@@ -33,7 +33,11 @@ const Env = z.object({
     .default('shelia'),
   API_KEYS: list,
   /** sha256 hex of API keys, for deployments that do not want keys in plain text in the environment. */
-  API_KEY_HASHES: list,
+  API_KEY_HASHES: list.pipe(
+    z.array(
+      z.string().regex(/^[0-9a-fA-F]{64}$/, 'each entry must be the sha256 of a key, as 64 hex digits'),
+    ),
+  ),
   POOL_SIZE: int(availableParallelism()),
   /** Jobs in flight per worker process; 0 = 2 x pool size, so a thread never idles between jobs. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(0).default(0),

@@ -79,11 +79,17 @@ export type CompareResponse = z.infer<typeof CompareResponse>;
 
 export const ErrorResponse = z.object({ error: z.string(), error_code: z.string() }).passthrough();
 
+/**
+ * Only characters a URL path carries unchanged, and never the dot segments "." and "..":
+ * routers (and the URL standard) collapse those, so such a user could be enrolled and listed but
+ * never fetched or erased at /users/:id.
+ */
 const UserId = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_.@:-]+$/, 'letters, digits and _ . @ : - only');
+  .regex(/^[A-Za-z0-9_.@:-]+$/, 'letters, digits and _ . @ : - only')
+  .refine((id) => id !== '.' && id !== '..', { message: 'must not be "." or ".."' });
 
 /**
  * Metadata is stored with the user and travels in the item's job: one 165 MB request grew Redis

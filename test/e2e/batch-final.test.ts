@@ -8,8 +8,7 @@
  * wrapping the worker's real store so that counting results fails while the test says so.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { JobStatus } from '../../src/shared/schemas.js';
@@ -18,6 +17,7 @@ import { startWorkerService, type WorkerService } from '../../src/worker/service
 import { enroll, item, lfw, results, status, untilFinished, type Accepted } from '../helpers/batches.js';
 import { logger, startService, trackRedisClients, waitFor, type TestService } from '../helpers/service.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
+import { canFreeze, freeze, thaw } from '../helpers/frozen-dir.js';
 
 /**
  * Clean-up retries every 250 ms (the cap), 20 attempts: it gives up about 4.75 s after its
@@ -33,28 +33,7 @@ const ENV = {
   BATCH_PARENT_ATTEMPTS: '2',
 };
 const NAMES = ['Aaron_Peirsol', 'Abdullah_Gul', 'Al_Sharpton'];
-const root = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Makes a folder's entries impossible to remove (or add); `thaw` undoes it. */
-function freeze(dir: string): void {
-  if (root) execFileSync('chattr', ['+i', dir]);
-  else chmodSync(dir, 0o555);
-}
-function thaw(dir: string): void {
-  if (root) execFileSync('chattr', ['-i', dir]);
-  else chmodSync(dir, 0o755);
-}
-/** chattr may be missing, or the file system may not support the attribute. */
-function canFreeze(dir: string): boolean {
-  try {
-    freeze(dir);
-    thaw(dir);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const statusOf = (svc: TestService, jobId: string) => status(svc.app, jobId);
 

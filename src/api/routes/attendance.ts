@@ -102,8 +102,13 @@ async function fromJson(c: Context, deps: ApiDeps): Promise<AttendanceUpload> {
   };
 }
 
+/** Form fields are text: a threshold must be a number written out ("" used to become 0). */
 const MultipartFields = AttendanceRequest.omit({ frames: true, threshold: true }).extend({
-  threshold: z.coerce.number().nonnegative().optional(),
+  threshold: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a non-negative number')
+    .transform(Number)
+    .optional(),
 });
 const ManifestFrames = z
   .array(

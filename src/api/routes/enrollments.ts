@@ -108,10 +108,13 @@ async function fromMultipart(c: Context, deps: ApiDeps): Promise<ParsedEnrollmen
   return {
     items,
     webhookUrl: fields.webhook_url,
-    mode: fields.mode === 'replace' ? 'replace' : 'add',
+    mode: parseWith(MultipartMode, fields).mode,
     bodySha256: upload.digest(),
   };
 }
+
+/** `mode` as in JSON's options.mode; anything else ("REPLACE", "") is refused, not read as add. */
+const MultipartMode = z.object({ mode: EnrollmentRequest.shape.options.unwrap().shape.mode });
 
 type ManifestEntry = z.infer<typeof ManifestJson>['items'][number];
 
