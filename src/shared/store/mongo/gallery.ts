@@ -23,63 +23,57 @@ export async function gallery(cols: Collections, group?: string): Promise<Galler
     .toArray();
   return templates.flatMap((t) => {
     const u = byId.get(t.user_id);
-    return u
-      ? [
-          {
-            user_id: u.user_id,
-            name: u.name,
-            group: u.group,
-            template_id: t.template_id,
-            embedding: fromBinary(t.embedding),
-          },
-        ]
-      : [];
+    return u ? [entry(u, t.template_id, t.embedding)] : [];
   });
 }
 
 /**
- * Templates after the cursor, joined with their users in the same pipeline before the limit:
- * the same inner join, page by page, as SQLite's (a template whose user is gone is skipped, not
- * counted). Uses the template_id index for the match and sort, users' user_id index for the join.
+ * Templates after the cursor, then their users by one `$in` query: the same inner join, page by
+ * page, as SQLite's (a template whose user is gone is skipped, not counted). Two queries rather
+ * than `$lookup`, which FerretDB v1 does not implement; both use an index (template_id, user_id).
  */
 export async function galleryPage(
   cols: Collections,
   q: { cursor?: string; limit: number },
 ): Promise<Page<GalleryEntry>> {
   const rows = await cols.templates
-    .aggregate<{
-      template_id: string;
-      embedding: Binary;
-      user: Pick<UserDoc, 'user_id' | 'name' | 'group'>;
-    }>([
-      { $match: { template_id: { $gt: decodeCursor(q.cursor) ?? '' } } },
-      { $sort: { template_id: 1 } },
-      { $lookup: { from: 'users', localField: 'user_id', foreignField: 'user_id', as: 'user' } },
-      { $unwind: '$user' },
-      { $limit: q.limit + 1 },
-      {
-        $project: {
-          _id: 0,
-          template_id: 1,
-          embedding: 1,
-          'user.user_id': 1,
-          'user.name': 1,
-          'user.group': 1,
-        },
-      },
-    ])
+    .find(
+      { template_id: { $gt: decodeCursor(q.cursor) ?? '' } },
+      { projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 } },
+    )
+    .sort({ template_id: 1 })
+    .limit(q.limit + 1)
     .toArray();
   const page = rows.slice(0, q.limit);
+  const users = await cols.users
+    .find(
+      { user_id: { $in: [...new Set(page.map((r) => r.user_id))] } },
+      { projection: { _id: 0, user_id: 1, name: 1, group: 1 } },
+    )
+    .toArray();
+  const byId = new Map(users.map((u) => [u.user_id, u]));
   const last = page[page.length - 1];
   return {
-    items: page.map((r) => ({
-      user_id: r.user.user_id,
-      name: r.user.name,
-      group: r.user.group,
-      template_id: r.template_id,
-      embedding: fromBinary(r.embedding),
-    })),
+    items: page.flatMap((r) => {
+      const u = byId.get(r.user_id);
+      return u ? [entry(u, r.template_id, r.embedding)] : [];
+    }),
     next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
+  };
+}
+
+/** FerretDB v1 leaves a null field out of a projection's result: read it back as null. */
+function entry(
+  u: Pick<UserDoc, 'user_id' | 'name' | 'group'>,
+  templateId: string,
+  embedding: Binary,
+): GalleryEntry {
+  return {
+    user_id: u.user_id,
+    name: u.name,
+    group: u.group ?? null,
+    template_id: templateId,
+    embedding: fromBinary(embedding),
   };
 }
 
@@ -90,13 +84,7 @@ export async function userTemplates(cols: Collections, userId: string): Promise<
     .find({ user_id: userId }, { projection: { _id: 0, template_id: 1, embedding: 1 } })
     .sort({ template_id: 1 })
     .toArray();
-  return templates.map((t) => ({
-    user_id: user.user_id,
-    name: user.name,
-    group: user.group,
-    template_id: t.template_id,
-    embedding: fromBinary(t.embedding),
-  }));
+  return templates.map((t) => entry(user, t.template_id, t.embedding));
 }
 
 export async function templateEmbeddings(

@@ -123,13 +123,12 @@ export async function countItemResults(
   cols: Collections,
   jobId: string,
 ): Promise<{ done: number; failed: number }> {
-  const [row] = await cols.items
-    .aggregate<{ done: number; failed: number }>([
-      { $match: { job_id: jobId } },
-      { $group: { _id: null, done: { $sum: 1 }, failed: { $sum: { $cond: ['$ok', 0, 1] } } } },
-    ])
-    .toArray();
-  return { done: row?.done ?? 0, failed: row?.failed ?? 0 };
+  // Two counts on the (job_id, ...) index rather than a $group with $cond (not in FerretDB v1).
+  const [done, failed] = await Promise.all([
+    cols.items.countDocuments({ job_id: jobId }),
+    cols.items.countDocuments({ job_id: jobId, ok: false }),
+  ]);
+  return { done, failed };
 }
 
 export async function claimIdempotencyKey(
