@@ -100,7 +100,13 @@ const table: DistanceTable = {
   impostor_at_or_below: cumulative(impostorBins),
 };
 writeFileSync(out, `${JSON.stringify(table)}\n`);
-const summary = { photos: embedded.length, no_face: noFace, genuine_pairs: genuinePairs, impostor_pairs: impostorPairs, out };
+const summary = {
+  photos: embedded.length,
+  no_face: noFace,
+  genuine_pairs: genuinePairs,
+  impostor_pairs: impostorPairs,
+  out,
+};
 console.log(
   `${embedded.length} photos (${noFace} without a face): ${genuinePairs} genuine and ${impostorPairs} impostor pairs -> ${out}`,
 );
