@@ -12,8 +12,16 @@ import type { ArrayLimit } from './json-prescan.js';
 export interface IntakeItem {
   ref: string | null;
   photos: (Buffer | ServiceError)[];
-  /** The child job's payload, given the blob keys of its photos. */
-  data: (jobId: string, index: number, photoKeys: string[]) => unknown;
+  /**
+   * The child job's payload, given the blob keys of its stored photos and, when some but not all
+   * of its photos are unusable, those (by position): each photo of a person gets its own outcome.
+   */
+  data: (jobId: string, index: number, photoKeys: string[], refused: RefusedPhoto[]) => unknown;
+}
+
+export interface RefusedPhoto {
+  index: number;
+  error: ServiceError;
 }
 
 export interface BatchAccepted {
@@ -48,7 +56,8 @@ export function photoOrError(image: string, field: string): Buffer | ServiceErro
 
 /**
  * Accepts a batch: photos go to the blob store, the batch to the store, one child job per
- * item to BullMQ (as a flow). Items whose photo is unreadable get their outcome now and no job.
+ * item to BullMQ (as a flow). Items whose photos are all unreadable get their outcome now and no
+ * job; an item with some readable photos gets a job told about the others.
  * If anything fails before the flow is queued, what was written is removed again.
  */
 export async function acceptBatch(
@@ -82,8 +91,11 @@ export async function acceptBatch(
       failure_reason: null,
     });
     for (const [index, item] of spec.items.entries()) {
-      const bad = item.photos.find((p): p is ServiceError => p instanceof ServiceError);
-      if (bad) {
+      const refused = item.photos.flatMap((p, n) =>
+        p instanceof ServiceError ? [{ index: n, error: p }] : [],
+      );
+      const bad = refused[0]?.error;
+      if (bad && refused.length === item.photos.length) {
         await store.putItemResult({
           job_id,
           index,
@@ -95,9 +107,12 @@ export async function acceptBatch(
         });
         continue;
       }
-      const keys = item.photos.map((_, n) => `${job_id}/${index}-${n}`);
-      await Promise.all(item.photos.map((p, n) => blobs.put(keys[n] as string, p as Buffer)));
-      children.push({ name: spec.child, data: item.data(job_id, index, keys), index });
+      const stored = item.photos.flatMap((p, n) =>
+        p instanceof ServiceError ? [] : [{ key: `${job_id}/${index}-${n}`, p }],
+      );
+      await Promise.all(stored.map(({ key, p }) => blobs.put(key, p)));
+      const keys = stored.map((s) => s.key);
+      children.push({ name: spec.child, data: item.data(job_id, index, keys, refused), index });
     }
     await jobs.addBatch({ name: spec.parent, data: { job_id }, jobId: job_id }, children);
   } catch (err) {

@@ -26,6 +26,11 @@ export const EmbedResponse = z.object({
   bbox: BoundingBox,
   landmarks: z.array(Point).length(5).describe('left eye, right eye, nose, mouth left, mouth right'),
   faces_detected: z.number().int(),
+  other_faces_ignored: z
+    .number()
+    .int()
+    .optional()
+    .describe("with face 'error': other faces in the photo, judged bystanders of the main one"),
   model: z.string(),
   quality: z.object({ face_size: z.number(), sharpness: z.number() }),
   processing_ms: z.number(),

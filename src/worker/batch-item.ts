@@ -9,6 +9,19 @@ export interface ItemOutcome {
 }
 
 /**
+ * Refuses a whole item with `cause`'s code, message and details, and records `extra` beside them
+ * (e.g. the outcome of each of a person's photos, which the flat error details cannot carry).
+ */
+export class ItemRefused extends ServiceError {
+  constructor(
+    cause: ServiceError,
+    readonly extra: Record<string, unknown>,
+  ) {
+    super(cause.code, cause.message, cause.details);
+  }
+}
+
+/**
  * The life of one batch item: mark the batch active, run `work`, record the outcome in the
  * store, and delete the item's photos. Bad input is recorded, then rethrown so BullMQ fails the
  * item without retrying; transient faults are rethrown with the photos kept for the retry.
@@ -37,7 +50,7 @@ export async function runItem(
       await finish(deps, item, {
         outcome: err.code,
         ok: false,
-        detail: { error: err.message, ...err.details },
+        detail: { error: err.message, ...err.details, ...(err instanceof ItemRefused ? err.extra : {}) },
       });
     }
     throw err;

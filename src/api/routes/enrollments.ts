@@ -37,7 +37,7 @@ export function enrollmentRoutes(deps: ApiDeps): Hono {
       const items: IntakeItem[] = req.items.map(({ item, photos }) => ({
         ref: item.user_id,
         photos,
-        data: (job_id, index, photoKeys): EnrollItemData => ({
+        data: (job_id, index, photoKeys, refused): EnrollItemData => ({
           job_id,
           index,
           user_id: item.user_id,
@@ -45,6 +45,16 @@ export function enrollmentRoutes(deps: ApiDeps): Hono {
           group: item.group ?? null,
           metadata: item.metadata ?? {},
           photos: photoKeys,
+          ...(refused.length
+            ? {
+                refused_photos: refused.map(({ index: n, error }) => ({
+                  index: n,
+                  error_code: error.code,
+                  error: error.message,
+                  details: error.details,
+                })),
+              }
+            : {}),
           mode: req.mode,
           accepted_at,
         }),

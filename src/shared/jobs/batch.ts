@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isErrorCode, type ErrorCode } from '../errors.js';
 import { FacePolicy } from '../schemas.js';
 
 /**
@@ -36,8 +37,22 @@ export const EnrollItemData = z.object({
   name: z.string(),
   group: z.string().nullable(),
   metadata: z.record(z.string(), z.unknown()),
-  /** Blob keys of the photos, in the order given. */
+  /** Blob keys of the photos, in the order given (without those in `refused_photos`). */
   photos: z.array(z.string()).min(1),
+  /**
+   * Photos of the item refused at intake (not base64, a file the manifest names but the upload
+   * lacks), by their position among all its photos; the stored ones fill the other positions.
+   */
+  refused_photos: z
+    .array(
+      z.object({
+        index: z.number().int().nonnegative(),
+        error_code: z.custom<ErrorCode>(isErrorCode),
+        error: z.string(),
+        details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+      }),
+    )
+    .optional(),
   mode: z.enum(['add', 'replace']),
   /** ISO time the batch was accepted: an erasure after it wins over this item. */
   accepted_at: z.string(),

@@ -2,13 +2,24 @@ import { createHash } from 'node:crypto';
 import { ServiceError } from '../../shared/errors.js';
 import type { EnrollItemData, ItemJobResult } from '../../shared/jobs/index.js';
 import type { TemplateInput } from '../../shared/store/index.js';
-import { readPhoto, runItem, type ItemOutcome } from '../batch-item.js';
+import { ItemRefused, readPhoto, runItem, type ItemOutcome } from '../batch-item.js';
 import { enrollmentFace } from '../enrollment-gates.js';
 import { decisionFor } from '../../shared/decision.js';
 import { analyseOptions } from './analyse-options.js';
 import type { ProcessorDeps } from './types.js';
 
-/** One person of an enrollment batch: every photo must pass the gates, then all are enrolled. */
+/** What happened to one of a person's photos: ENROLLED, or the error that refused it. */
+interface PhotoOutcome {
+  index: number;
+  outcome: string;
+  [detail: string]: unknown;
+}
+
+/**
+ * One person of an enrollment batch. Each photo gets its own outcome: those that pass the gates
+ * are enrolled (once the duplicate gate passes them), the others are listed in `photos`. Only if
+ * none passes is the person refused, with the first photo's error, as a one-photo item always was.
+ */
 export async function processEnrollItem(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemJobResult> {
   return runItem(deps, { ...data, ref: data.user_id }, () => enroll(data, deps));
 }
@@ -22,35 +33,31 @@ async function enroll(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOu
       detail: { error: 'the user was erased after this batch was accepted', erased_at: erasedAt },
     };
   }
-  const templates: TemplateInput[] = [];
-  for (const key of data.photos) {
-    const bytes = await readPhoto(deps, key);
-    const photo_sha256 = createHash('sha256').update(bytes).digest('hex');
-    const result = await deps.pool.analyse(bytes, analyseOptions(deps.config, 'largest'), true);
-    deps.metrics?.observeStages(result.timings);
-    const face = enrollmentFace(result, deps.config.quality);
-    templates.push({
-      model: deps.manifest.embedding_model_id,
-      embedding: face.embedding,
-      detection_score: face.detection_score,
-      quality: face.quality,
-      photo_sha256,
-    });
-  }
+  const { templates, photos, failures } = await analysePhotos(data, deps);
+  const [first] = failures;
+  if (templates.length === 0 && first) throw photos.length > 1 ? new ItemRefused(first, { photos }) : first;
   const duplicates = await duplicateCheck(templates, data, deps);
   const user = { user_id: data.user_id, name: data.name, group: data.group, metadata: data.metadata };
+  // Templates are keyed by photo sha256: a retried item stores each photo once.
   for (const [i, t] of templates.entries()) await deps.store.enroll(user, t, i === 0 ? data.mode : 'add');
   // New or known is judged against when the batch was accepted, not against the store now: a
   // re-run after a crash finds the user its first attempt created, and must still say ENROLLED.
   const enrolledAt = (await deps.store.getUser(data.user_id))?.enrolled_at ?? data.accepted_at;
   const outcome = enrolledAt >= data.accepted_at ? 'ENROLLED' : 'UPDATED';
   await deps.gallery.changed(data.user_id);
+  const ignored = photos.reduce(
+    (n, p) => n + (typeof p.other_faces_ignored === 'number' ? p.other_faces_ignored : 0),
+    0,
+  );
   return {
     outcome,
     ok: true,
     detail: {
       user_id: data.user_id,
       templates: templates.length,
+      photos_rejected: failures.length,
+      ...(ignored ? { other_faces_ignored: ignored } : {}),
+      photos,
       ...(duplicates.length
         ? {
             warnings: duplicates.map(
@@ -61,6 +68,61 @@ async function enroll(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOu
           }
         : {}),
     },
+  };
+}
+
+/**
+ * Every photo through the pipeline and the gates. A refused photo is that photo's outcome; a
+ * fault (the store, the pool) is rethrown so the whole item is retried. `failures` is in photo
+ * order, so its first is the first photo's error when none passed.
+ */
+async function analysePhotos(
+  data: EnrollItemData,
+  deps: ProcessorDeps,
+): Promise<{ templates: TemplateInput[]; photos: PhotoOutcome[]; failures: ServiceError[] }> {
+  const refused = data.refused_photos ?? [];
+  const taken = new Set(refused.map((r) => r.index));
+  const positions = Array.from({ length: data.photos.length + refused.length }, (_, i) => i).filter(
+    (i) => !taken.has(i),
+  );
+  const failed = refused.map((r) => ({
+    index: r.index,
+    err: new ServiceError(r.error_code, r.error, r.details),
+  }));
+  const templates: TemplateInput[] = [];
+  const enrolled: PhotoOutcome[] = [];
+  for (const [n, key] of data.photos.entries()) {
+    const index = positions[n] ?? n;
+    try {
+      const bytes = await readPhoto(deps, key);
+      const photo_sha256 = createHash('sha256').update(bytes).digest('hex');
+      const result = await deps.pool.analyse(bytes, analyseOptions(deps.config, 'largest'), true);
+      deps.metrics?.observeStages(result.timings);
+      const { face, other_faces_ignored } = enrollmentFace(result, deps.config.quality);
+      templates.push({
+        model: deps.manifest.embedding_model_id,
+        embedding: face.embedding,
+        detection_score: face.detection_score,
+        quality: face.quality,
+        photo_sha256,
+      });
+      enrolled.push({ index, outcome: 'ENROLLED', ...(other_faces_ignored ? { other_faces_ignored } : {}) });
+    } catch (err) {
+      if (!(err instanceof ServiceError) || err.retryable) throw err;
+      failed.push({ index, err });
+    }
+  }
+  failed.sort((a, b) => a.index - b.index);
+  const rejected = failed.map(({ index, err }) => ({
+    index,
+    outcome: err.code,
+    error: err.message,
+    ...err.details,
+  }));
+  return {
+    templates,
+    photos: [...enrolled, ...rejected].sort((a, b) => a.index - b.index),
+    failures: failed.map((f) => f.err),
   };
 }
 
