@@ -51,6 +51,7 @@ describe('kill -9 of a worker process in the middle of a 300-item batch', () => 
       PATH: process.env.PATH ?? '',
       KEY_PREFIX: svc.config.keyPrefix,
       DATA_DIR: svc.config.dataDir,
+      ...(svc.config.mongodbUrl ? { MONGODB_URL: svc.config.mongodbUrl } : {}),
       REDIS_URL,
       MODELS_DIR: modelsDir,
       POOL_SIZE: '2',

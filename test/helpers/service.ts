@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
 import { createApp } from '../../src/api/app.js';
 import { JobGateway } from '../../src/api/job-gateway.js';
@@ -97,8 +98,10 @@ export interface TestService {
 
 export async function startService(options: ServiceOptions = {}): Promise<TestService> {
   const dataDir = mkdtempSync(join(tmpdir(), 'shelia-api-test-'));
+  const prefix = freshPrefix('api');
   const env: Env = {
-    KEY_PREFIX: freshPrefix('api'),
+    KEY_PREFIX: prefix,
+    ...mongoEnv(prefix),
     DATA_DIR: dataDir,
     REDIS_URL,
     MODELS_DIR: modelsDir,
@@ -175,12 +178,35 @@ async function assemble(
       await persistence.close();
       const left = await keys();
       if (left.length > 0) await redis.del(...left);
+      if (env.MONGODB_URL) await dropMongoDatabase(env.MONGODB_URL);
       await redis.quit();
       rmSync(dataDir, { recursive: true, force: true });
       return disconnectLeftovers(mine);
     },
   };
   return service;
+}
+
+/**
+ * On the MongoDB run (`npm test` sets MONGODB_URL for the store and end-to-end suites) every
+ * service gets a database of its own, named after its key prefix, dropped by stop(): test files
+ * enroll the same people and must not see each other's.
+ */
+function mongoEnv(prefix: string): Env {
+  const base = process.env.MONGODB_URL;
+  if (!base) return {};
+  const url = new URL(base);
+  url.pathname = `/${prefix.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60)}`;
+  return { MONGODB_URL: url.toString() };
+}
+
+async function dropMongoDatabase(url: string): Promise<void> {
+  const client = await new MongoClient(url, { serverSelectionTimeoutMS: 2000 }).connect();
+  try {
+    await client.db().dropDatabase();
+  } finally {
+    await client.close();
+  }
 }
 
 export async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
