@@ -17,10 +17,13 @@ await ensureRedis(config.redisUrl);
 // One registry: /metrics on the API shows the worker's metrics too.
 const registry = new Registry();
 const running: { worker?: WorkerService; api?: ApiServer } = {};
-// Signals are handled before the first job can start.
+// Signals are handled before the first job can start. One SHUTDOWN_GRACE_MS for the process: the
+// API drains first (its sync calls need the worker), the worker gets what is left — at least 1 s
+// to hand its active jobs back (they are retried, not lost).
 onShutdown(logger, async () => {
-  await running.api?.close();
-  await running.worker?.close();
+  const deadline = Date.now() + config.shutdownGraceMs;
+  await running.api?.close(config.shutdownGraceMs);
+  await running.worker?.close(Math.max(1000, deadline - Date.now()));
 });
 running.worker = await startWorkerService(config, logger, registry);
 running.api = await startApiServer(config, logger, registry);

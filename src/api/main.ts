@@ -7,4 +7,5 @@ import { startApiServer } from './server.js';
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'shelia-api');
 const api = await startApiServer(config, logger);
-onShutdown(logger, () => api.close());
+// SIGTERM: stop accepting, close keep-alive sockets, give requests in flight SHUTDOWN_GRACE_MS.
+onShutdown(logger, () => api.close(config.shutdownGraceMs));

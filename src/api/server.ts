@@ -1,4 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
@@ -6,6 +7,7 @@ import { loadManifest, loadOpenSet } from '../shared/model-manifest.js';
 import { createApp } from './app.js';
 import { closeComparePool } from './compare/compare-pool.js';
 import { openPersistence } from '../shared/store/index.js';
+import { drainerFor } from './http-drain.js';
 import { JobGateway } from './job-gateway.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -13,7 +15,11 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export interface ApiServer {
   server: ServerType;
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, closes keep-alive connections, lets requests in flight finish within
+   * `graceMs` (SHUTDOWN_GRACE_MS) and cuts the rest, then closes Redis and the store.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -47,17 +53,22 @@ export async function startApiServer(
     registry,
     startedAt: Date.now(),
   });
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) =>
-      resolve({ server: s, port: info.port }),
-    );
-  });
+  let onListening: (info: AddressInfo) => void = () => undefined;
+  const listening = new Promise<AddressInfo>((resolve) => (onListening = resolve));
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) =>
+    onListening(info),
+  );
+  // Tracks requests from the first one on, so a drain knows every response in flight.
+  const drain = drainerFor(server);
+  const { port } = await listening;
   logger.info({ host: config.host, port }, 'api listening');
   return {
     server,
     port,
-    async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+    async close(graceMs = config.shutdownGraceMs) {
+      if ((await drain(graceMs)) === 'forced') {
+        logger.warn({ graceMs }, 'shutdown deadline passed; cut the requests still in flight');
+      }
       await closeComparePool();
       await jobs.close();
       await persistence.close();

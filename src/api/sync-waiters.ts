@@ -31,12 +31,16 @@ export class SyncWaiters {
     );
   }
 
-  wait(jobId: string, timeoutMs: number): Promise<SyncOutcome> {
+  /** Settles with the job's result, or with `timeout` at `deadline` (ms since the epoch). */
+  wait(jobId: string, deadline: number): Promise<SyncOutcome> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(jobId);
-        resolve({ ok: false, timeout: true });
-      }, timeoutMs);
+      const timer = setTimeout(
+        () => {
+          this.waiting.delete(jobId);
+          resolve({ ok: false, timeout: true });
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       this.waiting.set(jobId, { resolve, timer });
     });
   }

@@ -29,6 +29,7 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
 
   app.post('/api/v1/identify', limitBody(config.maxBodyBytes), async (c) => {
+    const arrivedAt = Date.now(); // SYNC_TIMEOUT_MS counts from here, as in /embed
     const req = await readJson(c, IdentifyRequest);
     const bytes = decodeBase64Image(req.image);
     assertSupportedImage(bytes);
@@ -41,6 +42,7 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
         ...(req.group !== undefined ? { group: req.group } : {}),
       },
       config.syncTimeoutMs,
+      arrivedAt,
     );
     return c.json(result);
   });

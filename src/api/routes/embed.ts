@@ -13,6 +13,8 @@ import { readJson } from '../validate.js';
 export function embedRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post('/api/v1/embed', limitBody(deps.config.maxBodyBytes), async (c) => {
+    // SYNC_TIMEOUT_MS counts from the request's arrival: reading the body is part of the wait.
+    const arrivedAt = Date.now();
     const req = await readJson(c, EmbedRequest);
     const bytes = decodeBase64Image(req.image);
     assertSupportedImage(bytes);
@@ -20,6 +22,7 @@ export function embedRoutes(deps: ApiDeps): Hono {
       EMBED_JOB,
       { image: bytes.toString('base64'), face: req.face },
       deps.config.syncTimeoutMs,
+      arrivedAt,
     );
     return c.json(result);
   });

@@ -51,13 +51,30 @@ async function announcedGallerySize(deps: ApiDeps): Promise<number> {
   return Math.max(0, ...sizes);
 }
 
-/** GET /api/v1/health — never waits on a dead Redis (ping has a short deadline). */
+/** How long /health gives the worker and queue reads after a good ping. */
+const HEALTH_READS_MS = 1000;
+
+/**
+ * `promise`'s value, or `fallback` if it fails or takes longer than `ms`. A Redis that freezes
+ * between the ping and these reads would otherwise hold /health for the command timeout (2 s)
+ * per read.
+ */
+function orFallback<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  const late = new Promise<T>((r) => setTimeout(() => r(fallback), ms).unref());
+  return Promise.race([promise.catch(() => fallback), late]);
+}
+
+/** GET /api/v1/health — never waits on a dead or frozen Redis: 500 ms ping, then 1 s for reads. */
 export function healthRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.get('/api/v1/health', async (c) => {
     const redis = await deps.jobs.ping(500);
-    const workers = redis ? await deps.jobs.workerAnnouncements().catch(() => []) : [];
-    const queues = redis ? await deps.jobs.queueDepths().catch(() => ({})) : {};
+    const [workers, queues] = redis
+      ? await Promise.all([
+          orFallback(deps.jobs.workerAnnouncements(), HEALTH_READS_MS, []),
+          orFallback(deps.jobs.queueDepths(), HEALTH_READS_MS, {}),
+        ])
+      : [[], {}];
     const status = !redis ? 'down' : workers.length === 0 ? 'degraded' : 'ok';
     return c.json(
       {

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../shared/config.js';
+import { decodeError, ServiceError } from '../shared/errors.js';
+import type { JobName, JobResults } from '../shared/jobs/index.js';
+import {
+  COMMAND_TIMEOUT_MS,
+  HEARTBEAT_EVERY_MS,
+  QUEUE_OF,
+  SYNC_JOB_OPTIONS,
+  workerSetKey,
+} from '../shared/queues.js';
+import { AbandonedJobs } from './abandoned-jobs.js';
+import { unavailable, unavailableOnError, within } from './redis-errors.js';
+import { SyncWaiters, type SyncOutcome } from './sync-waiters.js';
+import { WORKER_SILENT_MS, WorkerLiveness } from './worker-liveness.js';
+
+/** How long a 503/504 waits for its job's removal (which goes on in the background after). */
+const ABANDON_WAIT_MS = 500;
+
+/** One step of a sync call: whichever comes first of these settles it. */
+type Step =
+  | { kind: 'added' }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'outcome'; outcome: SyncOutcome }
+  | { kind: 'no-worker'; error: ServiceError };
+
+/** A sync call's progress, read by the steps running beside it. */
+interface Call {
+  answered: boolean;
+  addSent: boolean;
+}
+
+/**
+ * Sync calls (/embed, /identify): a job a caller waits for. Each answers by its deadline, always:
+ * before the fix a frozen Redis held them for the whole freeze and a dead worker for the full
+ * SYNC_TIMEOUT_MS (test/security/redis-freeze.test.ts, test/e2e/worker-death.test.ts).
+ */
+export class SyncCalls {
+  private readonly waiters: SyncWaiters;
+  private readonly liveness: WorkerLiveness;
+  private readonly abandoned = new AbandonedJobs();
+
+  constructor(
+    config: Config,
+    redis: Redis,
+    private readonly events: QueueEvents,
+  ) {
+    this.waiters = new SyncWaiters(events, redis, `${config.keyPrefix}:${QUEUE_OF.embed}:events`);
+    this.liveness = new WorkerLiveness(redis, workerSetKey(config));
+  }
+
+  /**
+   * Enqueues a high-priority job on `queue` and waits for its result, or throws the job's typed
+   * error. Answers within `timeoutMs` of `arrivedAt` (when the request arrived) whatever Redis does:
+   * 504 TIMEOUT then, 503 sooner when no worker is left to run the job or Redis stops
+   * answering. A job whose caller got 503/504 is removed if no worker has taken it yet.
+   */
+  async run<N extends JobName>(
+    queue: Queue,
+    name: N,
+    data: unknown,
+    timeoutMs: number,
+    arrivedAt: number,
+  ): Promise<JobResults[N]> {
+    const deadline = arrivedAt + timeoutMs;
+    const jobId = randomUUID();
+    // Armed before the first Redis call: its timer is the deadline, however long Redis takes.
+    const outcome = this.waiters.wait(jobId, deadline);
+    const call: Call = { answered: false, addSent: false };
+    const added = this.enqueue(queue, name, data, jobId, call);
+    const settled = outcome.then((o): Step => ({ kind: 'outcome', outcome: o }));
+    let step = await Promise.race([
+      added.then(
+        (): Step => ({ kind: 'added' }),
+        (error: unknown): Step => ({ kind: 'failed', error }),
+      ),
+      settled,
+    ]);
+    if (step.kind === 'added') step = await Promise.race([settled, this.noWorkerLeft(call, jobId)]);
+    call.answered = true;
+    this.waiters.cancel(jobId);
+    const result = step.kind === 'outcome' ? step.outcome : undefined;
+    if (result?.ok) {
+      await this.discard(queue, jobId);
+      return (typeof result.value === 'string' ? JSON.parse(result.value) : result.value) as JobResults[N];
+    }
+    if (result && 'reason' in result) {
+      await this.discard(queue, jobId);
+      throw decodeError(result.reason) ?? new ServiceError('INTERNAL_ERROR', 'the job failed');
+    }
+    // Answered before the job ran: nobody will read its result, so no worker should compute it.
+    // The answer waits briefly for the removal (ms while Redis answers), never past the deadline.
+    if (call.addSent) {
+      const removing = this.abandoned.drop(queue, jobId, added);
+      await within(Math.min(ABANDON_WAIT_MS, Math.max(0, deadline - Date.now())), removing).catch(
+        () => undefined,
+      );
+    }
+    if (step.kind === 'failed' || step.kind === 'no-worker') throw step.error;
+    throw new ServiceError('TIMEOUT', `no result within ${timeoutMs} ms`, { job_id: jobId });
+  }
+
+  /** Checks that a worker is alive, then adds the job — unless the call was answered meanwhile. */
+  private async enqueue(
+    queue: Queue,
+    name: JobName,
+    data: unknown,
+    jobId: string,
+    call: Call,
+  ): Promise<void> {
+    const { alive, silent } = await unavailableOnError(() => this.liveness.check());
+    if (alive === 0 || silent) {
+      throw new ServiceError('SERVICE_UNAVAILABLE', 'no worker is running; try again shortly');
+    }
+    await unavailableOnError(() => within(COMMAND_TIMEOUT_MS, this.events.waitUntilReady()));
+    if (call.answered) return;
+    call.addSent = true;
+    await unavailableOnError(() => queue.add(name, data, { ...SYNC_JOB_OPTIONS, jobId }), { job_id: jobId });
+  }
+
+  /**
+   * Resolves once no worker is left to run the job (every heartbeat silent for WORKER_SILENT_MS,
+   * e.g. the only worker was SIGKILLed) or Redis stops answering; never while the call waits
+   * on live workers. Checked every heartbeat interval (one shared Redis read per 0.5 s).
+   */
+  private noWorkerLeft(call: Call, jobId: string): Promise<Step> {
+    return new Promise((resolve) => {
+      const tick = () => {
+        if (call.answered) return;
+        this.liveness.check().then(
+          ({ alive, silent }) => {
+            if (alive > 0 && !silent) return schedule();
+            const why = `no live worker took the job (no heartbeat for ${WORKER_SILENT_MS / 1000} s); try again shortly`;
+            resolve({
+              kind: 'no-worker',
+              error: new ServiceError('SERVICE_UNAVAILABLE', why, { job_id: jobId }),
+            });
+          },
+          () => resolve({ kind: 'no-worker', error: unavailable({ job_id: jobId }) }),
+        );
+      };
+      const schedule = () => {
+        if (!call.answered) setTimeout(tick, HEARTBEAT_EVERY_MS).unref();
+      };
+      schedule();
+    });
+  }
+
+  close(): void {
+    this.abandoned.close();
+  }
+
+  /** The job's photo must not outlive the answer; retention is the backstop if this fails. */
+  private async discard(queue: Queue, jobId: string): Promise<void> {
+    await queue.remove(jobId).catch(() => undefined);
+  }
+}
