@@ -39,7 +39,8 @@ export function ensureFerretdb(log = console.log) {
     cwd: tmpdir(),
     env: { ...process.env, GOFLAGS: '-mod=mod' },
   });
-  if (dl.status !== 0) return { skipped: `go mod download failed: ${(dl.stderr || dl.stdout).trim().slice(-300)}` };
+  if (dl.status !== 0)
+    return { skipped: `go mod download failed: ${(dl.stderr || dl.stdout).trim().slice(-300)}` };
   const src = JSON.parse(dl.stdout).Dir;
   const work = mkdtempSync(join(tmpdir(), 'ferretdb-src-'));
   try {
