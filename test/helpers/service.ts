@@ -92,6 +92,8 @@ export interface TestService {
   keys(): Promise<string[]>;
   /** A plain connection to the test Redis, for inspecting keys. */
   redis: Redis;
+  /** The service's blob store (files under DATA_DIR, or GridFS on the MongoDB run). */
+  blobs: Persistence['blobs'];
   /** Closes everything; resolves to how many of its Redis connections close() left open. */
   stop(): Promise<number>;
 }
@@ -165,6 +167,7 @@ async function assemble(
     },
     registry,
     redis,
+    blobs: persistence.blobs,
     keys,
     appWith: (extra) => build(loadConfig({ ...env, ...extra }), new Registry()),
     async stopWorker() {
