@@ -116,7 +116,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
         get: {
-          summary: 'Attendance records (user_id, camera_id, group, kind, from, to, cursor, limit)',
+          summary: 'Attendance records (user_id, camera_id, group, kind, status, from, to, cursor, limit)',
           responses: { 200: { description: 'A page' } },
         },
       },

@@ -4,6 +4,7 @@
  * Field names follow the integration guide.
  */
 import { z } from 'zod';
+import { ATTENDANCE_STATUSES } from './evidence.js';
 import { DISTANCE_METRICS } from './face-math.js';
 import { PHOTO_STATES } from './store/types.js';
 
@@ -217,6 +218,8 @@ export const AttendanceListQuery = PageQuery.extend({
   camera_id: z.string().max(128).optional(),
   group: z.string().max(128).optional(),
   kind: z.enum(['match', 'unknown']).optional(),
+  /** Match records by how their evidence stands now (src/shared/evidence.ts). */
+  status: z.enum(ATTENDANCE_STATUSES).optional(),
   from: Instant.optional(),
   to: Instant.optional(),
 });

@@ -74,10 +74,25 @@ export interface ItemJobResult {
   ok: boolean;
 }
 
+/**
+ * An attendance batch's summary: frames and faces, then the match records its sightings are in
+ * by status when the batch ended (src/shared/evidence.ts); a record also holding sightings of
+ * other batches is counted in each.
+ */
+export interface AttendanceTotals {
+  frames: number;
+  faces: number;
+  matched: number;
+  unknown: number;
+  confirmed: number;
+  pending: number;
+  unconfirmed: number;
+}
+
 export interface BatchSummary {
   total: number;
   done: number;
   failed: number;
   status: string;
-  attendance?: { frames: number; faces: number; matched: number; unknown: number };
+  attendance?: AttendanceTotals;
 }

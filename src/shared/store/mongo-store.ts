@@ -152,6 +152,10 @@ export class MongoStore implements Store {
     return attendance.listAttendance(this.collections, q);
   }
 
+  attendanceOfJob(jobId: string, now?: string): Promise<AttendanceRecord[]> {
+    return attendance.attendanceOfJob(this.collections, jobId, now);
+  }
+
   addWebhookEndpoint(endpoint: WebhookEndpoint): Promise<void> {
     return endpoints.addWebhookEndpoint(this.collections, endpoint);
   }

@@ -101,6 +101,10 @@ export class SqliteStore implements Store {
     return attendance.listAttendance(this.db, q);
   }
 
+  attendanceOfJob(jobId: string, now?: string): Promise<AttendanceRecord[]> {
+    return attendance.attendanceOfJob(this.db, jobId, now);
+  }
+
   eraseAttendancePhotos(userId: string): Promise<string[]> {
     return attendance.eraseAttendancePhotos(this.db, userId);
   }

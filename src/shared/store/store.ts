@@ -77,10 +77,17 @@ export interface Store {
   /**
    * Records a sighting with de-duplication: sightings of one user by one camera whose times
    * are within `windowMs` of each other (chained) form one attendance record, whatever order
-   * they arrive in. Atomic; recording the same sighting_id again changes nothing.
+   * they arrive in. Atomic; recording the same sighting_id again changes nothing. The record
+   * keeps the evidence counters (sightings, strong_sightings, window_closes_at) its status is
+   * derived from when read (src/shared/evidence.ts), and the best sighting's margin and thresholds.
    */
   recordSighting(sighting: Sighting, windowMs: number): Promise<{ attendance_id: string }>;
   listAttendance(query: AttendanceQuery): Promise<Page<AttendanceRecord>>;
+  /**
+   * The match records holding a sighting of batch `jobId`, statuses judged at `now` (default
+   * the current time), in (timestamp, attendance_id) order: a batch's webhook summary.
+   */
+  attendanceOfJob(jobId: string, now?: string): Promise<AttendanceRecord[]>;
   /**
    * Erasure: detaches the face-crop photos from a user's attendance records (the records, a
    * business log, stay) and returns their blob keys for deletion.

@@ -1,3 +1,4 @@
+import type { AttendanceStatus } from '../evidence.js';
 import type { FaceQuality } from '../face-types.js';
 
 /**
@@ -130,6 +131,14 @@ export interface Sighting {
   captured_at: string;
   similarity: number | null;
   distance: number | null;
+  /** Distance of the second-nearest person minus `distance` (null: nobody else to compare with). */
+  margin: number | null;
+  /** The threshold this sighting was decided with (a match is `distance <= threshold`). */
+  threshold: number | null;
+  /** At or under this, two such sightings confirm their record (src/shared/evidence.ts). */
+  confirm_threshold: number | null;
+  /** At or under this, the sighting alone confirms its record. */
+  strong_threshold: number | null;
   bbox: { x: number; y: number; width: number; height: number };
   /** Blob key of the aligned face crop (JPEG). */
   thumbnail: string | null;
@@ -149,9 +158,27 @@ export interface AttendanceRecord {
   timestamp: string;
   last_seen: string;
   sightings: number;
+  /**
+   * How the evidence stands (src/shared/evidence.ts), judged when the record is read: confirmed,
+   * pending (window still open), unconfirmed (window closed with too little); null for unknown faces.
+   */
+  status: AttendanceStatus | null;
+  /** Sightings at or under their confirm threshold: two confirm the record. */
+  confirming_sightings: number;
+  /** Sightings at or under their strong threshold: one confirms the record. */
+  strong_sightings: number;
+  /** When the window closes: the latest sighting's captured_at plus the window. */
+  window_closes_at: string;
   /** Of the best sighting. */
   similarity_score: number | null;
   distance: number | null;
+  /** Of the best sighting: the second-nearest person's distance minus `distance`. */
+  margin: number | null;
+  /** The threshold the best sighting was decided with (null: recorded before thresholds were kept). */
+  threshold: number | null;
+  /** The best sighting's confirm and strong thresholds. */
+  confirm_threshold: number | null;
+  strong_threshold: number | null;
   bbox: { x: number; y: number; width: number; height: number };
   thumbnail: string | null;
   embedding: number[] | null;
@@ -163,6 +190,10 @@ export interface AttendanceQuery {
   camera_id?: string;
   group?: string;
   kind?: 'match' | 'unknown';
+  /** Match records with this status at `now` (unknown records have none). */
+  status?: AttendanceStatus;
+  /** ISO time statuses are judged at; default the current time. */
+  now?: string;
   from?: string;
   to?: string;
   cursor?: string;

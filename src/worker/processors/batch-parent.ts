@@ -4,6 +4,7 @@ import {
   BATCH_CLEANUP_JOB,
   WEBHOOK_JOB,
   type BatchCleanupData,
+  type AttendanceTotals,
   type BatchParentData,
   type BatchSummary,
   type WebhookJobData,
@@ -113,12 +114,13 @@ async function recordExhaustedItems(batch: BatchJob, deps: ProcessorDeps, job: J
   }
 }
 
-/** Frames, faces, matched and unknown faces over the batch, for the webhook and the job result. */
-async function attendanceTotals(
-  deps: ProcessorDeps,
-  jobId: string,
-): Promise<NonNullable<BatchSummary['attendance']>> {
-  const totals = { frames: 0, faces: 0, matched: 0, unknown: 0 };
+/**
+ * Frames, faces, matched and unknown faces over the batch, and its match records by status
+ * (confirmed / pending / unconfirmed), for the webhook and the job result.
+ */
+async function attendanceTotals(deps: ProcessorDeps, jobId: string): Promise<AttendanceTotals> {
+  const totals = { frames: 0, faces: 0, matched: 0, unknown: 0, confirmed: 0, pending: 0, unconfirmed: 0 };
+  for (const r of await deps.store.attendanceOfJob(jobId)) if (r.status) totals[r.status]++;
   for (let cursor: string | undefined; ;) {
     const page = await deps.store.listItemResults(jobId, { cursor, limit: 1000 });
     for (const r of page.items) {

@@ -13,6 +13,7 @@ import type {
   UserInput,
   WebhookDelivery,
 } from '../../../src/shared/store/store.js';
+import { evidenceConformance } from './conformance-evidence.js';
 
 /**
  * The contracts of Store (store.ts) and BlobStore (blobs.ts), run against every implementation:
@@ -566,8 +567,16 @@ export function storeConformance(
           timestamp: at(0),
           last_seen: at(3),
           sightings: 2,
+          status: 'unconfirmed', // the second sighting (0.5) is over the confirm threshold (0.3)
+          confirming_sightings: 1,
+          strong_sightings: 0,
+          window_closes_at: at(8),
           similarity_score: 0.8,
           distance: 0.2,
+          margin: 0.25,
+          threshold: 0.59,
+          confirm_threshold: 0.3,
+          strong_threshold: 0.15,
           bbox: { x: 10, y: 20, width: 100, height: 120 },
           thumbnail: 'thumbs/s-1.jpg',
           embedding: null,
@@ -671,6 +680,8 @@ export function storeConformance(
         });
       });
     });
+
+    evidenceConformance(() => store);
 
     void describe('jobs and item results', () => {
       void it('creates, gets and updates a job', async () => {
@@ -916,7 +927,10 @@ const WINDOW = 5 * 60_000;
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 const round4 = (v: number) => Math.round(v * 10000) / 10000;
 
-/** A match of u1 on cam-1, `minutes` after T0. */
+/**
+ * A match of u1 on cam-1, `minutes` after T0: confirming (distance 0.2, at most 0.3) but not
+ * strong (over 0.15): two of them confirm a record, one does not.
+ */
 function sighting(id: string, minutes: number, over: Partial<Sighting> = {}): Sighting {
   return {
     sighting_id: id,
@@ -928,6 +942,10 @@ function sighting(id: string, minutes: number, over: Partial<Sighting> = {}): Si
     captured_at: at(minutes),
     similarity: 0.8,
     distance: 0.2,
+    margin: 0.25,
+    threshold: 0.59,
+    confirm_threshold: 0.3,
+    strong_threshold: 0.15,
     bbox: { x: 10, y: 20, width: 100, height: 120 },
     thumbnail: `thumbs/${id}.jpg`,
     embedding: null,

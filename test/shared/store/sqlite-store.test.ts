@@ -134,3 +134,80 @@ void describe('SqliteStore on a database from before photos and failure_reason',
     }
   });
 });
+
+void describe('SqliteStore on a database from before the attendance evidence columns', () => {
+  void it('adds them: old records read as decided (closed windows), new sightings chain onto them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
+    const file = join(dir, 'shelia.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE attendance (
+      attendance_id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT, name TEXT, grp TEXT, camera_id TEXT NOT NULL,
+      timestamp TEXT NOT NULL, last_seen TEXT NOT NULL, sightings INTEGER NOT NULL, similarity_score REAL, distance REAL,
+      bbox TEXT NOT NULL, thumbnail TEXT, embedding BLOB, job_id TEXT NOT NULL);
+      CREATE TABLE sightings (sighting_id TEXT PRIMARY KEY, attendance_id TEXT NOT NULL);`);
+    const insert = old.prepare(
+      `INSERT INTO attendance VALUES (?, 'match', ?, ?, NULL, 'cam-1', ?, ?, ?, 0.8, 0.2, '{"x":0,"y":0,"width":9,"height":9}', NULL, NULL, 'job-old')`,
+    );
+    insert.run('r-1', 'u1', 'Name u1', '2026-03-02T09:00:00.000Z', '2026-03-02T09:02:00.000Z', 2);
+    insert.run('r-2', 'u2', 'Name u2', '2026-03-02T09:00:00.000Z', '2026-03-02T09:00:00.000Z', 1);
+    old.prepare("INSERT INTO sightings VALUES ('old-1', 'r-1')").run();
+    old.close();
+    const store = new SqliteStore(file);
+    try {
+      await store.init();
+      // Their windows are taken to end at their last sighting: decided as soon as it is past.
+      const now = '2026-03-02T09:01:00.000Z';
+      const { items } = await store.listAttendance({ limit: 10, now });
+      assert.deepEqual(
+        items
+          .map((r) => [r.attendance_id, r.status, r.confirming_sightings, r.window_closes_at, r.threshold])
+          .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+        [
+          ['r-1', 'confirmed', 2, '2026-03-02T09:02:00.000Z', null],
+          ['r-2', 'unconfirmed', 1, '2026-03-02T09:00:00.000Z', null],
+        ],
+      );
+      const unconfirmed = await store.listAttendance({ limit: 10, status: 'unconfirmed', now });
+      assert.deepEqual(
+        unconfirmed.items.map((r) => r.attendance_id),
+        ['r-2'],
+      );
+      const s = {
+        sighting_id: 'new-1',
+        kind: 'match' as const,
+        user_id: 'u2',
+        name: 'Name u2',
+        group: null,
+        camera_id: 'cam-1',
+        captured_at: '2026-03-02T09:03:00.000Z',
+        similarity: 0.9,
+        distance: 0.1,
+        margin: 0.3,
+        threshold: 0.59,
+        confirm_threshold: 0.5,
+        strong_threshold: 0.45,
+        bbox: { x: 1, y: 1, width: 9, height: 9 },
+        thumbnail: null,
+        embedding: null,
+        job_id: 'job-new',
+      };
+      assert.deepEqual(await store.recordSighting(s, 5 * 60_000), { attendance_id: 'r-2' });
+      const [merged] = await store.attendanceOfJob('job-new');
+      assert.deepEqual(
+        [
+          merged?.sightings,
+          merged?.confirming_sightings,
+          merged?.strong_sightings,
+          merged?.status,
+          merged?.window_closes_at,
+          merged?.threshold,
+        ],
+        [2, 2, 1, 'confirmed', '2026-03-02T09:08:00.000Z', 0.59],
+      );
+      assert.deepEqual(await store.attendanceOfJob('job-old'), []);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

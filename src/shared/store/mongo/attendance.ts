@@ -1,26 +1,87 @@
 import type { Filter } from 'mongodb';
+import {
+  CONFIRMED_WHEN,
+  evidenceStatus,
+  statusCondition,
+  type AttendanceStatus,
+  type EvidenceCounter,
+} from '../../evidence.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { AttendanceQuery, AttendanceRecord, Page } from '../types.js';
 import { NO_ID, type AttendanceDoc, type Collections } from './collections.js';
 import { fromBinary, isoTime } from './encoding.js';
 
-const toAttendance = (d: AttendanceDoc): AttendanceRecord => ({
-  attendance_id: d.attendance_id,
-  kind: d.kind,
-  user_id: d.user_id,
-  name: d.name,
-  group: d.group,
-  camera_id: d.camera_id,
-  timestamp: d.timestamp,
-  last_seen: d.last_seen,
-  sightings: d.sightings,
-  similarity_score: d.similarity_score,
-  distance: d.distance,
-  bbox: { x: d.bbox.x, y: d.bbox.y, width: d.bbox.width, height: d.bbox.height },
-  thumbnail: d.thumbnail,
-  embedding: d.embedding ? Array.from(fromBinary(d.embedding)) : null,
-  job_id: d.job_id,
-});
+/**
+ * What a document from before the evidence fields counts as: its sightings were matches at the
+ * threshold of the time (each confirming, as SqliteStore's migration sets them), none strong.
+ */
+const LEGACY: Record<EvidenceCounter, 'sightings' | null> = {
+  confirming_sightings: 'sightings',
+  strong_sightings: null,
+};
+const counter = (d: AttendanceDoc, c: EvidenceCounter) => {
+  const legacy = LEGACY[c];
+  return d[c] ?? (legacy && d.kind === 'match' ? d[legacy] : 0);
+};
+
+/** A document as the API shows it, its status judged at `now`. */
+function toAttendance(d: AttendanceDoc, now: string): AttendanceRecord {
+  const evidence = {
+    kind: d.kind,
+    confirming_sightings: counter(d, 'confirming_sightings'),
+    strong_sightings: counter(d, 'strong_sightings'),
+    window_closes_at: d.window_closes_at ?? d.last_seen,
+  };
+  return {
+    attendance_id: d.attendance_id,
+    kind: d.kind,
+    user_id: d.user_id,
+    name: d.name,
+    group: d.group,
+    camera_id: d.camera_id,
+    timestamp: d.timestamp,
+    last_seen: d.last_seen,
+    sightings: d.sightings,
+    status: evidenceStatus(evidence, now),
+    confirming_sightings: evidence.confirming_sightings,
+    strong_sightings: evidence.strong_sightings,
+    window_closes_at: evidence.window_closes_at,
+    similarity_score: d.similarity_score,
+    distance: d.distance,
+    margin: d.margin ?? null,
+    threshold: d.threshold ?? null,
+    confirm_threshold: d.confirm_threshold ?? null,
+    strong_threshold: d.strong_threshold ?? null,
+    bbox: { x: d.bbox.x, y: d.bbox.y, width: d.bbox.width, height: d.bbox.height },
+    thumbnail: d.thumbnail,
+    embedding: d.embedding ? Array.from(fromBinary(d.embedding)) : null,
+    job_id: d.job_id,
+  };
+}
+
+/**
+ * The `status=` filter (evidence.ts's rule, translated), reading documents lacking a field as
+ * toAttendance does; $nor negates, also matching documents without the fields.
+ */
+function statusFilter(status: AttendanceStatus, now: string): Filter<AttendanceDoc>[] {
+  const { enough, closed } = statusCondition(status);
+  const any: Filter<AttendanceDoc>[] = CONFIRMED_WHEN.flatMap(({ counter: c, atLeast }) => {
+    const legacy = LEGACY[c];
+    const old = legacy ? [{ [c]: { $exists: false }, [legacy]: { $gte: atLeast } }] : [];
+    return [{ [c]: { $gte: atLeast } }, ...old];
+  });
+  const open: Filter<AttendanceDoc> = {
+    $or: [
+      { window_closes_at: { $gte: now } },
+      { window_closes_at: { $exists: false }, last_seen: { $gte: now } },
+    ],
+  };
+  return [
+    { kind: 'match' },
+    enough ? { $or: any } : { $nor: any },
+    ...(closed === undefined ? [] : [closed ? { $nor: [open] } : open]),
+  ];
+}
 
 export async function listAttendance(cols: Collections, q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
   const and: Filter<AttendanceDoc>[] = [];
@@ -28,6 +89,8 @@ export async function listAttendance(cols: Collections, q: AttendanceQuery): Pro
   if (q.camera_id !== undefined) and.push({ camera_id: q.camera_id });
   if (q.group !== undefined) and.push({ group: q.group });
   if (q.kind !== undefined) and.push({ kind: q.kind });
+  const now = q.now ?? new Date().toISOString();
+  if (q.status !== undefined) and.push(...statusFilter(q.status, now));
   if (q.from !== undefined) and.push({ timestamp: { $gte: isoTime(q.from) } });
   if (q.to !== undefined) and.push({ timestamp: { $lte: isoTime(q.to) } });
   const after = decodeCursor(q.cursor);
@@ -43,10 +106,29 @@ export async function listAttendance(cols: Collections, q: AttendanceQuery): Pro
   const page = docs.slice(0, q.limit);
   const last = page[page.length - 1];
   return {
-    items: page.map(toAttendance),
+    items: page.map((d) => toAttendance(d, now)),
     next_cursor:
       docs.length > q.limit && last ? encodeCursor(`${last.timestamp}|${last.attendance_id}`) : null,
   };
+}
+
+/** Two plain queries (no $lookup): the batch's sightings, then their match records. */
+export async function attendanceOfJob(
+  cols: Collections,
+  jobId: string,
+  now?: string,
+): Promise<AttendanceRecord[]> {
+  const linked = await cols.sightings
+    .find({ job_id: jobId, attendance_id: { $ne: null } }, { projection: { _id: 0, attendance_id: 1 } })
+    .toArray();
+  const ids = [...new Set(linked.flatMap((d) => (d.attendance_id ? [d.attendance_id] : [])))];
+  if (ids.length === 0) return [];
+  const docs = await cols.attendance
+    .find({ kind: 'match', attendance_id: { $in: ids } }, NO_ID)
+    .sort({ timestamp: 1, attendance_id: 1 })
+    .toArray();
+  const at = now ?? new Date().toISOString();
+  return docs.map((d) => toAttendance(d, at));
 }
 
 export async function eraseAttendancePhotos(cols: Collections, userId: string): Promise<string[]> {

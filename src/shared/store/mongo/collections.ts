@@ -74,11 +74,21 @@ export interface AttendanceDoc {
   /** Unknown faces only: Float32 bytes, as for templates. */
   embedding: Binary | null;
   job_id: string;
+  /** The evidence fields came later: documents written before them lack them (see toAttendance). */
+  confirming_sightings?: number;
+  strong_sightings?: number;
+  window_closes_at?: string;
+  margin?: number | null;
+  threshold?: number | null;
+  confirm_threshold?: number | null;
+  strong_threshold?: number | null;
 }
 /** One recorded sighting: `attendance_id` is null from its claim until it is linked to its record. */
 export interface SightingDoc {
   sighting_id: string;
   attendance_id: string | null;
+  /** The batch it came from (absent in documents from before it was kept). */
+  job_id?: string;
 }
 
 /** The collections MongoStore uses, by what they hold. */
@@ -132,4 +142,5 @@ export async function createIndexes(cols: Collections): Promise<void> {
   await cols.attendance.createIndex({ timestamp: 1, attendance_id: 1 });
   await cols.sightings.createIndex({ sighting_id: 1 }, { unique: true });
   await cols.sightings.createIndex({ attendance_id: 1 });
+  await cols.sightings.createIndex({ job_id: 1 });
 }

@@ -1,13 +1,37 @@
 import { createHash } from 'node:crypto';
+import { isConfirming, isStrong } from '../../evidence.js';
 import type { Sighting } from '../types.js';
 import { NO_ID, isDuplicateKey, type AttendanceDoc, type Collections } from './collections.js';
 import { isoTime, toBinary } from './encoding.js';
 
 /** What a sighting, or an absorbed record, adds to an attendance record (see `fold`). */
-type Contribution = Pick<
-  AttendanceDoc,
-  'timestamp' | 'last_seen' | 'sightings' | 'similarity_score' | 'distance' | 'bbox' | 'thumbnail'
->;
+type Contribution = Pick<AttendanceDoc, 'timestamp' | 'last_seen' | 'sightings'> &
+  Required<Pick<AttendanceDoc, 'confirming_sightings' | 'strong_sightings' | 'window_closes_at'>> &
+  Best;
+/** The best sighting's fields: a fold takes them all when its similarity is strictly higher. */
+type Best = Pick<AttendanceDoc, 'similarity_score' | 'distance' | 'bbox' | 'thumbnail'> &
+  Required<Pick<AttendanceDoc, 'margin' | 'threshold' | 'confirm_threshold' | 'strong_threshold'>>;
+
+/**
+ * An absorbed record as a contribution. Documents from before the evidence fields lack them:
+ * their sightings were matches at the threshold of the time (each confirming), windows closed.
+ */
+const contributionOf = (d: AttendanceDoc): Contribution => ({
+  timestamp: d.timestamp,
+  last_seen: d.last_seen,
+  sightings: d.sightings,
+  confirming_sightings: d.confirming_sightings ?? (d.kind === 'match' ? d.sightings : 0),
+  strong_sightings: d.strong_sightings ?? 0,
+  window_closes_at: d.window_closes_at ?? d.last_seen,
+  similarity_score: d.similarity_score,
+  distance: d.distance,
+  margin: d.margin ?? null,
+  threshold: d.threshold ?? null,
+  confirm_threshold: d.confirm_threshold ?? null,
+  strong_threshold: d.strong_threshold ?? null,
+  bbox: d.bbox,
+  thumbnail: d.thumbnail,
+});
 
 /** The id of the record a sighting starts, derived from its sighting_id (UUID-shaped). */
 function recordIdFor(sightingId: string): string {
@@ -33,9 +57,10 @@ const MAX_FOLD_ATTEMPTS = 5;
  *    is the one this sighting started (a retry of an attempt that stopped after starting it).
  * 4. Link the sighting to the record it ended in.
  *
- * Each fold is ONE atomic pipeline update ($min/$max of the times, + the count, the best
- * sighting's fields when its similarity is strictly higher), so concurrent folds into one record
- * never lose each other's writes.
+ * Each fold is ONE atomic update with plain operators ($min/$max of the times and the window's
+ * end, $inc of the counters, and $set of the best sighting's fields guarded by the filter
+ * `similarity_score < its own`), so concurrent folds into one record never lose each other's
+ * writes. No pipeline update, $cond, $lookup or transaction: FerretDB v1 runs it too.
  *
  * With a single writer this gives exactly SQLite's records. What it does NOT guarantee:
  * - Concurrent writers (two workers with frames of one user and camera at once) can both find no
@@ -57,7 +82,7 @@ export async function recordSighting(
 ): Promise<{ attendance_id: string }> {
   const at = isoTime(s.captured_at);
   try {
-    await cols.sightings.insertOne({ sighting_id: s.sighting_id, attendance_id: null });
+    await cols.sightings.insertOne({ sighting_id: s.sighting_id, attendance_id: null, job_id: s.job_id });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     const prev = await cols.sightings.findOne({ sighting_id: s.sighting_id }, NO_ID);
@@ -75,8 +100,15 @@ async function placeSighting(cols: Collections, s: Sighting, at: string, windowM
     timestamp: at,
     last_seen: at,
     sightings: 1,
+    confirming_sightings: isConfirming(s) ? 1 : 0,
+    strong_sightings: isStrong(s) ? 1 : 0,
+    window_closes_at: new Date(Date.parse(at) + windowMs).toISOString(),
     similarity_score: s.similarity,
     distance: s.distance,
+    margin: s.margin,
+    threshold: s.threshold,
+    confirm_threshold: s.confirm_threshold,
+    strong_threshold: s.strong_threshold,
     bbox: { x: s.bbox.x, y: s.bbox.y, width: s.bbox.width, height: s.bbox.height },
     thumbnail: s.thumbnail,
   };
@@ -116,7 +148,7 @@ async function placeSighting(cols: Collections, s: Sighting, at: string, windowM
     for (const { attendance_id: id } of absorbed) {
       const doc = await cols.attendance.findOneAndDelete({ attendance_id: id }, NO_ID);
       if (!doc) continue; // absorbed by a concurrent writer
-      if (!(await fold(cols, keep.attendance_id, doc))) {
+      if (!(await fold(cols, keep.attendance_id, contributionOf(doc)))) {
         await cols.attendance.insertOne(doc); // the kept record went meanwhile: put this one back
         keepGone = true;
         break;
@@ -141,31 +173,43 @@ async function startRecord(cols: Collections, doc: AttendanceDoc): Promise<strin
 
 /**
  * Adds a sighting or an absorbed record to record `id` in one atomic update: earliest timestamp,
- * latest last_seen, summed count, and the best (strictly higher similarity) sighting's fields, so
- * on a tie the record keeps its own, as in SQLite. All expressions of a `$set` stage see the
- * document as it was before the update. Values are `$literal`, so no string is read as a field
- * path. False when the record is not there (absorbed by a concurrent writer).
+ * latest last_seen and window end, summed counters, and the best sighting's fields when the
+ * contribution's similarity is strictly higher, so on a tie the record keeps its own, as in
+ * SQLite. That condition is the filter of a first try; when it does not hold the fold is redone
+ * without the best fields. The record's similarity only ever rises, so a first try that matched
+ * nothing because it was not better stays right for the second. False when the record is not
+ * there (absorbed by a concurrent writer).
  */
 async function fold(cols: Collections, id: string, c: Contribution): Promise<boolean> {
-  const better =
-    c.similarity_score === null
-      ? false
-      : { $gt: [c.similarity_score, { $ifNull: ['$similarity_score', -Infinity] }] };
-  const best = (field: keyof Contribution, value: unknown) => ({
-    $cond: [better, { $literal: value }, `$${field}`],
-  });
-  const { matchedCount } = await cols.attendance.updateOne({ attendance_id: id }, [
-    {
-      $set: {
-        timestamp: { $min: ['$timestamp', { $literal: c.timestamp }] },
-        last_seen: { $max: ['$last_seen', { $literal: c.last_seen }] },
-        sightings: { $add: ['$sightings', c.sightings] },
-        similarity_score: best('similarity_score', c.similarity_score),
-        distance: best('distance', c.distance),
-        bbox: best('bbox', c.bbox),
-        thumbnail: best('thumbnail', c.thumbnail),
-      },
+  const counts = {
+    $min: { timestamp: c.timestamp },
+    $max: { last_seen: c.last_seen, window_closes_at: c.window_closes_at },
+    $inc: {
+      sightings: c.sightings,
+      confirming_sightings: c.confirming_sightings,
+      strong_sightings: c.strong_sightings,
     },
-  ]);
+  };
+  if (c.similarity_score !== null) {
+    const best: Best = {
+      similarity_score: c.similarity_score,
+      distance: c.distance,
+      margin: c.margin,
+      threshold: c.threshold,
+      confirm_threshold: c.confirm_threshold,
+      strong_threshold: c.strong_threshold,
+      bbox: c.bbox,
+      thumbnail: c.thumbnail,
+    };
+    const better = await cols.attendance.updateOne(
+      {
+        attendance_id: id,
+        $or: [{ similarity_score: null }, { similarity_score: { $lt: c.similarity_score } }],
+      },
+      { ...counts, $set: best },
+    );
+    if (better.matchedCount === 1) return true;
+  }
+  const { matchedCount } = await cols.attendance.updateOne({ attendance_id: id }, counts);
   return matchedCount === 1;
 }

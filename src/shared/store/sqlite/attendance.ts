@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import {
+  CONFIRMED_WHEN,
+  isConfirming,
+  isStrong,
+  statusCondition,
+  type AttendanceStatus,
+  type EvidenceCounter,
+} from '../../evidence.js';
 import type { AttendanceQuery, AttendanceRecord, Page, Sighting } from '../types.js';
 import { isoTime, toAttendance, toBlob, type AttendanceRow } from './rows.js';
 
@@ -35,12 +43,15 @@ export function recordSighting(
         : [];
     const [keep, ...absorbed] = near;
     const attendance_id = keep?.attendance_id ?? randomUUID();
-    const better = (r: { similarity_score: number | null }) =>
-      (s.similarity ?? -Infinity) > (r.similarity_score ?? -Infinity);
+    const closes = new Date(t + windowMs).toISOString();
+    const confirming = isConfirming(s) ? 1 : 0;
+    const strong = isStrong(s) ? 1 : 0;
     if (!keep) {
       db.prepare(
         `INSERT INTO attendance (attendance_id, kind, user_id, name, grp, camera_id, timestamp, last_seen, sightings,
-               similarity_score, distance, bbox, thumbnail, embedding, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`,
+               confirming_sightings, strong_sightings, window_closes_at, similarity_score, distance, margin, threshold,
+               confirm_threshold, strong_threshold, bbox, thumbnail, embedding, job_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         attendance_id,
         s.kind,
@@ -50,8 +61,15 @@ export function recordSighting(
         s.camera_id,
         at,
         at,
+        confirming,
+        strong,
+        closes,
         s.similarity,
         s.distance,
+        s.margin,
+        s.threshold,
+        s.confirm_threshold,
+        s.strong_threshold,
         JSON.stringify(s.bbox),
         s.thumbnail,
         s.embedding ? toBlob(s.embedding) : null,
@@ -59,25 +77,38 @@ export function recordSighting(
       );
     } else {
       const all = [keep, ...absorbed];
-      const best = all.reduce((a, b) =>
+      const kept = all.reduce((a, b) =>
         (b.similarity_score ?? -Infinity) > (a.similarity_score ?? -Infinity) ? b : a,
       );
-      const mine = better(best);
+      // The best sighting (strictly higher similarity; on a tie the record keeps its own).
+      const best =
+        (s.similarity ?? -Infinity) > (kept.similarity_score ?? -Infinity)
+          ? { ...s, similarity_score: s.similarity, bbox: JSON.stringify(s.bbox) }
+          : kept;
       const times = all
         .flatMap((r) => [r.timestamp, r.last_seen])
         .concat(at)
         .sort();
+      const closing = all.map((r) => r.window_closes_at ?? r.last_seen).concat(closes);
       db.prepare(
-        `UPDATE attendance SET timestamp = ?, last_seen = ?, sightings = ?, similarity_score = ?, distance = ?, bbox = ?,
-               thumbnail = ? WHERE attendance_id = ?`,
+        `UPDATE attendance SET timestamp = ?, last_seen = ?, sightings = ?, confirming_sightings = ?,
+               strong_sightings = ?, window_closes_at = ?, similarity_score = ?, distance = ?, margin = ?, threshold = ?,
+               confirm_threshold = ?, strong_threshold = ?, bbox = ?, thumbnail = ? WHERE attendance_id = ?`,
       ).run(
         times[0],
         times[times.length - 1],
         all.reduce((n, r) => n + r.sightings, 1),
-        mine ? s.similarity : best.similarity_score,
-        mine ? s.distance : best.distance,
-        mine ? JSON.stringify(s.bbox) : best.bbox,
-        mine ? s.thumbnail : best.thumbnail,
+        all.reduce((n, r) => n + r.confirming_sightings, confirming),
+        all.reduce((n, r) => n + r.strong_sightings, strong),
+        closing.sort().at(-1),
+        best.similarity_score,
+        best.distance,
+        best.margin,
+        best.threshold,
+        best.confirm_threshold,
+        best.strong_threshold,
+        best.bbox,
+        best.thumbnail,
         attendance_id,
       );
       for (const r of absorbed) {
@@ -88,9 +119,10 @@ export function recordSighting(
         db.prepare('DELETE FROM attendance WHERE attendance_id = ?').run(r.attendance_id);
       }
     }
-    db.prepare('INSERT INTO sightings (sighting_id, attendance_id) VALUES (?, ?)').run(
+    db.prepare('INSERT INTO sightings (sighting_id, attendance_id, job_id) VALUES (?, ?, ?)').run(
       s.sighting_id,
       attendance_id,
+      s.job_id,
     );
     return { attendance_id };
   });
@@ -109,6 +141,8 @@ export function listAttendance(db: Database.Database, q: AttendanceQuery): Promi
   add('camera_id = ?', q.camera_id);
   add('grp = ?', q.group);
   add('kind = ?', q.kind);
+  const now = q.now ?? new Date().toISOString();
+  if (q.status !== undefined) where.push(...statusWhere(q.status, now, args));
   add('timestamp >= ?', q.from === undefined ? undefined : isoTime(q.from));
   add('timestamp <= ?', q.to === undefined ? undefined : isoTime(q.to));
   const after = decodeCursor(q.cursor);
@@ -123,10 +157,47 @@ export function listAttendance(db: Database.Database, q: AttendanceQuery): Promi
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
   return Promise.resolve({
-    items: page.map(toAttendance),
+    items: page.map((r) => toAttendance(r, now)),
     next_cursor:
       rows.length > q.limit && last ? encodeCursor(`${last.timestamp}|${last.attendance_id}`) : null,
   });
+}
+
+/** CONFIRMED_WHEN's counters are these columns. */
+const COUNTER_COLUMN: Record<EvidenceCounter, string> = {
+  confirming_sightings: 'confirming_sightings',
+  strong_sightings: 'strong_sightings',
+};
+
+/** The `status=` filter as SQL (evidence.ts's rule, translated), its values appended to `args`. */
+function statusWhere(status: AttendanceStatus, now: string, args: (string | number)[]): string[] {
+  const { enough, closed } = statusCondition(status);
+  const any = CONFIRMED_WHEN.map((c) => {
+    args.push(c.atLeast);
+    return `${COUNTER_COLUMN[c.counter]} >= ?`;
+  }).join(' OR ');
+  const where = ["kind = 'match'", enough ? `(${any})` : `NOT (${any})`];
+  if (closed !== undefined) {
+    where.push(`COALESCE(window_closes_at, last_seen) ${closed ? '<' : '>='} ?`);
+    args.push(now);
+  }
+  return where;
+}
+
+export function attendanceOfJob(
+  db: Database.Database,
+  jobId: string,
+  now?: string,
+): Promise<AttendanceRecord[]> {
+  const rows = db
+    .prepare<[string], AttendanceRow>(
+      `SELECT * FROM attendance WHERE kind = 'match'
+         AND attendance_id IN (SELECT attendance_id FROM sightings WHERE job_id = ?)
+         ORDER BY timestamp, attendance_id`,
+    )
+    .all(jobId);
+  const at = now ?? new Date().toISOString();
+  return Promise.resolve(rows.map((r) => toAttendance(r, at)));
 }
 
 export function eraseAttendancePhotos(db: Database.Database, userId: string): Promise<string[]> {

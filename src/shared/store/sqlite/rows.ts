@@ -1,3 +1,4 @@
+import { evidenceStatus } from '../../evidence.js';
 import type { AttendanceRecord, BatchJob, GalleryEntry, ItemResult } from '../types.js';
 
 export interface UserRow {
@@ -45,6 +46,14 @@ export interface AttendanceRow {
   thumbnail: string | null;
   embedding: Buffer | null;
   job_id: string;
+  confirming_sightings: number;
+  strong_sightings: number;
+  /** Null only in a row from before the column that migrate() has not filled. */
+  window_closes_at: string | null;
+  margin: number | null;
+  threshold: number | null;
+  confirm_threshold: number | null;
+  strong_threshold: number | null;
 }
 
 export function toItem(r: ItemRow): ItemResult {
@@ -59,7 +68,14 @@ export function toItem(r: ItemRow): ItemResult {
   };
 }
 
-export function toAttendance(r: AttendanceRow): AttendanceRecord {
+/** A row as the API shows it, its status judged at `now`. */
+export function toAttendance(r: AttendanceRow, now: string): AttendanceRecord {
+  const evidence = {
+    kind: r.kind,
+    confirming_sightings: r.confirming_sightings,
+    strong_sightings: r.strong_sightings,
+    window_closes_at: r.window_closes_at ?? r.last_seen,
+  };
   return {
     attendance_id: r.attendance_id,
     kind: r.kind,
@@ -70,8 +86,16 @@ export function toAttendance(r: AttendanceRow): AttendanceRecord {
     timestamp: r.timestamp,
     last_seen: r.last_seen,
     sightings: r.sightings,
+    status: evidenceStatus(evidence, now),
+    confirming_sightings: r.confirming_sightings,
+    strong_sightings: r.strong_sightings,
+    window_closes_at: evidence.window_closes_at,
     similarity_score: r.similarity_score,
     distance: r.distance,
+    margin: r.margin,
+    threshold: r.threshold,
+    confirm_threshold: r.confirm_threshold,
+    strong_threshold: r.strong_threshold,
     bbox: JSON.parse(r.bbox) as AttendanceRecord['bbox'],
     thumbnail: r.thumbnail,
     embedding: r.embedding ? Array.from(fromBlob(r.embedding)) : null,

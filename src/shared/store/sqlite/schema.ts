@@ -30,12 +30,33 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
 CREATE TABLE IF NOT EXISTS attendance (
   attendance_id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT, name TEXT, grp TEXT, camera_id TEXT NOT NULL,
   timestamp TEXT NOT NULL, last_seen TEXT NOT NULL, sightings INTEGER NOT NULL, similarity_score REAL, distance REAL,
-  bbox TEXT NOT NULL, thumbnail TEXT, embedding BLOB, job_id TEXT NOT NULL);
+  bbox TEXT NOT NULL, thumbnail TEXT, embedding BLOB, job_id TEXT NOT NULL,
+  confirming_sightings INTEGER NOT NULL DEFAULT 0, strong_sightings INTEGER NOT NULL DEFAULT 0, window_closes_at TEXT,
+  margin REAL, threshold REAL, confirm_threshold REAL, strong_threshold REAL);
 CREATE INDEX IF NOT EXISTS attendance_user ON attendance (user_id, camera_id, timestamp);
 CREATE INDEX IF NOT EXISTS attendance_time ON attendance (timestamp, attendance_id);
-CREATE TABLE IF NOT EXISTS sightings (sighting_id TEXT PRIMARY KEY, attendance_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sightings (sighting_id TEXT PRIMARY KEY, attendance_id TEXT NOT NULL, job_id TEXT);
 CREATE INDEX IF NOT EXISTS sightings_attendance ON sightings (attendance_id);
 `;
+
+/** Evidence columns of attendance (issue 8 §3), for databases created before them. */
+const ATTENDANCE_COLUMNS: [string, string][] = [
+  ['confirming_sightings', 'INTEGER NOT NULL DEFAULT 0'],
+  ['strong_sightings', 'INTEGER NOT NULL DEFAULT 0'],
+  ['window_closes_at', 'TEXT'],
+  ['margin', 'REAL'],
+  ['threshold', 'REAL'],
+  ['confirm_threshold', 'REAL'],
+  ['strong_threshold', 'REAL'],
+];
+
+const columnsOf = (db: Database.Database, table: string) =>
+  new Set(
+    db
+      .prepare<[], { name: string }>(`PRAGMA table_info(${table})`)
+      .all()
+      .map((c) => c.name),
+  );
 
 /**
  * Columns added after the first release, for databases created before them. In one IMMEDIATE
@@ -43,12 +64,7 @@ CREATE INDEX IF NOT EXISTS sightings_attendance ON sightings (attendance_id);
  */
 export function migrate(db: Database.Database): void {
   db.transaction(() => {
-    const columns = new Set(
-      db
-        .prepare<[], { name: string }>('PRAGMA table_info(jobs)')
-        .all()
-        .map((c) => c.name),
-    );
+    const columns = columnsOf(db, 'jobs');
     if (!columns.has('photos')) {
       db.exec("ALTER TABLE jobs ADD COLUMN photos TEXT NOT NULL DEFAULT 'stored'");
       // Before the column existed, a batch's photos were deleted before its final status was written.
@@ -57,5 +73,17 @@ export function migrate(db: Database.Database): void {
       );
     }
     if (!columns.has('failure_reason')) db.exec('ALTER TABLE jobs ADD COLUMN failure_reason TEXT');
+    const attendance = columnsOf(db, 'attendance');
+    for (const [name, type] of ATTENDANCE_COLUMNS) {
+      if (!attendance.has(name)) db.exec(`ALTER TABLE attendance ADD COLUMN ${name} ${type}`);
+    }
+    // Records from before the evidence columns: their sightings were matches at the threshold of
+    // the time (each one confirming), and their windows are taken as closed.
+    if (!attendance.has('confirming_sightings'))
+      db.exec("UPDATE attendance SET confirming_sightings = sightings WHERE kind = 'match'");
+    if (!attendance.has('window_closes_at'))
+      db.exec('UPDATE attendance SET window_closes_at = last_seen WHERE window_closes_at IS NULL');
+    if (!columnsOf(db, 'sightings').has('job_id')) db.exec('ALTER TABLE sightings ADD COLUMN job_id TEXT');
+    db.exec('CREATE INDEX IF NOT EXISTS sightings_job ON sightings (job_id)');
   }).immediate();
 }
