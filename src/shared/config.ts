@@ -45,7 +45,11 @@ const Env = z.object({
   /** /compare carries embeddings as JSON: ~10 KB per reference, so it gets its own, larger limit. */
   MAX_COMPARE_BODY_BYTES: int(256 * MB),
   MAX_IMAGE_PIXELS: int(25_000_000),
-  /** Longest side a photo is decoded at; 1920 keeps 1080p camera frames at full resolution. */
+  /**
+   * Longest side the detector works at: a bigger photo is detected as if shrunk to it, so a 4K
+   * frame's detection costs a 1080p frame's. Faces are still embedded from the full-resolution
+   * decode (bounded by MAX_IMAGE_PIXELS): shrunk, 4K faces of 54-117 px matched 85.8 % vs 95.0 %.
+   */
   MAX_DECODE_SIDE: int(1920),
   TILING: z.enum(['auto', 'off']).default('auto'),
   MAX_REFERENCES: int(100_000),

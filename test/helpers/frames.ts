@@ -1,6 +1,6 @@
 /**
- * Synthetic camera frames for attendance tests: LFW photos pasted onto a 1920x1080 grey-noise
- * background, several people per frame, at chosen face sizes. Each photo is first cropped to
+ * Synthetic camera frames for attendance tests: LFW photos pasted onto a 1920x1080 (or any size)
+ * grey-noise background, several people per frame, at chosen face sizes. Each photo is first cropped to
  * its central region (an LFW deep-funneled photo has its face in the middle ~110 px of 250, and
  * its borders often show bits of other people), so one pasted photo is exactly one face and
  * `faceHeight` is about the height of the detector's box. Deterministic: the same arguments
@@ -12,6 +12,12 @@ import { mulberry32 } from '../../src/shared/prng.js';
 
 export const FRAME_WIDTH = 1920;
 export const FRAME_HEIGHT = 1080;
+
+export interface FrameSize {
+  width: number;
+  height: number;
+}
+const FULL_HD: FrameSize = { width: FRAME_WIDTH, height: FRAME_HEIGHT };
 
 /** Side of the central square cut from a 250 px LFW photo: the face with a little margin. */
 const CROP = 150;
@@ -52,8 +58,8 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-function noiseBackground(seed: number): Buffer {
-  const out = Buffer.alloc(FRAME_WIDTH * FRAME_HEIGHT * 3);
+function noiseBackground(seed: number, size: FrameSize): Buffer {
+  const out = Buffer.alloc(size.width * size.height * 3);
   const rand = mulberry32(seed);
   for (let i = 0; i < out.length; i += 3) {
     const v = 96 + Math.floor(rand() * 64);
@@ -68,7 +74,7 @@ function noiseBackground(seed: number): Buffer {
  * Lays the faces out left to right in rows (cells of the largest face plus a gap, with a
  * seeded jitter), so no two pasted photos overlap or touch.
  */
-function layout(faces: FrameFace[], seed: number): PlacedFace[] {
+function layout(faces: FrameFace[], seed: number, size: FrameSize): PlacedFace[] {
   const rand = mulberry32(seed ^ 0x9e3779b9);
   const gap = 60;
   const placed: PlacedFace[] = [];
@@ -77,13 +83,13 @@ function layout(faces: FrameFace[], seed: number): PlacedFace[] {
   let rowHeight = 0;
   for (const f of faces) {
     const side = sideFor(f.faceHeight);
-    if (x + side + gap > FRAME_WIDTH) {
+    if (x + side + gap > size.width) {
       x = gap;
       y += rowHeight + gap;
       rowHeight = 0;
     }
-    if (y + side + gap > FRAME_HEIGHT)
-      throw new Error(`faces do not fit in one ${FRAME_WIDTH}x${FRAME_HEIGHT} frame`);
+    if (y + side + gap > size.height)
+      throw new Error(`faces do not fit in one ${size.width}x${size.height} frame`);
     const jitter = Math.floor(rand() * gap * 0.5);
     placed.push({ ...f, left: x, top: y + jitter, side });
     x += side + gap;
@@ -92,9 +98,9 @@ function layout(faces: FrameFace[], seed: number): PlacedFace[] {
   return placed;
 }
 
-/** A 1920x1080 JPEG with these people in it (none = an empty scene). */
-export async function cameraFrame(faces: FrameFace[], seed: number): Promise<Frame> {
-  const placed = layout(faces, seed);
+/** A 1920x1080 (or `size`) JPEG with these people in it (none = an empty scene). */
+export async function cameraFrame(faces: FrameFace[], seed: number, size = FULL_HD): Promise<Frame> {
+  const placed = layout(faces, seed, size);
   const offset = Math.round((250 - CROP) / 2);
   const layers = await Promise.all(
     placed.map(async (f) => ({
@@ -106,8 +112,8 @@ export async function cameraFrame(faces: FrameFace[], seed: number): Promise<Fra
       top: f.top,
     })),
   );
-  const jpeg = await sharp(noiseBackground(seed), {
-    raw: { width: FRAME_WIDTH, height: FRAME_HEIGHT, channels: 3 },
+  const jpeg = await sharp(noiseBackground(seed, size), {
+    raw: { width: size.width, height: size.height, channels: 3 },
   })
     .composite(layers)
     .jpeg({ quality: 90 })
