@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { WEBHOOK_ENDPOINT_BODY_BYTES } from '../../src/api/routes/webhook-endpoints.js';
 import { enroll, item, lfw, untilFinished } from '../helpers/batches.js';
 import { expectError, json, postJson, startService, waitFor, type TestService } from '../helpers/service.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
@@ -85,6 +86,42 @@ describe('registered webhook endpoints', () => {
       return endpoints.find((e) => e.endpoint_id === gone.endpoint_id)?.disabled_at != null;
     }, 'the endpoint to be disabled');
     assert.equal(receiver.got('/gone/endpoint').length, 1);
+  });
+
+  it('answers 413 PAYLOAD_TOO_LARGE over 16 KB, declared or streamed, without reading the rest', async () => {
+    // Issue 13.5: this route had no limit; six 500 MB bodies took the API to 5.4 GB RSS.
+    const big = JSON.stringify({
+      url: receiver.url('/ok/big'),
+      pad: 'x'.repeat(WEBHOOK_ENDPOINT_BODY_BYTES),
+    });
+    const declared = await postJson(svc.app, '/api/v1/webhook-endpoints', big, {
+      'content-length': String(big.length),
+    });
+    assert.equal(
+      (await expectError(declared, 413, 'PAYLOAD_TOO_LARGE')).max_bytes,
+      WEBHOOK_ENDPOINT_BODY_BYTES,
+    );
+    // 500 MB offered as a stream with no length: the limit stops reading a chunk or two past 16 KB.
+    const chunk = new TextEncoder().encode(`{"url":"${'a'.repeat(64 * 1024 - 9)}`);
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.length;
+        if (pulled > 500 * 1024 * 1024) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const streamed = await svc.app.request('/api/v1/webhook-endpoints', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    });
+    await expectError(streamed, 413, 'PAYLOAD_TOO_LARGE');
+    assert.ok(pulled < 1024 * 1024, `read ${pulled} bytes of a body refused at 16 KB`);
+    // A real registration is far below the limit.
+    const small = await postJson(svc.app, '/api/v1/webhook-endpoints', { url: receiver.url('/ok/small') });
+    assert.equal(small.status, 201);
   });
 
   it('refuses a private address without the allowlist, and a malformed secret', async () => {

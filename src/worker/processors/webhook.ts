@@ -1,13 +1,16 @@
 import { UnrecoverableError, type Job } from 'bullmq';
+import { ServiceError } from '../../shared/errors.js';
 import type { WebhookJobData, WebhookJobResult } from '../../shared/jobs/index.js';
 import { assertWebhookTarget } from '../../shared/url-guard.js';
 import { webhookHeaders } from '../../shared/webhook-signing.js';
+import { postWebhook } from '../webhook-post.js';
 import type { ProcessorDeps } from './types.js';
 
 /**
  * Delivers one webhook attempt. 2xx = delivered; 410 = the receiver is gone: stop; anything
  * else (or no answer within the timeout) is retried on the configured schedule. Redirects
- * are not followed (they could lead anywhere). Every attempt is recorded.
+ * are not followed (they could lead anywhere). The target is checked when the job starts and
+ * again on the address the connection is made to (DNS rebinding). Every attempt is recorded.
  */
 export async function processWebhook(
   data: WebhookJobData,
@@ -42,18 +45,19 @@ export async function processWebhook(
   const body = JSON.stringify(data.payload);
   let status: number;
   try {
-    const res = await fetch(data.url, {
-      method: 'POST',
+    status = await postWebhook({
+      url: data.url,
       body,
       headers: webhookHeaders(secret, data.delivery_id, body),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(deps.config.webhook.timeoutMs),
+      timeoutMs: deps.config.webhook.timeoutMs,
+      allow: deps.config.webhook.allow,
     });
-    status = res.status;
-    await res.body?.cancel();
   } catch (err) {
-    const message = (err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message;
+    const message = (err as Error).message;
     await record(null, message, false);
+    // The host now resolves somewhere forbidden (checked on the connection itself): refused
+    // like a forbidden URL, not retried against an address we will not connect to.
+    if (err instanceof ServiceError) throw new UnrecoverableError(message);
     throw new Error(`webhook delivery failed: ${message}`, { cause: err });
   }
   if (status >= 200 && status < 300) {
