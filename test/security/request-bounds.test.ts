@@ -40,7 +40,9 @@ function post(port: number, path: string, body: Buffer): Promise<{ status: numbe
 }
 
 /** Runs `work`, returning its result, how long it took and the longest event-loop stall meanwhile. */
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; stallMs: number }> {
+async function timed<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; ms: number; cpuMs: number; stallMs: number }> {
   let last = performance.now();
   let stallMs = 0;
   const tick = setInterval(() => {
@@ -49,22 +51,27 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number;
     last = now;
   }, 5);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const value = await work();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time, not wall time, for budgets: other processes on a loaded 2-core machine stretch
+  // the wall clock (1.7 s seen at load 13.7) but not the work this request made us do.
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   // A handler that never yields runs entirely in microtasks: let the timer fire once more, so
   // a stall it suffered is recorded.
   await new Promise((r) => setTimeout(r, 30));
   clearInterval(tick);
-  return { value, ms, stallMs };
+  return { value, ms, cpuMs, stallMs };
 }
 
 describe('request bounds: counts before per-element work', () => {
   it('a /jobs/embed of 2 M tiny items is refused 413 BATCH_TOO_LARGE in well under a second', async () => {
     const body = `{"items":${many(2_000_000, '{"image":"AAAA"}')}}`;
-    const { value: res, ms } = await timed(() => postJson(svc.app, '/api/v1/jobs/embed', body));
+    const { value: res, cpuMs } = await timed(() => postJson(svc.app, '/api/v1/jobs/embed', body));
     const err = await expectError(res, 413, 'BATCH_TOO_LARGE');
     assert.equal(err.max_items, 1000);
-    assert.ok(ms < 1500, `${ms.toFixed(0)} ms`);
+    assert.ok(cpuMs < 1500, `${cpuMs.toFixed(0)} ms of CPU`);
   });
 
   it('/enrollments (3 M items) and /attendance (2 M frames) are refused the same way', async () => {
@@ -74,17 +81,17 @@ describe('request bounds: counts before per-element work', () => {
       ['/api/v1/enrollments', enroll],
       ['/api/v1/attendance', frames],
     ] as const) {
-      const { value: res, ms } = await timed(() => postJson(svc.app, path, body));
+      const { value: res, cpuMs } = await timed(() => postJson(svc.app, path, body));
       await expectError(res, 413, 'BATCH_TOO_LARGE');
-      assert.ok(ms < 1500, `${path}: ${ms.toFixed(0)} ms`);
+      assert.ok(cpuMs < 1500, `${path}: ${cpuMs.toFixed(0)} ms of CPU`);
     }
   });
 
   it('/compare over MAX_REFERENCES is refused 413 before the body is parsed', async () => {
     const body = `{"query_embedding":[1,0],"reference_embeddings":${many(300_000, '{"id":1,"embedding":[1,0]}')}}`;
-    const { value: res, ms } = await timed(() => postJson(svc.app, '/api/v1/compare', body));
+    const { value: res, cpuMs } = await timed(() => postJson(svc.app, '/api/v1/compare', body));
     assert.equal((await expectError(res, 413, 'TOO_MANY_REFERENCES')).max_references, 100_000);
-    assert.ok(ms < 1500, `${ms.toFixed(0)} ms`);
+    assert.ok(cpuMs < 1500, `${cpuMs.toFixed(0)} ms of CPU`);
   });
 
   it('a body nested 5,000 deep (in metadata) is 400 INVALID_REQUEST, not 503', async () => {
