@@ -146,8 +146,10 @@ async function placeSighting(cols: Collections, s: Sighting, at: string, windowM
     const counted = near.some((r) => r.attendance_id === started.attendance_id);
     let keepGone = false;
     for (const { attendance_id: id } of absorbed) {
-      const doc = await cols.attendance.findOneAndDelete({ attendance_id: id }, NO_ID);
-      if (!doc) continue; // absorbed by a concurrent writer
+      // No projection: FerretDB v1 does not implement one on findAndModify ("fields").
+      const found = await cols.attendance.findOneAndDelete({ attendance_id: id });
+      if (!found) continue; // absorbed by a concurrent writer
+      const { _id, ...doc } = found;
       if (!(await fold(cols, keep.attendance_id, contributionOf(doc)))) {
         await cols.attendance.insertOne(doc); // the kept record went meanwhile: put this one back
         keepGone = true;
