@@ -6,13 +6,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { MongoClient } from 'mongodb';
 import { enroll, getUser, item, lfw, results, untilFinished, type Accepted } from '../helpers/batches.js';
 import { expectError, json, postJson, startService, type TestService } from '../helpers/service.js';
 
 describe('Idempotency-Key on batch enrollment', () => {
   let svc: TestService;
   /** The service's own SQLite store, read-only: how many batches it really holds. */
-  let db: Database.Database;
+  let db: Database.Database | undefined;
+  let mongo: MongoClient | undefined;
   const KEY = 'enroll-2024-06-01-run-1';
   const body = JSON.stringify({
     items: [item('idem-peirsol', lfw('Aaron_Peirsol'))],
@@ -20,20 +22,33 @@ describe('Idempotency-Key on batch enrollment', () => {
   });
   const post = (payload: string, key = KEY) =>
     postJson(svc.app, '/api/v1/enrollments', payload, { 'idempotency-key': key });
-  const batches = () =>
-    (db.prepare('SELECT job_id FROM jobs ORDER BY job_id').all() as { job_id: string }[]).map(
+  /** Every batch in the store, read behind the API's back (SQLite file, or the Mongo database). */
+  const batches = async (): Promise<string[]> => {
+    if (mongo) {
+      const docs = await mongo
+        .db()
+        .collection<{ job_id: string }>('jobs')
+        .find({})
+        .sort({ job_id: 1 })
+        .toArray();
+      return docs.map((d) => d.job_id);
+    }
+    return (db?.prepare('SELECT job_id FROM jobs ORDER BY job_id').all() as { job_id: string }[]).map(
       (r) => r.job_id,
     );
+  };
   let first: Accepted;
 
   before(async () => {
     // The webhook host is allowed by name (no DNS look-up); its one delivery attempt just fails.
     const env = { WEBHOOK_ALLOW: 'hooks.example.test', WEBHOOK_RETRY_SCHEDULE_MS: '600000' };
     svc = await startService({ env });
-    db = new Database(join(svc.config.dataDir, 'shelia.db'), { readonly: true });
+    if (svc.config.mongodbUrl) mongo = await new MongoClient(svc.config.mongodbUrl).connect();
+    else db = new Database(join(svc.config.dataDir, 'shelia.db'), { readonly: true });
   });
   after(async () => {
     db?.close();
+    await mongo?.close();
     await svc?.stop();
   });
 
@@ -51,7 +66,7 @@ describe('Idempotency-Key on batch enrollment', () => {
     for (const b of bodies) assert.deepEqual(b, first);
     const replayed = responses.filter((r) => r.headers.get('idempotent-replayed') === 'true');
     assert.equal(replayed.length, 19, 'all but the first are replays');
-    assert.deepEqual(batches(), [first.job_id]);
+    assert.deepEqual(await batches(), [first.job_id]);
     const final = (await untilFinished(svc.app, first.job_id)).at(-1);
     assert.deepEqual([final?.status, final?.progress], ['completed', { total: 1, done: 1, failed: 0 }]);
     const { items } = await results(svc.app, first.job_id);
@@ -65,7 +80,7 @@ describe('Idempotency-Key on batch enrollment', () => {
   it('refuses the same key with a different body: 422 IDEMPOTENCY_KEY_REUSED', async () => {
     const other = JSON.stringify({ items: [item('idem-gul', lfw('Abdullah_Gul'))] });
     await expectError(await post(other), 422, 'IDEMPOTENCY_KEY_REUSED');
-    assert.deepEqual(batches(), [first.job_id]);
+    assert.deepEqual(await batches(), [first.job_id]);
   });
 
   it('replays the first response after the batch completed, creating nothing', async () => {
@@ -73,14 +88,14 @@ describe('Idempotency-Key on batch enrollment', () => {
     assert.equal(res.status, 202);
     assert.equal(res.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(await json<Accepted>(res), first);
-    assert.deepEqual(batches(), [first.job_id]);
+    assert.deepEqual(await batches(), [first.job_id]);
     assert.equal((await getUser(svc.app, 'idem-peirsol')).templates.length, 1);
   });
 
   it('treats the same body under another key as a new request', async () => {
     const again = await enroll(svc.app, body, { 'idempotency-key': `${KEY}-b` });
     assert.notEqual(again.job_id, first.job_id);
-    assert.deepEqual(batches(), [first.job_id, again.job_id].sort());
+    assert.deepEqual(await batches(), [first.job_id, again.job_id].sort());
     assert.equal((await untilFinished(svc.app, again.job_id)).at(-1)?.status, 'completed');
     assert.equal(
       (await getUser(svc.app, 'idem-peirsol')).templates.length,
