@@ -28,11 +28,13 @@ if (url) {
     return {
       store: persistence.store,
       blobs: persistence.blobs,
+      // Close first, then drop: dropping a database while its client still holds connections
+      // (GridFS streams among them) once wedged FerretDB's SQLite backend for good.
       cleanup: async () => {
         try {
-          await dropDatabase(url, dbName);
-        } finally {
           await persistence.close();
+        } finally {
+          await dropDatabase(url, dbName);
         }
       },
     };
