@@ -3,7 +3,18 @@
 // telemetry disabled and its data in a temporary folder, stopped afterwards. MongoDB itself cannot
 // be installed on these machines; FerretDB speaks its wire protocol.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -70,6 +81,10 @@ export async function startFerretdb(binary) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'shelia-ferretdb-'));
   mkdirSync(join(dir, 'data'));
+  // Its log goes to a file, not a pipe: the test runner is spawned synchronously, so nobody
+  // would read a pipe, and a full pipe (64 KB of warnings) blocked FerretDB mid-request.
+  const logFile = join(dir, 'ferretdb.log');
+  const log = openSync(logFile, 'a');
   const child = spawn(
     binary,
     [
@@ -81,10 +96,16 @@ export async function startFerretdb(binary) {
       '--telemetry=disable',
       '--log-level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', log, log] },
   );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+  closeSync(log);
+  const tail = () => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-2000);
+    } catch {
+      return '';
+    }
+  };
   const url = `mongodb://127.0.0.1:${port}/shelia`;
   const stop = async () => {
     if (child.exitCode === null) {
@@ -96,7 +117,7 @@ export async function startFerretdb(binary) {
   const { MongoClient } = await import('mongodb');
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`ferretdb exited (${child.exitCode}): ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`ferretdb exited (${child.exitCode}): ${tail()}`);
     try {
       const client = await new MongoClient(url, { serverSelectionTimeoutMS: 500 }).connect();
       await client.db('admin').command({ ping: 1 });
@@ -105,7 +126,7 @@ export async function startFerretdb(binary) {
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`ferretdb did not answer in 30 s: ${String(err)} ${stderr}`);
+        throw new Error(`ferretdb did not answer in 30 s: ${String(err)} ${tail()}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
