@@ -59,12 +59,14 @@ async function batch(camera: string, frames: { faces: FrameFace[]; at: number }[
     });
   }
   jobs.push(job_id);
-  // Grouped by the serial job the batch's parent queued: every unknown record gets its id.
-  await waitFor(
-    async () => (await records(`kind=unknown`)).every((r) => r.unknown_id !== null),
-    'grouping',
-    60_000,
-  );
+  // Grouped by the serial job the batch's parent queued: every unknown record gets its id, and
+  // (written last) every id its person.
+  const grouped = async () => {
+    const ids = (await records('kind=unknown')).map((r) => r.unknown_id);
+    const persons = await Promise.all(ids.map((id) => svc.store.getUnknownPerson(id ?? '')));
+    return persons.every((p) => p !== undefined);
+  };
+  await waitFor(grouped, 'grouping', 60_000);
   return job_id;
 }
 
