@@ -50,8 +50,13 @@ interface UnknownRow {
 export function unknownSightings(db: Database.Database, q: UnknownSightingQuery): Promise<UnknownSighting[]> {
   const where = ["a.kind = 'unknown'", 'a.embedding IS NOT NULL'];
   const args: string[] = [];
-  if (q.job_id !== undefined) (where.push('a.job_id = ?'), args.push(q.job_id));
-  if (q.unknown_id !== undefined) (where.push('a.unknown_id = ?'), args.push(q.unknown_id));
+  const add = (sql: string, v: string | undefined) => {
+    if (v === undefined) return;
+    where.push(sql);
+    args.push(v);
+  };
+  add('a.job_id = ?', q.job_id);
+  add('a.unknown_id = ?', q.unknown_id);
   if (q.grouped !== undefined) where.push(`a.unknown_id IS ${q.grouped ? 'NOT ' : ''}NULL`);
   if (q.recorded_before !== undefined) {
     // Records from before the column count as recorded when first seen.
