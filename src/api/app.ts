@@ -11,6 +11,7 @@ import { calibrationRoutes } from './routes/calibration.js';
 import { compareRoutes } from './routes/compare.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { jobRoutes } from './routes/jobs.js';
+import { unknownRoutes } from './routes/unknowns.js';
 import { userRoutes } from './routes/users.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { docsRoutes } from './routes/docs.js';
@@ -33,6 +34,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/', jobRoutes(deps));
   app.route('/', userRoutes(deps));
   app.route('/', attendanceRoutes(deps));
+  app.route('/', unknownRoutes(deps));
   app.route('/', calibrationRoutes(deps));
   app.route('/', webhookEndpointRoutes(deps));
   // Answered here, not thrown: Hono calls notFound outside the middleware chain's try/catch.

@@ -122,6 +122,11 @@ const Env = z.object({
    */
   PHOTO_CLEANUP_ATTEMPTS: int(40),
   PHOTO_CLEANUP_MAX_DELAY_MS: int(10 * 60_000),
+  /**
+   * Unknown faces (their records, crops and embeddings) are deleted this long after they were
+   * stored: 30 days by default. A fraction of a day is allowed (tests).
+   */
+  UNKNOWN_RETENTION_DAYS: z.coerce.number().positive().default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -154,6 +159,7 @@ export type Config = Readonly<{
   maxBatchItems: number;
   maxBatchBodyBytes: number;
   attendanceWindowMs: number;
+  unknownRetentionMs: number;
   batch: Readonly<{ parentAttempts: number; cleanupAttempts: number; cleanupMaxDelayMs: number }>;
   quality: Readonly<{ minFaceSize: number; minSharpness: number; minDetectionScore: number }>;
   duplicatePolicy: 'warn' | 'reject';
@@ -205,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBatchItems: e.MAX_BATCH_ITEMS,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
     attendanceWindowMs: e.ATTENDANCE_WINDOW_MS,
+    unknownRetentionMs: Math.round(e.UNKNOWN_RETENTION_DAYS * 24 * 3600 * 1000),
     batch: Object.freeze({
       parentAttempts: e.BATCH_PARENT_ATTEMPTS,
       cleanupAttempts: e.PHOTO_CLEANUP_ATTEMPTS,

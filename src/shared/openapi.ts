@@ -120,6 +120,41 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { 200: { description: 'A page' } },
         },
       },
+      '/api/v1/attendance/{id}/photo': {
+        get: {
+          summary: "The record's face crop (image/jpeg)",
+          responses: { 200: { description: 'JPEG' }, ...errors('NOT_FOUND') },
+        },
+      },
+      '/api/v1/unknowns': {
+        get: {
+          summary:
+            'Unknown persons: unknown faces grouped across frames, cameras, batches (camera_id, cursor, limit)',
+          responses: { 200: { description: 'A page' } },
+        },
+      },
+      '/api/v1/unknowns/{id}': {
+        get: {
+          summary: 'One unknown person with its records',
+          responses: { 200: { description: 'The person' }, ...errors('NOT_FOUND') },
+        },
+      },
+      '/api/v1/unknowns/{id}/enroll': {
+        post: {
+          summary: 'Enroll an unknown person { user_id, name, group? }; its records become the user’s',
+          responses: { 200: { description: 'Enrolled' }, ...errors('NOT_FOUND', 'INVALID_REQUEST') },
+        },
+      },
+      '/api/v1/sightings/search': {
+        post: {
+          summary:
+            'Where and when a face was seen { image, limit? }: the enrolled user’s and unknown persons’ records',
+          responses: {
+            200: { description: 'Faces with records' },
+            ...errors('INVALID_REQUEST', 'NO_FACE_DETECTED'),
+          },
+        },
+      },
       '/api/v1/jobs/{id}': {
         get: {
           summary: 'Batch status and progress',

@@ -18,6 +18,9 @@ export const QUEUE_OF = {
   'embed-batch': 'batch',
   'batch-cleanup': 'batch',
   webhook: 'webhooks',
+  'sightings-search': 'inference',
+  // One grouping at a time across every worker (global concurrency 1): src/shared/unknowns.ts.
+  'unknowns-group': 'unknowns',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];

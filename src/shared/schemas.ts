@@ -90,7 +90,7 @@ export const ErrorResponse = z.object({ error: z.string(), error_code: z.string(
  * routers (and the URL standard) collapse those, so such a user could be enrolled and listed but
  * never fetched or erased at /users/:id.
  */
-const UserId = z
+export const UserId = z
   .string()
   .min(1)
   .max(128)

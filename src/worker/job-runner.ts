@@ -10,6 +10,8 @@ import { processEmbedItem } from './processors/embed-item.js';
 import { processEnrollItem } from './processors/enroll-item.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { processWebhook } from './processors/webhook.js';
+import { processSightingsSearch } from './processors/sightings-search.js';
+import { processUnknownsGroup } from './processors/unknowns-group.js';
 
 type Processors = { [K in JobName]: (data: never, deps: ProcessorDeps, job: Job) => Promise<JobResults[K]> };
 
@@ -25,6 +27,8 @@ const PROCESSORS: Processors = {
   'attendance-frame': processAttendanceFrame,
   'attendance-batch': processBatchParent,
   'batch-cleanup': processBatchCleanup,
+  'unknowns-group': processUnknownsGroup,
+  'sightings-search': processSightingsSearch,
 };
 
 const isJobName = (name: string): name is JobName => Object.hasOwn(JOB_SCHEMAS, name);

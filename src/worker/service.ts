@@ -47,6 +47,9 @@ const CONCURRENCY: Record<QueueName, (c: Config) => number> = {
   inference: (c) => c.workerConcurrency,
   batch: () => 4,
   webhooks: () => 16,
+  // Grouping unknown faces is serial by design (src/shared/unknowns.ts); the queue's global
+  // concurrency (set below) holds it to one job across every worker process.
+  unknowns: () => 1,
 };
 
 export interface WorkerOptions {
@@ -72,6 +75,8 @@ export async function startWorkerService(
   const queues = QUEUE_NAMES.map((name) => new Queue(name, queueOptions(config, connection)));
   const webhookQueue = queues.find((q) => q.name === QUEUE_OF.webhook) as Queue;
   const batchQueue = queues.find((q) => q.name === QUEUE_OF['batch-cleanup']) as Queue;
+  const unknownsQueue = queues.find((q) => q.name === QUEUE_OF['unknowns-group']) as Queue;
+  await unknownsQueue.setGlobalConcurrency(1);
   const metrics = new WorkerMetrics(registry, pool, queues);
   const gallery = new GallerySync(
     persistence.store,
@@ -89,6 +94,7 @@ export async function startWorkerService(
     metrics,
     webhookQueue,
     batchQueue,
+    unknownsQueue,
     gallery,
     logger,
     store: persistence.store,

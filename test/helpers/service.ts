@@ -94,6 +94,8 @@ export interface TestService {
   redis: Redis;
   /** The service's blob store (files under DATA_DIR, or GridFS on the MongoDB run). */
   blobs: Persistence['blobs'];
+  /** The API's store (SQLite file or the MongoDB database of this service). */
+  store: Persistence['store'];
   /** Closes everything; resolves to how many of its Redis connections close() left open. */
   stop(): Promise<number>;
 }
@@ -168,6 +170,7 @@ async function assemble(
     registry,
     redis,
     blobs: persistence.blobs,
+    store: persistence.store,
     keys,
     appWith: (extra) => build(loadConfig({ ...env, ...extra }), new Registry()),
     async stopWorker() {

@@ -16,12 +16,21 @@ import { ATTENDANCE_BATCH_JOB, ATTENDANCE_FRAME_JOB, AttendanceFrameData } from 
 import { EMBED_JOB, EmbedJobData, type EmbedJobResult } from './embed.js';
 import { IDENTIFY_JOB, IdentifyJobData, type IdentifyJobResult } from './identify.js';
 import { WEBHOOK_JOB, WebhookJobData, type WebhookJobResult } from './webhook.js';
+import {
+  SIGHTINGS_SEARCH_JOB,
+  SightingsSearchData,
+  UNKNOWNS_GROUP_JOB,
+  UnknownsGroupData,
+  type SightingsSearchResult,
+  type UnknownsGroupResult,
+} from './unknowns.js';
 
 export * from './attendance.js';
 export * from './batch.js';
 export * from './identify.js';
 export * from './embed.js';
 export * from './webhook.js';
+export * from './unknowns.js';
 
 /** Every job name with its payload schema; adding a job is a line here, in JobResults and a processor. */
 export const JOB_SCHEMAS = {
@@ -35,6 +44,8 @@ export const JOB_SCHEMAS = {
   [ATTENDANCE_BATCH_JOB]: BatchParentData,
   [ATTENDANCE_FRAME_JOB]: AttendanceFrameData,
   [BATCH_CLEANUP_JOB]: BatchCleanupData,
+  [UNKNOWNS_GROUP_JOB]: UnknownsGroupData,
+  [SIGHTINGS_SEARCH_JOB]: SightingsSearchData,
 } as const;
 
 export type JobName = keyof typeof JOB_SCHEMAS;
@@ -50,7 +61,11 @@ export const BATCH_PARENT_JOBS: ReadonlySet<string> = new Set<JobName>([
   ATTENDANCE_BATCH_JOB,
 ]);
 
-export const PHOTO_IN_PAYLOAD: ReadonlySet<string> = new Set<JobName>([EMBED_JOB, IDENTIFY_JOB]);
+export const PHOTO_IN_PAYLOAD: ReadonlySet<string> = new Set<JobName>([
+  EMBED_JOB,
+  IDENTIFY_JOB,
+  SIGHTINGS_SEARCH_JOB,
+]);
 
 export interface JobResults {
   [EMBED_JOB]: EmbedJobResult;
@@ -63,4 +78,6 @@ export interface JobResults {
   [ATTENDANCE_BATCH_JOB]: BatchSummary;
   [ATTENDANCE_FRAME_JOB]: ItemJobResult;
   [BATCH_CLEANUP_JOB]: BatchCleanupResult;
+  [UNKNOWNS_GROUP_JOB]: UnknownsGroupResult;
+  [SIGHTINGS_SEARCH_JOB]: SightingsSearchResult;
 }

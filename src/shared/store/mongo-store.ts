@@ -6,6 +6,7 @@ import * as gallery from './mongo/gallery.js';
 import { GridFsBlobStore } from './mongo/gridfs-blobs.js';
 import * as jobs from './mongo/jobs.js';
 import * as sightings from './mongo/sightings.js';
+import * as unknowns from './mongo/unknowns.js';
 import * as users from './mongo/users.js';
 import * as endpoints from './mongo/webhook-endpoints.js';
 import type { Store } from './store.js';
@@ -22,6 +23,9 @@ import type {
   Page,
   Sighting,
   TemplateInput,
+  UnknownPerson,
+  UnknownSighting,
+  UnknownSightingQuery,
   User,
   UserInput,
   WebhookDelivery,
@@ -146,6 +150,46 @@ export class MongoStore implements Store {
 
   eraseAttendancePhotos(userId: string): Promise<string[]> {
     return attendance.eraseAttendancePhotos(this.collections, userId);
+  }
+
+  getAttendance(id: string): Promise<AttendanceRecord | undefined> {
+    return unknowns.getAttendance(this.collections, id);
+  }
+
+  deleteAttendance(ids: string[]): Promise<string[]> {
+    return unknowns.deleteAttendance(this.collections, ids);
+  }
+
+  unknownSightings(q: UnknownSightingQuery): Promise<UnknownSighting[]> {
+    return unknowns.unknownSightings(this.collections, q);
+  }
+
+  setUnknownId(attendanceId: string, unknownId: string): Promise<void> {
+    return unknowns.setUnknownId(this.collections, attendanceId, unknownId);
+  }
+
+  relabelUnknown(id: string, user: { user_id: string; name: string; group: string | null }): Promise<number> {
+    return unknowns.relabelUnknown(this.collections, id, user);
+  }
+
+  putUnknownPerson(p: UnknownPerson): Promise<void> {
+    return unknowns.putUnknownPerson(this.collections, p);
+  }
+
+  getUnknownPerson(id: string): Promise<UnknownPerson | undefined> {
+    return unknowns.getUnknownPerson(this.collections, id);
+  }
+
+  deleteUnknownPerson(id: string): Promise<void> {
+    return unknowns.deleteUnknownPerson(this.collections, id);
+  }
+
+  listUnknownPersons(q: {
+    camera_id?: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<Page<UnknownPerson>> {
+    return unknowns.listUnknownPersons(this.collections, q);
   }
 
   listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import * as attendance from './sqlite/attendance.js';
 import * as jobs from './sqlite/jobs.js';
 import { migrate, SCHEMA } from './sqlite/schema.js';
+import * as unknowns from './sqlite/unknowns.js';
 import * as users from './sqlite/users.js';
 import * as endpoints from './sqlite/webhook-endpoints.js';
 import type { Store } from './store.js';
@@ -20,6 +21,9 @@ import type {
   Page,
   Sighting,
   TemplateInput,
+  UnknownPerson,
+  UnknownSighting,
+  UnknownSightingQuery,
   User,
   UserInput,
   WebhookDelivery,
@@ -107,6 +111,46 @@ export class SqliteStore implements Store {
 
   eraseAttendancePhotos(userId: string): Promise<string[]> {
     return attendance.eraseAttendancePhotos(this.db, userId);
+  }
+
+  getAttendance(id: string): Promise<AttendanceRecord | undefined> {
+    return unknowns.getAttendance(this.db, id);
+  }
+
+  deleteAttendance(ids: string[]): Promise<string[]> {
+    return unknowns.deleteAttendance(this.db, ids);
+  }
+
+  unknownSightings(q: UnknownSightingQuery): Promise<UnknownSighting[]> {
+    return unknowns.unknownSightings(this.db, q);
+  }
+
+  setUnknownId(attendanceId: string, unknownId: string): Promise<void> {
+    return unknowns.setUnknownId(this.db, attendanceId, unknownId);
+  }
+
+  relabelUnknown(id: string, user: { user_id: string; name: string; group: string | null }): Promise<number> {
+    return unknowns.relabelUnknown(this.db, id, user);
+  }
+
+  putUnknownPerson(p: UnknownPerson): Promise<void> {
+    return unknowns.putUnknownPerson(this.db, p);
+  }
+
+  getUnknownPerson(id: string): Promise<UnknownPerson | undefined> {
+    return unknowns.getUnknownPerson(this.db, id);
+  }
+
+  deleteUnknownPerson(id: string): Promise<void> {
+    return unknowns.deleteUnknownPerson(this.db, id);
+  }
+
+  listUnknownPersons(q: {
+    camera_id?: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<Page<UnknownPerson>> {
+    return unknowns.listUnknownPersons(this.db, q);
   }
 
   createJob(job: BatchJob): Promise<void> {

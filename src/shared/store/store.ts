@@ -11,6 +11,9 @@ import type {
   Page,
   Sighting,
   TemplateInput,
+  UnknownPerson,
+  UnknownSighting,
+  UnknownSightingQuery,
   User,
   UserInput,
   WebhookDelivery,
@@ -93,6 +96,35 @@ export interface Store {
    * business log, stay) and returns their blob keys for deletion.
    */
   eraseAttendancePhotos(userId: string): Promise<string[]>;
+  getAttendance(attendanceId: string): Promise<AttendanceRecord | undefined>;
+  /**
+   * Deletes these records and their sightings (retention of unknown faces); returns the blob
+   * keys of every face crop they held, the best one and every other sighting's.
+   */
+  deleteAttendance(attendanceIds: string[]): Promise<string[]>;
+
+  /** Unknown faces with embeddings (kind 'unknown' only), in (captured_at, sighting_id) order. */
+  unknownSightings(query: UnknownSightingQuery): Promise<UnknownSighting[]>;
+  /** Puts an unknown record into an unknown person. */
+  setUnknownId(attendanceId: string, unknownId: string): Promise<void>;
+  /**
+   * An unknown person enrolled: its unknown records become match records of the user (their
+   * embeddings dropped: they are templates now). Returns how many.
+   */
+  relabelUnknown(
+    unknownId: string,
+    user: { user_id: string; name: string; group: string | null },
+  ): Promise<number>;
+  /** Upsert by unknown_id. */
+  putUnknownPerson(person: UnknownPerson): Promise<void>;
+  getUnknownPerson(unknownId: string): Promise<UnknownPerson | undefined>;
+  deleteUnknownPerson(unknownId: string): Promise<void>;
+  /** In (first_seen, unknown_id) order; with camera_id, only those seen by that camera. */
+  listUnknownPersons(query: {
+    camera_id?: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<Page<UnknownPerson>>;
 
   addWebhookEndpoint(endpoint: WebhookEndpoint): Promise<void>;
   getWebhookEndpoint(endpointId: string): Promise<WebhookEndpoint | undefined>;

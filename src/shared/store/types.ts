@@ -183,6 +183,44 @@ export interface AttendanceRecord {
   thumbnail: string | null;
   embedding: number[] | null;
   job_id: string;
+  /** The unknown person this unknown face was grouped into (src/shared/unknowns.ts); else null. */
+  unknown_id: string | null;
+}
+
+/** An unknown face with its embedding, as the grouping reads it (one record = one sighting). */
+export interface UnknownSighting {
+  attendance_id: string;
+  sighting_id: string;
+  unknown_id: string | null;
+  camera_id: string;
+  captured_at: string;
+  /** Face box height (px): the bigger the face, the better its embedding; picks exemplars. */
+  face_size: number;
+  embedding: Float32Array;
+  thumbnail: string | null;
+  job_id: string;
+}
+
+/** Which unknown sightings: all filters are ANDed; ordered by (captured_at, sighting_id). */
+export interface UnknownSightingQuery {
+  job_id?: string;
+  unknown_id?: string;
+  /** true: only those grouped into an unknown person; false: only those not yet grouped. */
+  grouped?: boolean;
+  /** Only those the store recorded before this ISO time (retention). */
+  recorded_before?: string;
+}
+
+/** A summary of an unknown person's sightings, rewritten by the (serial) grouping job. */
+export interface UnknownPerson {
+  unknown_id: string;
+  sightings: number;
+  first_seen: string;
+  last_seen: string;
+  cameras: string[];
+  /** The sighting with the largest face, whose crop represents the person. */
+  best_attendance_id: string;
+  best_thumbnail: string | null;
 }
 
 export interface AttendanceQuery {

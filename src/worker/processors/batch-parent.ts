@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { decodeError } from '../../shared/errors.js';
 import {
   BATCH_CLEANUP_JOB,
+  UNKNOWNS_GROUP_JOB,
   WEBHOOK_JOB,
   type BatchCleanupData,
   type AttendanceTotals,
@@ -44,6 +45,15 @@ export async function processBatchParent(
   const final = { ...batch, status, finished_at };
   const summary = await summarise(deps, final, { done, failed });
   await queueWebhooks(deps, final, summary);
+  // Its unknown faces are grouped by one serial job (src/shared/unknowns.ts); the id makes a
+  // retried parent queue it once.
+  if (batch.type === 'attendance') {
+    await deps.unknownsQueue.add(
+      UNKNOWNS_GROUP_JOB,
+      { job_id: batch.job_id },
+      { ...cleanupJobOptions(deps.config), jobId: `${batch.job_id}-unknowns` },
+    );
+  }
   if (photos === 'pending_deletion') await queueCleanup(deps, { job_id: batch.job_id });
   return summary;
 }

@@ -21,6 +21,8 @@ export interface ProcessorDeps {
   webhookQueue: Queue;
   /** The queue of batch parents and batch clean-up jobs. */
   batchQueue: Queue;
+  /** The queue of unknown-face grouping (global concurrency 1). */
+  unknownsQueue: Queue;
   logger: Logger;
   metrics?: WorkerMetrics;
 }

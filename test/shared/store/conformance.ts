@@ -14,6 +14,7 @@ import type {
   WebhookDelivery,
 } from '../../../src/shared/store/store.js';
 import { evidenceConformance } from './conformance-evidence.js';
+import { unknownsConformance } from './conformance-unknowns.js';
 
 /**
  * The contracts of Store (store.ts) and BlobStore (blobs.ts), run against every implementation:
@@ -581,6 +582,7 @@ export function storeConformance(
           thumbnail: 'thumbs/s-1.jpg',
           embedding: null,
           job_id: 'job-1',
+          unknown_id: null,
         };
         assert.deepEqual(await records(), [expected]);
       });
@@ -682,6 +684,7 @@ export function storeConformance(
     });
 
     evidenceConformance(() => store);
+    unknownsConformance(() => store);
 
     void describe('jobs and item results', () => {
       void it('creates, gets and updates a job', async () => {

@@ -25,7 +25,7 @@ const counter = (d: AttendanceDoc, c: EvidenceCounter) => {
 };
 
 /** A document as the API shows it, its status judged at `now`. */
-function toAttendance(d: AttendanceDoc, now: string): AttendanceRecord {
+export function toAttendance(d: AttendanceDoc, now: string): AttendanceRecord {
   const evidence = {
     kind: d.kind,
     confirming_sightings: counter(d, 'confirming_sightings'),
@@ -56,6 +56,7 @@ function toAttendance(d: AttendanceDoc, now: string): AttendanceRecord {
     thumbnail: d.thumbnail,
     embedding: d.embedding ? Array.from(fromBinary(d.embedding)) : null,
     job_id: d.job_id,
+    unknown_id: d.unknown_id ?? null,
   };
 }
 
@@ -131,10 +132,17 @@ export async function attendanceOfJob(
   return docs.map((d) => toAttendance(d, at));
 }
 
+/** Every crop of the user's records: the best one on each record and every sighting's own. */
 export async function eraseAttendancePhotos(cols: Collections, userId: string): Promise<string[]> {
   const docs = await cols.attendance
-    .find({ user_id: userId, thumbnail: { $ne: null } }, { projection: { _id: 0, thumbnail: 1 } })
+    .find({ user_id: userId }, { projection: { _id: 0, attendance_id: 1, thumbnail: 1 } })
     .toArray();
+  const ids = docs.map((d) => d.attendance_id);
+  const own = await cols.sightings
+    .find({ attendance_id: { $in: ids }, thumbnail: { $ne: null } }, { projection: { _id: 0, thumbnail: 1 } })
+    .toArray();
+  await cols.sightings.updateMany({ attendance_id: { $in: ids } }, { $set: { thumbnail: null } });
   await cols.attendance.updateMany({ user_id: userId }, { $set: { thumbnail: null } });
-  return docs.map((d) => d.thumbnail).filter((t): t is string => typeof t === 'string');
+  const keys = [...docs, ...own].map((d) => d.thumbnail);
+  return [...new Set(keys.filter((t): t is string => typeof t === 'string'))];
 }

@@ -3,6 +3,7 @@ import type {
   AttendanceRecord,
   BatchJob,
   TemplateInput,
+  UnknownPerson,
   WebhookDelivery,
   WebhookEndpoint,
 } from '../types.js';
@@ -82,6 +83,9 @@ export interface AttendanceDoc {
   threshold?: number | null;
   confirm_threshold?: number | null;
   strong_threshold?: number | null;
+  /** Unknown people (issue 8 §6): the person an unknown face was grouped into; when it was stored. */
+  unknown_id?: string | null;
+  recorded_at?: string;
 }
 /** One recorded sighting: `attendance_id` is null from its claim until it is linked to its record. */
 export interface SightingDoc {
@@ -89,7 +93,10 @@ export interface SightingDoc {
   attendance_id: string | null;
   /** The batch it came from (absent in documents from before it was kept). */
   job_id?: string;
+  /** Its face crop's blob key (erasure and expiry delete every sighting's, not only the best). */
+  thumbnail?: string | null;
 }
+export type UnknownPersonDoc = UnknownPerson;
 
 /** The collections MongoStore uses, by what they hold. */
 export interface Collections {
@@ -103,6 +110,7 @@ export interface Collections {
   endpoints: Collection<WebhookEndpoint>;
   attendance: Collection<AttendanceDoc>;
   sightings: Collection<SightingDoc>;
+  unknownPersons: Collection<UnknownPersonDoc>;
 }
 
 export function openCollections(db: Db): Collections {
@@ -117,6 +125,7 @@ export function openCollections(db: Db): Collections {
     endpoints: db.collection('webhook_endpoints'),
     attendance: db.collection('attendance'),
     sightings: db.collection('sightings'),
+    unknownPersons: db.collection('unknown_persons'),
   };
 }
 
@@ -143,4 +152,7 @@ export async function createIndexes(cols: Collections): Promise<void> {
   await cols.sightings.createIndex({ sighting_id: 1 }, { unique: true });
   await cols.sightings.createIndex({ attendance_id: 1 });
   await cols.sightings.createIndex({ job_id: 1 });
+  await cols.attendance.createIndex({ unknown_id: 1 });
+  await cols.unknownPersons.createIndex({ unknown_id: 1 }, { unique: true });
+  await cols.unknownPersons.createIndex({ first_seen: 1, unknown_id: 1 });
 }

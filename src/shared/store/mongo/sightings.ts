@@ -82,7 +82,12 @@ export async function recordSighting(
 ): Promise<{ attendance_id: string }> {
   const at = isoTime(s.captured_at);
   try {
-    await cols.sightings.insertOne({ sighting_id: s.sighting_id, attendance_id: null, job_id: s.job_id });
+    await cols.sightings.insertOne({
+      sighting_id: s.sighting_id,
+      attendance_id: null,
+      job_id: s.job_id,
+      thumbnail: s.thumbnail,
+    });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     const prev = await cols.sightings.findOne({ sighting_id: s.sighting_id }, NO_ID);
@@ -122,6 +127,8 @@ async function placeSighting(cols: Collections, s: Sighting, at: string, windowM
     camera_id: s.camera_id,
     embedding: s.embedding ? toBinary(s.embedding) : null,
     job_id: s.job_id,
+    unknown_id: null,
+    recorded_at: new Date().toISOString(),
   };
   if (s.kind === 'unknown') return startRecord(cols, started);
 

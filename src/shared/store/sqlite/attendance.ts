@@ -50,8 +50,8 @@ export function recordSighting(
       db.prepare(
         `INSERT INTO attendance (attendance_id, kind, user_id, name, grp, camera_id, timestamp, last_seen, sightings,
                confirming_sightings, strong_sightings, window_closes_at, similarity_score, distance, margin, threshold,
-               confirm_threshold, strong_threshold, bbox, thumbnail, embedding, job_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               confirm_threshold, strong_threshold, bbox, thumbnail, embedding, job_id, recorded_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         attendance_id,
         s.kind,
@@ -74,6 +74,7 @@ export function recordSighting(
         s.thumbnail,
         s.embedding ? toBlob(s.embedding) : null,
         s.job_id,
+        new Date().toISOString(),
       );
     } else {
       const all = [keep, ...absorbed];
@@ -119,11 +120,9 @@ export function recordSighting(
         db.prepare('DELETE FROM attendance WHERE attendance_id = ?').run(r.attendance_id);
       }
     }
-    db.prepare('INSERT INTO sightings (sighting_id, attendance_id, job_id) VALUES (?, ?, ?)').run(
-      s.sighting_id,
-      attendance_id,
-      s.job_id,
-    );
+    db.prepare(
+      'INSERT INTO sightings (sighting_id, attendance_id, job_id, thumbnail) VALUES (?, ?, ?, ?)',
+    ).run(s.sighting_id, attendance_id, s.job_id, s.thumbnail);
     return { attendance_id };
   });
   return Promise.resolve(run.immediate());
@@ -200,14 +199,23 @@ export function attendanceOfJob(
   return Promise.resolve(rows.map((r) => toAttendance(r, at)));
 }
 
+/**
+ * Every crop of the user's records: the best sighting's on the record and every sighting's own
+ * (the crops of the other sightings used to be left behind), de-duplicated.
+ */
 export function eraseAttendancePhotos(db: Database.Database, userId: string): Promise<string[]> {
   const run = db.transaction((): string[] => {
     const keys = db
-      .prepare<[string], { thumbnail: string }>(
-        'SELECT thumbnail FROM attendance WHERE user_id = ? AND thumbnail IS NOT NULL',
+      .prepare<[string, string], { thumbnail: string }>(
+        `SELECT thumbnail FROM attendance WHERE user_id = ? AND thumbnail IS NOT NULL
+         UNION SELECT s.thumbnail FROM sightings s JOIN attendance a ON a.attendance_id = s.attendance_id
+           WHERE a.user_id = ? AND s.thumbnail IS NOT NULL`,
       )
-      .all(userId)
+      .all(userId, userId)
       .map((r) => r.thumbnail);
+    db.prepare(
+      'UPDATE sightings SET thumbnail = NULL WHERE attendance_id IN (SELECT attendance_id FROM attendance WHERE user_id = ?)',
+    ).run(userId);
     db.prepare('UPDATE attendance SET thumbnail = NULL WHERE user_id = ?').run(userId);
     return keys;
   });

@@ -54,6 +54,8 @@ export interface AttendanceRow {
   threshold: number | null;
   confirm_threshold: number | null;
   strong_threshold: number | null;
+  unknown_id: string | null;
+  recorded_at: string | null;
 }
 
 export function toItem(r: ItemRow): ItemResult {
@@ -100,6 +102,7 @@ export function toAttendance(r: AttendanceRow, now: string): AttendanceRecord {
     thumbnail: r.thumbnail,
     embedding: r.embedding ? Array.from(fromBlob(r.embedding)) : null,
     job_id: r.job_id,
+    unknown_id: r.unknown_id,
   };
 }
 

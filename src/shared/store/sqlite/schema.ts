@@ -37,6 +37,10 @@ CREATE INDEX IF NOT EXISTS attendance_user ON attendance (user_id, camera_id, ti
 CREATE INDEX IF NOT EXISTS attendance_time ON attendance (timestamp, attendance_id);
 CREATE TABLE IF NOT EXISTS sightings (sighting_id TEXT PRIMARY KEY, attendance_id TEXT NOT NULL, job_id TEXT);
 CREATE INDEX IF NOT EXISTS sightings_attendance ON sightings (attendance_id);
+CREATE TABLE IF NOT EXISTS unknown_persons (
+  unknown_id TEXT PRIMARY KEY, sightings INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+  cameras TEXT NOT NULL, best_attendance_id TEXT NOT NULL, best_thumbnail TEXT);
+CREATE INDEX IF NOT EXISTS unknown_persons_seen ON unknown_persons (first_seen, unknown_id);
 `;
 
 /** Evidence columns of attendance (issue 8 §3), for databases created before them. */
@@ -48,6 +52,9 @@ const ATTENDANCE_COLUMNS: [string, string][] = [
   ['threshold', 'REAL'],
   ['confirm_threshold', 'REAL'],
   ['strong_threshold', 'REAL'],
+  // Unknown people (issue 8 §6): the person a face was grouped into, and when it was stored (retention).
+  ['unknown_id', 'TEXT'],
+  ['recorded_at', 'TEXT'],
 ];
 
 const columnsOf = (db: Database.Database, table: string) =>
@@ -83,7 +90,11 @@ export function migrate(db: Database.Database): void {
       db.exec("UPDATE attendance SET confirming_sightings = sightings WHERE kind = 'match'");
     if (!attendance.has('window_closes_at'))
       db.exec('UPDATE attendance SET window_closes_at = last_seen WHERE window_closes_at IS NULL');
-    if (!columnsOf(db, 'sightings').has('job_id')) db.exec('ALTER TABLE sightings ADD COLUMN job_id TEXT');
+    const sightingColumns = columnsOf(db, 'sightings');
+    if (!sightingColumns.has('job_id')) db.exec('ALTER TABLE sightings ADD COLUMN job_id TEXT');
+    // Every sighting's face crop, not only the best one's on the record: erasure and expiry delete them all.
+    if (!sightingColumns.has('thumbnail')) db.exec('ALTER TABLE sightings ADD COLUMN thumbnail TEXT');
     db.exec('CREATE INDEX IF NOT EXISTS sightings_job ON sightings (job_id)');
+    db.exec('CREATE INDEX IF NOT EXISTS attendance_unknown ON attendance (unknown_id)');
   }).immediate();
 }
