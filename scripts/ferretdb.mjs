@@ -3,7 +3,18 @@
 // telemetry disabled and its data in a temporary folder, stopped afterwards. MongoDB itself cannot
 // be installed on these machines; FerretDB speaks its wire protocol.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -70,6 +81,8 @@ export async function startFerretdb(binary) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'shelia-ferretdb-'));
   mkdirSync(join(dir, 'data'));
+  const logFile = join(dir, 'ferretdb.log');
+  const log = openSync(logFile, 'a');
   const child = spawn(
     binary,
     [
@@ -81,10 +94,13 @@ export async function startFerretdb(binary) {
       '--telemetry=disable',
       '--log-level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its log goes to a file, not a pipe to us: run-tests.mjs blocks in spawnSync while the tests
+    // run, so nothing would read a pipe, and once FerretDB had written a pipe's worth (a
+    // worker kill -9 makes it log every dropped connection) it blocked, and every test with it.
+    { stdio: ['ignore', 'ignore', log] },
   );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+  closeSync(log);
+  const stderr = () => readFileSync(logFile, 'utf8').slice(-2000);
   const url = `mongodb://127.0.0.1:${port}/shelia`;
   const stop = async () => {
     if (child.exitCode === null) {
@@ -96,7 +112,7 @@ export async function startFerretdb(binary) {
   const { MongoClient } = await import('mongodb');
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`ferretdb exited (${child.exitCode}): ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`ferretdb exited (${child.exitCode}): ${stderr()}`);
     try {
       const client = await new MongoClient(url, { serverSelectionTimeoutMS: 500 }).connect();
       await client.db('admin').command({ ping: 1 });
@@ -105,7 +121,7 @@ export async function startFerretdb(binary) {
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`ferretdb did not answer in 30 s: ${String(err)} ${stderr}`);
+        throw new Error(`ferretdb did not answer in 30 s: ${String(err)} ${stderr()}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }

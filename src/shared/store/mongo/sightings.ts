@@ -33,9 +33,9 @@ const MAX_FOLD_ATTEMPTS = 5;
  *    is the one this sighting started (a retry of an attempt that stopped after starting it).
  * 4. Link the sighting to the record it ended in.
  *
- * Each fold is ONE atomic pipeline update ($min/$max of the times, + the count, the best
- * sighting's fields when its similarity is strictly higher), so concurrent folds into one record
- * never lose each other's writes.
+ * Each fold is two atomic single-document updates ($min/$max of the times and + the count; then
+ * the best sighting's fields, only if its similarity is strictly higher), so concurrent folds
+ * into one record never lose each other's writes.
  *
  * With a single writer this gives exactly SQLite's records. What it does NOT guarantee:
  * - Concurrent writers (two workers with frames of one user and camera at once) can both find no
@@ -114,7 +114,9 @@ async function placeSighting(cols: Collections, s: Sighting, at: string, windowM
     const counted = near.some((r) => r.attendance_id === started.attendance_id);
     let keepGone = false;
     for (const { attendance_id: id } of absorbed) {
-      const doc = await cols.attendance.findOneAndDelete({ attendance_id: id }, NO_ID);
+      // No projection: FerretDB v1's findAndModify does not implement one ("fields"). The doc
+      // keeps its _id, which the fold ignores and a put-back re-uses.
+      const doc = await cols.attendance.findOneAndDelete({ attendance_id: id });
       if (!doc) continue; // absorbed by a concurrent writer
       if (!(await fold(cols, keep.attendance_id, doc))) {
         await cols.attendance.insertOne(doc); // the kept record went meanwhile: put this one back
@@ -140,32 +142,35 @@ async function startRecord(cols: Collections, doc: AttendanceDoc): Promise<strin
 }
 
 /**
- * Adds a sighting or an absorbed record to record `id` in one atomic update: earliest timestamp,
- * latest last_seen, summed count, and the best (strictly higher similarity) sighting's fields, so
- * on a tie the record keeps its own, as in SQLite. All expressions of a `$set` stage see the
- * document as it was before the update. Values are `$literal`, so no string is read as a field
- * path. False when the record is not there (absorbed by a concurrent writer).
+ * Adds a sighting or an absorbed record to record `id`: earliest timestamp, latest last_seen and
+ * summed count in one atomic update ($min/$max compare the ISO strings, which sort as times), then
+ * the best sighting's fields in a second one that applies only while the record's similarity is
+ * strictly lower (or none), so on a tie the record keeps its own, as in SQLite, and concurrent
+ * folds leave the highest. Plain update operators, not a pipeline update: FerretDB v1 refuses
+ * those ("'update.updates.u' is the wrong type 'array'"), which failed every sighting that
+ * joined a record. False when the record is not there (absorbed by a concurrent writer).
  */
 async function fold(cols: Collections, id: string, c: Contribution): Promise<boolean> {
-  const better =
-    c.similarity_score === null
-      ? false
-      : { $gt: [c.similarity_score, { $ifNull: ['$similarity_score', -Infinity] }] };
-  const best = (field: keyof Contribution, value: unknown) => ({
-    $cond: [better, { $literal: value }, `$${field}`],
-  });
-  const { matchedCount } = await cols.attendance.updateOne({ attendance_id: id }, [
-    {
-      $set: {
-        timestamp: { $min: ['$timestamp', { $literal: c.timestamp }] },
-        last_seen: { $max: ['$last_seen', { $literal: c.last_seen }] },
-        sightings: { $add: ['$sightings', c.sightings] },
-        similarity_score: best('similarity_score', c.similarity_score),
-        distance: best('distance', c.distance),
-        bbox: best('bbox', c.bbox),
-        thumbnail: best('thumbnail', c.thumbnail),
+  const { matchedCount } = await cols.attendance.updateOne(
+    { attendance_id: id },
+    { $min: { timestamp: c.timestamp }, $max: { last_seen: c.last_seen }, $inc: { sightings: c.sightings } },
+  );
+  if (matchedCount !== 1) return false;
+  if (c.similarity_score !== null) {
+    await cols.attendance.updateOne(
+      {
+        attendance_id: id,
+        $or: [{ similarity_score: null }, { similarity_score: { $lt: c.similarity_score } }],
       },
-    },
-  ]);
-  return matchedCount === 1;
+      {
+        $set: {
+          similarity_score: c.similarity_score,
+          distance: c.distance,
+          bbox: c.bbox,
+          thumbnail: c.thumbnail,
+        },
+      },
+    );
+  }
+  return true;
 }
