@@ -23,14 +23,6 @@ function mongoUrl(): string | undefined {
   return url.toString();
 }
 
-/**
- * MongoStore.recordSighting has no transaction: two workers recording one person at one camera
- * at once can each start a record (documented in src/shared/store/mongo/sightings.ts), and
- * FerretDB v1 does not even make one $inc atomic. Reported by the test, not yet fixed.
- */
-const MONGO_RECORDS_TODO =
-  'MongoStore: concurrent sightings of one person and camera can start two records (no transaction)';
-
 describe('tower: 1 API + 3 worker processes under kill -9', () => {
   const mongodbUrl = mongoUrl();
   let report: TowerReport;
@@ -95,13 +87,9 @@ describe('tower: 1 API + 3 worker processes under kill -9', () => {
     assert.equal(report.missing_templates, 0, context());
   });
 
-  it(
-    'recorded no one twice: no two records of one person, camera and window',
-    mongodbUrl ? { todo: MONGO_RECORDS_TODO } : {},
-    () => {
-      assert.ok(report.attendance_records > 0, context());
-      assert.equal(report.duplicate_records, 0, context());
-      assert.deepEqual(report.sightings_mismatch, [], context());
-    },
-  );
+  it('recorded no one twice: no two records of one person, camera and window', () => {
+    assert.ok(report.attendance_records > 0, context());
+    assert.equal(report.duplicate_records, 0, context());
+    assert.deepEqual(report.sightings_mismatch, [], context());
+  });
 });

@@ -65,8 +65,13 @@ export class MongoStore implements Store {
     return this.onClose();
   }
 
-  enroll(user: UserInput, t: TemplateInput, mode: 'add' | 'replace'): Promise<EnrollOutcome> {
-    return users.enroll(this.collections, user, t, mode);
+  enroll(
+    user: UserInput,
+    t: TemplateInput,
+    mode: 'add' | 'replace',
+    acceptedAt?: string,
+  ): Promise<EnrollOutcome | 'ERASED'> {
+    return users.enroll(this.collections, user, t, mode, acceptedAt);
   }
 
   getUser(userId: string): Promise<User | undefined> {

@@ -61,8 +61,13 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
-  enroll(user: UserInput, t: TemplateInput, mode: 'add' | 'replace'): Promise<EnrollOutcome> {
-    return users.enroll(this.db, user, t, mode);
+  enroll(
+    user: UserInput,
+    t: TemplateInput,
+    mode: 'add' | 'replace',
+    acceptedAt?: string,
+  ): Promise<EnrollOutcome | 'ERASED'> {
+    return users.enroll(this.db, user, t, mode, acceptedAt);
   }
 
   getUser(userId: string): Promise<User | undefined> {

@@ -36,9 +36,16 @@ export interface Store {
 
   /**
    * Upserts the user and adds (or, with `replace`, replaces all templates with) this template.
-   * A null group keeps the group the user already has.
+   * A null group keeps the group the user already has. With `acceptedAt` (when the batch asking
+   * for it was accepted), an erasure of the user at or after that moment wins, whatever the
+   * interleaving with a concurrent `deleteUser`: nothing of this call remains, and it says ERASED.
    */
-  enroll(user: UserInput, template: TemplateInput, mode: 'add' | 'replace'): Promise<EnrollOutcome>;
+  enroll(
+    user: UserInput,
+    template: TemplateInput,
+    mode: 'add' | 'replace',
+    acceptedAt?: string,
+  ): Promise<EnrollOutcome | 'ERASED'>;
   getUser(userId: string): Promise<User | undefined>;
   listUsers(query: { group?: string; cursor?: string; limit: number }): Promise<Page<User>>;
   /** Erases the user and templates; leaves a tombstone so in-flight work cannot re-create them. */

@@ -25,21 +25,22 @@ export async function processEnrollItem(data: EnrollItemData, deps: ProcessorDep
 }
 
 async function enroll(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOutcome> {
-  const erasedAt = await deps.store.erasedAt(data.user_id);
-  if (erasedAt && erasedAt >= data.accepted_at) {
-    return {
-      outcome: 'ERASED',
-      ok: false,
-      detail: { error: 'the user was erased after this batch was accepted', erased_at: erasedAt },
-    };
-  }
+  // Checked before the slow analysis to skip it, and again by every store write (the erasure may
+  // come while the photos are analysed: then the writes are refused or taken back).
+  if (await erasedSince(data, deps)) return erased(data, deps);
   const { templates, photos, failures } = await analysePhotos(data, deps);
   const [first] = failures;
   if (templates.length === 0 && first) throw photos.length > 1 ? new ItemRefused(first, { photos }) : first;
   const duplicates = await duplicateCheck(templates, data, deps);
   const user = { user_id: data.user_id, name: data.name, group: data.group, metadata: data.metadata };
   // Templates are keyed by photo sha256: a retried item stores each photo once.
-  for (const [i, t] of templates.entries()) await deps.store.enroll(user, t, i === 0 ? data.mode : 'add');
+  for (const [i, t] of templates.entries()) {
+    const done = await deps.store.enroll(user, t, i === 0 ? data.mode : 'add', data.accepted_at);
+    if (done === 'ERASED') {
+      await deps.gallery.changed(data.user_id); // a worker may have loaded a template meanwhile
+      return erased(data, deps);
+    }
+  }
   // New or known is judged against when the batch was accepted, not against the store now: a
   // re-run after a crash finds the user its first attempt created, and must still say ENROLLED.
   const enrolledAt = (await deps.store.getUser(data.user_id))?.enrolled_at ?? data.accepted_at;
@@ -67,6 +68,23 @@ async function enroll(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOu
             duplicates,
           }
         : {}),
+    },
+  };
+}
+
+async function erasedSince(data: EnrollItemData, deps: ProcessorDeps): Promise<boolean> {
+  const at = await deps.store.erasedAt(data.user_id);
+  return at !== undefined && at >= data.accepted_at;
+}
+
+/** The user was erased after this batch was accepted (runItem then deletes the photos, as always). */
+async function erased(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOutcome> {
+  return {
+    outcome: 'ERASED',
+    ok: false,
+    detail: {
+      error: 'the user was erased after this batch was accepted',
+      erased_at: await deps.store.erasedAt(data.user_id),
     },
   };
 }

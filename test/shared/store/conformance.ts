@@ -253,6 +253,47 @@ export function storeConformance(
         assert.equal(await store.enroll(user('u1'), template('photo-c'), 'add'), 'ENROLLED');
         assert.equal((await store.getUser('u1'))?.templates.length, 1);
       });
+
+      void it('an enrollment accepted before the user’s erasure is refused and writes nothing', async () => {
+        const acceptedBefore = new Date(Date.now() - 60_000).toISOString();
+        await store.enroll(user('u1'), template('photo-a'), 'add');
+        await store.deleteUser('u1');
+        assert.equal(await store.enroll(user('u1'), template('photo-b'), 'add', acceptedBefore), 'ERASED');
+        assert.equal(await store.getUser('u1'), undefined);
+        assert.deepEqual(await store.gallery(), []);
+        // Accepted after the erasure: a new enrollment.
+        const acceptedAfter = new Date(Date.now() + 1000).toISOString();
+        assert.equal(await store.enroll(user('u1'), template('photo-c'), 'add', acceptedAfter), 'ENROLLED');
+      });
+
+      void it('erasure wins over enrollments running at the same moment: no template or user remains', async () => {
+        const accepted = new Date(Date.now() - 60_000).toISOString();
+        await store.enroll(user('u1'), template('photo-0'), 'add', accepted);
+        // Enrollments start every 2 ms over 40 ms; the erasure at 10 ms, amid them.
+        const later = <T>(ms: number, f: () => Promise<T>) =>
+          new Promise<T>((resolve, reject) => setTimeout(() => f().then(resolve, reject), ms));
+        const enrolls = Array.from({ length: 20 }, (_, i) =>
+          later(i * 2, () =>
+            store.enroll(user('u1'), template(`photo-${i + 1}`, embedding(i + 2)), 'add', accepted),
+          ),
+        );
+        const erasure = later(10, () => store.deleteUser('u1'));
+        const outcomes = await Promise.all(enrolls);
+        await erasure;
+        assert.equal(await store.getUser('u1'), undefined, `outcomes ${outcomes.join(',')}`);
+        assert.deepEqual(await store.gallery(), [], `outcomes ${outcomes.join(',')}`);
+        assert.deepEqual(await store.userTemplates('u1'), []);
+        assert.equal((await store.galleryPage({ limit: 100 })).items.length, 0);
+        // Nothing left behind either: a template without its user would reappear on re-enrollment.
+        const fresh = new Date(Date.now() + 1000).toISOString();
+        await store.enroll(user('u1'), template('photo-new'), 'add', fresh);
+        const again = await store.getUser('u1');
+        assert.deepEqual(
+          again?.templates.map((t) => t.photo_sha256),
+          ['photo-new'],
+          `outcomes ${outcomes.join(',')}`,
+        );
+      });
     });
 
     void describe('gallery paging and lookups', () => {
@@ -409,6 +450,32 @@ export function storeConformance(
           assert.equal((await record(userId)).sightings, 3, label);
         }
         assert.equal((await records()).length, orders.length);
+      });
+
+      void it('24 concurrent sightings of one person at one camera make one record counting all 24', async () => {
+        // Frames of one camera run in parallel on several workers: each writer may find no
+        // record in the window at the same moment. Spread over 0-9.2 minutes (window 5): chained.
+        const n = 24;
+        const results = await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            store.recordSighting(
+              sighting(`c-${i}`, i * 0.4, { similarity: 0.7 + i / 1000, distance: 0.3 - i / 1000 }),
+              WINDOW,
+            ),
+          ),
+        );
+        const r = await record('u1');
+        assert.equal(r.sightings, n);
+        assert.equal(r.timestamp, at(0));
+        assert.equal(r.last_seen, at((n - 1) * 0.4));
+        assert.equal(r.similarity_score, 0.7 + (n - 1) / 1000, 'the best sighting wins');
+        // Every caller was told a record; a repeat of each sighting answers with the one record.
+        assert.equal(results.length, n);
+        for (let i = 0; i < n; i++) {
+          const again = await store.recordSighting(sighting(`c-${i}`, i * 0.4), WINDOW);
+          assert.deepEqual(again, { attendance_id: r.attendance_id }, `sighting c-${i}`);
+        }
+        assert.equal((await record('u1')).sightings, n);
       });
 
       void it('a sighting within the window of two records merges them into one', async () => {

@@ -97,6 +97,12 @@ export interface SightingDoc {
   thumbnail?: string | null;
 }
 export type UnknownPersonDoc = UnknownPerson;
+/** A short-lived exclusive claim on a key (see leases.ts); `expires_ms` is epoch milliseconds. */
+export interface LeaseDoc {
+  key: string;
+  holder: string;
+  expires_ms: number;
+}
 
 /** The collections MongoStore uses, by what they hold. */
 export interface Collections {
@@ -111,6 +117,7 @@ export interface Collections {
   attendance: Collection<AttendanceDoc>;
   sightings: Collection<SightingDoc>;
   unknownPersons: Collection<UnknownPersonDoc>;
+  leases: Collection<LeaseDoc>;
 }
 
 export function openCollections(db: Db): Collections {
@@ -126,6 +133,7 @@ export function openCollections(db: Db): Collections {
     attendance: db.collection('attendance'),
     sightings: db.collection('sightings'),
     unknownPersons: db.collection('unknown_persons'),
+    leases: db.collection('leases'),
   };
 }
 
@@ -154,5 +162,6 @@ export async function createIndexes(cols: Collections): Promise<void> {
   await cols.sightings.createIndex({ job_id: 1 });
   await cols.attendance.createIndex({ unknown_id: 1 });
   await cols.unknownPersons.createIndex({ unknown_id: 1 }, { unique: true });
+  await cols.leases.createIndex({ key: 1 }, { unique: true });
   await cols.unknownPersons.createIndex({ first_seen: 1, unknown_id: 1 });
 }

@@ -3,6 +3,7 @@ import { isConfirming, isStrong } from '../../evidence.js';
 import type { Sighting } from '../types.js';
 import { NO_ID, isDuplicateKey, type AttendanceDoc, type Collections } from './collections.js';
 import { isoTime, toBinary } from './encoding.js';
+import { withLease } from './leases.js';
 
 /** What a sighting, or an absorbed record, adds to an attendance record (see `fold`). */
 type Contribution = Pick<AttendanceDoc, 'timestamp' | 'last_seen' | 'sightings'> &
@@ -62,18 +63,17 @@ const MAX_FOLD_ATTEMPTS = 5;
  * `similarity_score < its own`), so concurrent folds into one record never lose each other's
  * writes. No pipeline update, $cond, $lookup or transaction: FerretDB v1 runs it too.
  *
- * With a single writer this gives exactly SQLite's records. What it does NOT guarantee:
- * - Concurrent writers (two workers with frames of one user and camera at once) can both find no
- *   record and each start one: two records that should be one, until a later sighting in the
- *   window of both merges them. A record being absorbed while another writer folds into it is
- *   handled: the fold matches nothing and the find-and-fold is retried (an absorbed record whose
- *   fold fails is put back first). A sighting linked just after its record was absorbed keeps the
- *   old attendance_id, which only a repeat of that sighting_id would return.
- * - An attempt that stops midway (crash, lost connection) leaves the sighting claimed but not
- *   linked; its retry redoes steps 2-4. For a match folded into an existing record (or whose
- *   record was absorbed since), this counts the sighting twice (`sightings` one too high; times
- *   and best sighting are unaffected); an absorbed record removed but not yet folded is lost. The same holds for two concurrent attempts of one
- *   sighting_id (a retried job overlapping the original), which BullMQ's job lock makes rare.
+ * Steps 3-4 of a match run under a lease on (user, camera) (leases.ts): records chain only
+ * within one user and camera, so with the lease there is one writer per chain and this gives
+ * exactly SQLite's records under any concurrency (24 concurrent sightings of one person at one
+ * camera: one record counting 24; without the lease FerretDB made 7). The atomic folds still
+ * matter: erasure and photo detaching touch records without the lease.
+ *
+ * What it does NOT guarantee: an attempt that stops midway (crash, lost connection) leaves the
+ * sighting claimed but not linked; its retry redoes steps 2-4. For a match folded into an
+ * existing record (or whose record was absorbed since), this counts the sighting twice
+ * (`sightings` one too high; times and best sighting are unaffected); an absorbed record
+ * removed but not yet folded is lost.
  */
 export async function recordSighting(
   cols: Collections,
@@ -131,7 +131,21 @@ async function placeSighting(cols: Collections, s: Sighting, at: string, windowM
     recorded_at: new Date().toISOString(),
   };
   if (s.kind === 'unknown') return startRecord(cols, started);
+  // One writer at a time per person and camera: records chain only within one (user, camera).
+  return withLease(cols, `attendance:${s.user_id ?? ''}:${s.camera_id}`, () =>
+    placeMatch(cols, s, at, windowMs, own, started),
+  );
+}
 
+/** placeSighting for a match, under its (user, camera) lease. */
+async function placeMatch(
+  cols: Collections,
+  s: Sighting,
+  at: string,
+  windowMs: number,
+  own: Contribution,
+  started: AttendanceDoc,
+): Promise<string> {
   const t = Date.parse(at);
   for (let attempt = 1; attempt <= MAX_FOLD_ATTEMPTS; attempt++) {
     // Records this sighting chains onto: same user and camera, within the window of either end.

@@ -27,7 +27,9 @@ export async function enroll(
   user: UserInput,
   t: TemplateInput,
   mode: 'add' | 'replace',
-): Promise<EnrollOutcome> {
+  acceptedAt?: string,
+): Promise<EnrollOutcome | 'ERASED'> {
+  if (acceptedAt !== undefined && (await erasedSince(cols, user.user_id, acceptedAt))) return 'ERASED';
   const at = now();
   // The upsert says whether the user existed: upsertedCount is 1 exactly when this call
   // inserted the document. Two concurrent enrolls of a new user: the unique index lets only one
@@ -64,7 +66,22 @@ export async function enroll(
     },
     { upsert: true },
   );
+  // No transaction (FerretDB has none): erasure wins by order instead. deleteUser writes the
+  // tombstone before it deletes; this checks it after writing. If the tombstone came first, this
+  // sees it and takes its own writes back; if not, deleteUser's deletes come after these writes.
+  if (acceptedAt !== undefined && (await erasedSince(cols, user.user_id, acceptedAt))) {
+    await cols.templates.deleteOne({ user_id: user.user_id, photo_sha256: t.photo_sha256 });
+    if ((await cols.templates.countDocuments({ user_id: user.user_id }, { limit: 1 })) === 0) {
+      await cols.users.deleteOne({ user_id: user.user_id });
+    }
+    return 'ERASED';
+  }
   return upsertedCount === 1 ? 'ENROLLED' : 'UPDATED';
+}
+
+async function erasedSince(cols: Collections, userId: string, acceptedAt: string): Promise<boolean> {
+  const at = await erasedAt(cols, userId);
+  return at !== undefined && at >= acceptedAt;
 }
 
 export async function getUser(cols: Collections, userId: string): Promise<User | undefined> {

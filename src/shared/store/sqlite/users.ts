@@ -28,8 +28,16 @@ export function enroll(
   user: UserInput,
   t: TemplateInput,
   mode: 'add' | 'replace',
-): Promise<EnrollOutcome> {
-  const run = db.transaction((): EnrollOutcome => {
+  acceptedAt?: string,
+): Promise<EnrollOutcome | 'ERASED'> {
+  // One transaction with deleteUser's: an erasure is either before (seen here) or after (erases this).
+  const run = db.transaction((): EnrollOutcome | 'ERASED' => {
+    if (acceptedAt !== undefined) {
+      const erased = db
+        .prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE user_id = ?')
+        .get(user.user_id);
+      if (erased && erased.erased_at >= acceptedAt) return 'ERASED';
+    }
     const at = now();
     const existed = db.prepare('SELECT 1 FROM users WHERE user_id = ?').get(user.user_id) !== undefined;
     db.prepare(
