@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../../../src/shared/store/blobs.js';
 import type {
   AttendanceQuery,
@@ -270,8 +271,10 @@ export function storeConformance(
         const accepted = new Date(Date.now() - 60_000).toISOString();
         await store.enroll(user('u1'), template('photo-0'), 'add', accepted);
         // Enrollments start every 2 ms over 40 ms; the erasure at 10 ms, amid them.
-        const later = <T>(ms: number, f: () => Promise<T>) =>
-          new Promise<T>((resolve, reject) => setTimeout(() => f().then(resolve, reject), ms));
+        const later = async <T>(ms: number, f: () => Promise<T>) => {
+          await sleep(ms);
+          return f();
+        };
         const enrolls = Array.from({ length: 20 }, (_, i) =>
           later(i * 2, () =>
             store.enroll(user('u1'), template(`photo-${i + 1}`, embedding(i + 2)), 'add', accepted),
