@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ServiceError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { isStoreUnavailable } from '../shared/store/unavailable.js';
 
 /** The one place errors become HTTP: `{ error, error_code, ...details }`, never a stack trace. */
 export function errorHandler(logger: Logger) {
@@ -11,7 +12,7 @@ export function errorHandler(logger: Logger) {
     if (known.status >= 500 && known.code === 'INTERNAL_ERROR')
       logger.error({ err, path: c.req.path }, 'unhandled error');
     else if (known.code === 'SERVICE_UNAVAILABLE' && known !== err)
-      logger.warn({ err, path: c.req.path }, 'storage refused a write');
+      logger.warn({ err, path: c.req.path }, 'storage unavailable');
     return c.json(known.toBody(), known.status as ContentfulStatusCode);
   };
 }
@@ -46,6 +47,11 @@ function toServiceError(err: Error): ServiceError {
   if (typeof errno === 'string' && STORAGE_UNAVAILABLE.has(errno)) {
     return new ServiceError('SERVICE_UNAVAILABLE', 'storage is not accepting writes right now; retry later', {
       reason: errno,
+    });
+  }
+  if (isStoreUnavailable(err)) {
+    return new ServiceError('SERVICE_UNAVAILABLE', 'the database cannot be reached right now; retry later', {
+      reason: err.name,
     });
   }
   if (err instanceof HTTPException) {

@@ -117,6 +117,16 @@ export class JobGateway {
     return removed;
   }
 
+  /** Whether an enrollment item of this user is running now (its store writes need the tombstone). */
+  async enrollmentInFlight(userId: string): Promise<boolean> {
+    const queue = this.queue(QUEUE_OF['enroll-item']);
+    // Active jobs are at most workers x concurrency: one read of them all.
+    const active = await unavailableOnError(() => queue.getActive());
+    return active.some(
+      (job) => job.name === 'enroll-item' && (job.data as Partial<EnrollItemData>).user_id === userId,
+    );
+  }
+
   private async removeUsersJobs(
     jobs: (Job | undefined)[],
     userId: string,

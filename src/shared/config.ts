@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { mongoDatabaseName } from './store/unavailable.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MB = 1024 * 1024;
@@ -67,8 +68,20 @@ const Env = z.object({
   MODELS_DIR: z.string().default(resolve(repoRoot, 'models')),
   /** SQLite database and photo blobs of the embedded default. */
   DATA_DIR: z.string().default(resolve(repoRoot, 'data')),
-  /** When set, the store is MongoDB (photos in GridFS) instead of SQLite. */
-  MONGODB_URL: z.string().optional(),
+  /**
+   * When set, the store is MongoDB (photos in GridFS) instead of SQLite. It must name the
+   * database (`mongodb://host:27017/shelia`): the driver's silent default is `test`.
+   */
+  MONGODB_URL: z
+    .string()
+    .refine((u) => /^mongodb(\+srv)?:\/\//.test(u), 'must start with mongodb:// or mongodb+srv://')
+    .refine((u) => mongoDatabaseName(u) !== '', 'must name the database, e.g. mongodb://host:27017/shelia')
+    .optional(),
+  /**
+   * How long a MongoDB operation may wait for a reachable server before it fails (the API then
+   * answers 503 SERVICE_UNAVAILABLE); the driver's default is 30 s of silence.
+   */
+  MONGODB_TIMEOUT_MS: int(5000),
   /** Keep uploaded photos after their job finishes (default: deleted). */
   KEEP_PHOTOS: z.enum(['true', 'false']).default('false'),
   MAX_BATCH_ITEMS: int(1000),
@@ -155,6 +168,7 @@ export type Config = Readonly<{
   version: string;
   dataDir: string;
   mongodbUrl: string | undefined;
+  mongodbTimeoutMs: number;
   keepPhotos: boolean;
   maxBatchItems: number;
   maxBatchBodyBytes: number;
@@ -207,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     version: VERSION,
     dataDir: e.DATA_DIR,
     mongodbUrl: e.MONGODB_URL,
+    mongodbTimeoutMs: e.MONGODB_TIMEOUT_MS,
     keepPhotos: e.KEEP_PHOTOS === 'true',
     maxBatchItems: e.MAX_BATCH_ITEMS,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,

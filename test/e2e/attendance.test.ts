@@ -318,3 +318,42 @@ evidenceCases(() => ({
 }));
 
 identifyCases(() => ({ app: svc.app, shots, seen, recognisable, groupOf, displayName }));
+
+describe('erasing a person seen by the cameras', () => {
+  it('keeps their records, counted in the receipt, and deletes every face crop of theirs', async () => {
+    // Every crop of each person: each face of every frame that matched them (the best ones included).
+    const cropsOf = new Map<string, string[]>();
+    for (const list of [...batches.values(), ...looseBatches.values()]) {
+      for (const { job } of list) {
+        for (const item of (await results(svc.app, job.job_id)).items) {
+          const detections = (item.detections ?? []) as { user_id: string | null }[];
+          for (const [i, d] of detections.entries()) {
+            if (!d.user_id) continue;
+            const key = `thumbs/${job.job_id}/${item.index}-${i}.jpg`;
+            cropsOf.set(d.user_id, [...(cropsOf.get(d.user_id) ?? []), key]);
+          }
+        }
+      }
+    }
+    // The person seen most often: most of their crops are not a record's best.
+    const [name, crops] = [...cropsOf].sort((a, b) => b[1].length - a[1].length)[0] ?? ['', []];
+    const records = await attendance(`user_id=${name}`);
+    assert.ok(crops.length > records.length, `${name}: ${crops.length} crops, ${records.length} records`);
+    for (const key of crops) assert.ok(await svc.blobs.get(key), `${key} stored before the erasure`);
+
+    const res = await svc.app.request(`/api/v1/users/${name}`, { method: 'DELETE' });
+    assert.equal(res.status, 200);
+    const receipt = await json<Record<string, unknown>>(res);
+    assert.equal(receipt.attendance_records_kept, records.length);
+    assert.equal(receipt.photos_erased, crops.length);
+    for (const key of crops) assert.equal(await svc.blobs.get(key), undefined, `${key} erased`);
+    const kept = await attendance(`user_id=${name}`);
+    assert.deepEqual(
+      kept.map((r) => [r.attendance_id, r.thumbnail]),
+      records.map((r) => [r.attendance_id, null]),
+    );
+    for (const r of kept) {
+      assert.equal((await svc.app.request(`/api/v1/attendance/${r.attendance_id}/photo`)).status, 404);
+    }
+  });
+});

@@ -96,8 +96,11 @@ export interface TestService {
   blobs: Persistence['blobs'];
   /** The API's store (SQLite file or the MongoDB database of this service). */
   store: Persistence['store'];
-  /** Closes everything; resolves to how many of its Redis connections close() left open. */
-  stop(): Promise<number>;
+  /**
+   * Closes everything; resolves to how many of its Redis connections close() left open. With
+   * `dropDatabase: false` its MongoDB database is left alone (a test that killed the server).
+   */
+  stop(opts?: { dropDatabase?: boolean }): Promise<number>;
 }
 
 export async function startService(options: ServiceOptions = {}): Promise<TestService> {
@@ -178,13 +181,13 @@ async function assemble(
       worker = undefined;
       await w?.close(5000);
     },
-    async stop() {
+    async stop(opts = {}) {
       await service.stopWorker();
       await jobs.close();
       await persistence.close();
       const left = await keys();
       if (left.length > 0) await redis.del(...left);
-      if (env.MONGODB_URL) await dropMongoDatabase(env.MONGODB_URL);
+      if (env.MONGODB_URL && opts.dropDatabase !== false) await dropMongoDatabase(env.MONGODB_URL);
       await redis.quit();
       rmSync(dataDir, { recursive: true, force: true });
       return disconnectLeftovers(mine);

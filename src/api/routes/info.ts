@@ -68,20 +68,29 @@ function orFallback<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T>
 export function healthRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.get('/api/v1/health', async (c) => {
-    const redis = await deps.jobs.ping(500);
+    const [redis, store] = await Promise.all([
+      deps.jobs.ping(500),
+      orFallback(
+        deps.store.ping().then(() => true),
+        HEALTH_READS_MS,
+        false,
+      ),
+    ]);
     const [workers, queues] = redis
       ? await Promise.all([
           orFallback(deps.jobs.workerAnnouncements(), HEALTH_READS_MS, []),
           orFallback(deps.jobs.queueDepths(), HEALTH_READS_MS, {}),
         ])
       : [[], {}];
-    const status = !redis ? 'down' : workers.length === 0 ? 'degraded' : 'ok';
+    // Without the store no batch is accepted and no result read: as down as without Redis.
+    const status = !redis || !store ? 'down' : workers.length === 0 ? 'degraded' : 'ok';
     return c.json(
       {
         status,
         version: deps.config.version,
         uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
         redis: { reachable: redis },
+        store: { backend: deps.store.kind, reachable: store },
         workers: { alive: workers.length, details: workers },
         queues,
         models: {

@@ -35,8 +35,11 @@ export function userRoutes(deps: ApiDeps): Hono {
    */
   app.delete('/api/v1/users/:id', async (c) => {
     const userId = c.req.param('id');
-    const erased = await store.deleteUser(userId);
+    // Queued items first: one that started meanwhile is in flight, like those running now, and
+    // needs the tombstone; an id with nothing stored and nothing in flight gets none.
     const removed = await jobs.removeQueuedEnrollments(userId);
+    const inFlight = removed.length > 0 || (await jobs.enrollmentInFlight(userId));
+    const erased = await store.deleteUser(userId, { tombstoneIfUnknown: inFlight });
     let photos = 0;
     for (const item of removed) {
       await Promise.all(item.photos.map((key) => blobs.delete(key)));
@@ -55,12 +58,13 @@ export function userRoutes(deps: ApiDeps): Hono {
     await Promise.all(crops.map((key) => blobs.delete(key)));
     photos += crops.length;
     await jobs.galleryChanged(userId);
-    if (!erased && removed.length === 0 && crops.length === 0)
+    if (!erased && !inFlight && crops.length === 0)
       throw new ServiceError('USER_NOT_FOUND', `no user ${userId}`);
     return c.json({
       user_id: userId,
       erased_at: erased?.erased_at ?? new Date().toISOString(),
       templates_erased: erased?.templates_erased ?? 0,
+      attendance_records_kept: erased?.attendance_records_kept ?? 0,
       queued_items_removed: removed.length,
       photos_erased: photos,
     });

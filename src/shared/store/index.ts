@@ -17,7 +17,7 @@ export interface Persistence {
 export async function openPersistence(config: Config): Promise<Persistence> {
   if (config.mongodbUrl) {
     const { openMongo } = await import('./mongo-store.js');
-    return openMongo(config.mongodbUrl);
+    return openMongo(config.mongodbUrl, { timeoutMs: config.mongodbTimeoutMs });
   }
   const store = new SqliteStore(join(config.dataDir, 'shelia.db'));
   await store.init();

@@ -65,6 +65,10 @@ export class MongoStore implements Store {
     return this.onClose();
   }
 
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
+  }
+
   enroll(
     user: UserInput,
     t: TemplateInput,
@@ -82,8 +86,8 @@ export class MongoStore implements Store {
     return users.listUsers(this.collections, q);
   }
 
-  deleteUser(userId: string): Promise<ErasureReceipt | undefined> {
-    return users.deleteUser(this.collections, userId);
+  deleteUser(userId: string, opts?: { tombstoneIfUnknown?: boolean }): Promise<ErasureReceipt | undefined> {
+    return users.deleteUser(this.collections, userId, opts?.tombstoneIfUnknown ?? true);
   }
 
   erasedAt(userId: string): Promise<string | undefined> {
@@ -237,10 +241,23 @@ export class MongoStore implements Store {
 /**
  * Connects to MONGODB_URL and prepares the collections. The database is the one named in the URL
  * (mongodb://host:27017/shelia); `dbName` overrides it (the tests use a fresh one per run).
+ * `timeoutMs` bounds server selection and connecting (the driver waits 30 s by default), so a
+ * dead or unreachable database fails a call in that time (503) instead of holding it.
  */
-export async function openMongo(url: string, dbName?: string): Promise<Persistence> {
-  const client = await new MongoClient(url).connect();
-  const db = client.db(dbName);
+export async function openMongo(
+  url: string,
+  opts: { dbName?: string; timeoutMs?: number } = {},
+): Promise<Persistence> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const client = await new MongoClient(url, {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    // A server that stops answering on an open connection (frozen, partitioned): a backstop
+    // (the driver's per-operation timeoutMS has no effect in 7.x), long enough for the largest
+    // single read here (a 5,000-template gallery page, one GridFS chunk batch).
+    socketTimeoutMS: Math.max(10_000, 2 * timeoutMs),
+  }).connect();
+  const db = client.db(opts.dbName);
   const store = new MongoStore(db, () => client.close());
   try {
     await store.init();

@@ -61,6 +61,11 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+    return Promise.resolve();
+  }
+
   enroll(
     user: UserInput,
     t: TemplateInput,
@@ -78,8 +83,8 @@ export class SqliteStore implements Store {
     return users.listUsers(this.db, q);
   }
 
-  deleteUser(userId: string): Promise<ErasureReceipt | undefined> {
-    return users.deleteUser(this.db, userId);
+  deleteUser(userId: string, opts?: { tombstoneIfUnknown?: boolean }): Promise<ErasureReceipt | undefined> {
+    return users.deleteUser(this.db, userId, opts?.tombstoneIfUnknown ?? true);
   }
 
   erasedAt(userId: string): Promise<string | undefined> {

@@ -33,6 +33,8 @@ export interface Store {
   /** Creates tables/collections and indexes. Safe to call on every start. */
   init(): Promise<void>;
   close(): Promise<void>;
+  /** Resolves when the store answers a trivial query (for /health); rejects when it cannot. */
+  ping(): Promise<void>;
 
   /**
    * Upserts the user and adds (or, with `replace`, replaces all templates with) this template.
@@ -48,8 +50,12 @@ export interface Store {
   ): Promise<EnrollOutcome | 'ERASED'>;
   getUser(userId: string): Promise<User | undefined>;
   listUsers(query: { group?: string; cursor?: string; limit: number }): Promise<Page<User>>;
-  /** Erases the user and templates; leaves a tombstone so in-flight work cannot re-create them. */
-  deleteUser(userId: string): Promise<ErasureReceipt | undefined>;
+  /**
+   * Erases the user and templates; leaves a tombstone so in-flight work cannot re-create them
+   * (see `enroll`'s acceptedAt). For a user id the store does not hold, the tombstone is written
+   * only with `tombstoneIfUnknown` (default true): the caller knows of work in flight for it.
+   */
+  deleteUser(userId: string, opts?: { tombstoneIfUnknown?: boolean }): Promise<ErasureReceipt | undefined>;
   /** When the user was last erased, if ever. */
   erasedAt(userId: string): Promise<string | undefined>;
   /** Every template (optionally of one group), with embeddings: the matching gallery. */

@@ -117,6 +117,8 @@ export interface ErasureReceipt {
   user_id: string;
   templates_erased: number;
   erased_at: string;
+  /** Attendance records of the user, kept (a business log) with their face crops detached. */
+  attendance_records_kept: number;
 }
 
 /** One face seen in one camera frame, as the attendance processor reports it. */

@@ -5,6 +5,30 @@ import { analyseOptions } from './analyse-options.js';
 import type { ProcessorDeps } from './types.js';
 
 const round4 = (v: number) => Math.round(v * 10000) / 10000;
+/**
+ * An erasure this close before the gallery was read may not have reached this worker's index
+ * yet (it re-checks the change stream every 250 ms); 1 s leaves room for clocks too.
+ */
+const ERASURE_SLACK_MS = 1000;
+
+/**
+ * A person erased while this frame was being matched: the erasure may have detached their
+ * crops before these sightings were recorded, so erase again now. Both orders end clean: the
+ * erasure's tombstone comes before it reads the crops, and this check after the writes.
+ */
+async function eraseCropsOfErased(
+  deps: ProcessorDeps,
+  faces: { user_id: string | null }[],
+  searchedAt: number,
+): Promise<void> {
+  const users = new Set(faces.flatMap((f) => (f.user_id ? [f.user_id] : [])));
+  for (const userId of users) {
+    const at = await deps.store.erasedAt(userId);
+    if (at === undefined || Date.parse(at) < searchedAt - ERASURE_SLACK_MS) continue;
+    const crops = await deps.store.eraseAttendancePhotos(userId);
+    await Promise.all(crops.map((key) => deps.blobs.delete(key)));
+  }
+}
 
 /**
  * One camera frame: every face is identified; a match within the threshold becomes (or extends)
@@ -29,6 +53,7 @@ export async function processAttendanceFrame(
         true,
       );
       deps.metrics?.observeStages(result.timings);
+      const searchedAt = Date.now();
       const gallery = await deps.gallery.fresh();
       const gallerySize = gallery.sizeOf(data.group ?? undefined);
       const decided = decisionFor(deps, 'attendance', gallerySize, data.threshold);
@@ -74,6 +99,7 @@ export async function processAttendanceFrame(
           margin,
         });
       }
+      await eraseCropsOfErased(deps, faces, searchedAt);
       const matched = faces.filter((f) => f.kind === 'match').length;
       return {
         outcome: 'PROCESSED',

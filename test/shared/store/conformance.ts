@@ -271,10 +271,6 @@ export function storeConformance(
         const accepted = new Date(Date.now() - 60_000).toISOString();
         await store.enroll(user('u1'), template('photo-0'), 'add', accepted);
         // Enrollments start every 2 ms over 40 ms; the erasure at 10 ms, amid them.
-        const later = async <T>(ms: number, f: () => Promise<T>) => {
-          await sleep(ms);
-          return f();
-        };
         const enrolls = Array.from({ length: 20 }, (_, i) =>
           later(i * 2, () =>
             store.enroll(user('u1'), template(`photo-${i + 1}`, embedding(i + 2)), 'add', accepted),
@@ -550,6 +546,26 @@ export function storeConformance(
           ['u2', 'thumbs/e-3.jpg'],
         ]);
         assert.deepEqual(await store.eraseAttendancePhotos('u1'), []);
+      });
+
+      void it('a crop recorded while eraseAttendancePhotos runs is returned by it or by the next call', async () => {
+        // Sightings every 2 ms over 40 ms, the erasure at 10 ms; the worker that recorded a
+        // sighting after the erasure began erases again (the processor does). Half chain into one
+        // record, each worse than the first (its crop is only the sighting's), half are records.
+        const recorded = Array.from({ length: 20 }, (_, i) =>
+          later(i * 2, () =>
+            store.recordSighting(
+              sighting(`r-${i}`, i % 2 ? i * 10 : i * 0.1, { similarity: 0.9 - i / 100 }),
+              WINDOW,
+            ),
+          ),
+        );
+        const during = later(10, () => store.eraseAttendancePhotos('u1'));
+        await Promise.all(recorded);
+        const keys = new Set([...(await during), ...(await store.eraseAttendancePhotos('u1'))]);
+        const expected = Array.from({ length: 20 }, (_, i) => `thumbs/r-${i}.jpg`).sort();
+        assert.deepEqual([...keys].sort(), expected, 'no crop lost track of');
+        assert.ok((await records()).every((r) => r.thumbnail === null));
       });
 
       void it('recording a sighting_id again changes nothing', async () => {
@@ -1025,6 +1041,12 @@ function sighting(id: string, minutes: number, over: Partial<Sighting> = {}): Si
     job_id: 'job-1',
     ...over,
   };
+}
+
+/** `f` started after `ms` milliseconds: calls that overlap in a known order. */
+async function later<T>(ms: number, f: () => Promise<T>): Promise<T> {
+  await sleep(ms);
+  return f();
 }
 
 function user(id: string, group: string | null = 'g1'): UserInput {

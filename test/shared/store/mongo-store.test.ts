@@ -24,7 +24,7 @@ if (url) {
 
   storeConformance(NAME, async () => {
     const dbName = freshDbName();
-    const persistence = await openMongo(url, dbName);
+    const persistence = await openMongo(url, { dbName });
     return {
       store: persistence.store,
       blobs: persistence.blobs,
@@ -43,7 +43,7 @@ if (url) {
   void describe(`${NAME}: storage format`, () => {
     void it('stores embeddings as BSON binary of the Float32 bytes, without extra fields', async () => {
       const dbName = freshDbName();
-      const persistence = await openMongo(url, dbName);
+      const persistence = await openMongo(url, { dbName });
       const { store } = persistence;
       const client = await new MongoClient(url).connect();
       try {

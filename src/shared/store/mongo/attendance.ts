@@ -132,7 +132,11 @@ export async function attendanceOfJob(
   return docs.map((d) => toAttendance(d, at));
 }
 
-/** Every crop of the user's records: the best one on each record and every sighting's own. */
+/**
+ * Every crop of the user's records: the best one on each record and every sighting's own. Only
+ * the crops it read are detached (no transaction: a crop recorded between the read and the
+ * update must stay attached, so a later call returns it rather than losing track of it).
+ */
 export async function eraseAttendancePhotos(cols: Collections, userId: string): Promise<string[]> {
   const docs = await cols.attendance
     .find({ user_id: userId }, { projection: { _id: 0, attendance_id: 1, thumbnail: 1 } })
@@ -141,8 +145,17 @@ export async function eraseAttendancePhotos(cols: Collections, userId: string): 
   const own = await cols.sightings
     .find({ attendance_id: { $in: ids }, thumbnail: { $ne: null } }, { projection: { _id: 0, thumbnail: 1 } })
     .toArray();
-  await cols.sightings.updateMany({ attendance_id: { $in: ids } }, { $set: { thumbnail: null } });
-  await cols.attendance.updateMany({ user_id: userId }, { $set: { thumbnail: null } });
-  const keys = [...docs, ...own].map((d) => d.thumbnail);
-  return [...new Set(keys.filter((t): t is string => typeof t === 'string'))];
+  const keys = [
+    ...new Set([...docs, ...own].map((d) => d.thumbnail).filter((t): t is string => typeof t === 'string')),
+  ];
+  if (keys.length === 0) return [];
+  await cols.sightings.updateMany(
+    { attendance_id: { $in: ids }, thumbnail: { $in: keys } },
+    { $set: { thumbnail: null } },
+  );
+  await cols.attendance.updateMany(
+    { user_id: userId, thumbnail: { $in: keys } },
+    { $set: { thumbnail: null } },
+  );
+  return keys;
 }

@@ -111,15 +111,26 @@ export async function listUsers(
   };
 }
 
-export async function deleteUser(cols: Collections, userId: string): Promise<ErasureReceipt | undefined> {
+export async function deleteUser(
+  cols: Collections,
+  userId: string,
+  tombstoneIfUnknown: boolean,
+): Promise<ErasureReceipt | undefined> {
   const at = now();
+  // Unknown and no work in flight (the caller says): nothing to stop, so no tombstone. A racing
+  // first enrollment of this id is one the caller would have seen in flight.
+  if (!tombstoneIfUnknown && !(await cols.users.findOne({ user_id: userId }, NO_ID))) return undefined;
   // Tombstone first (as in SQLite, also for a user that does not exist yet), then the data.
   await cols.erasures.updateOne({ user_id: userId }, { $set: { erased_at: at } }, { upsert: true });
   const templates = await cols.templates.deleteMany({ user_id: userId });
   const users = await cols.users.deleteOne({ user_id: userId });
-  return users.deletedCount === 0
-    ? undefined
-    : { user_id: userId, templates_erased: templates.deletedCount, erased_at: at };
+  if (users.deletedCount === 0) return undefined;
+  return {
+    user_id: userId,
+    templates_erased: templates.deletedCount,
+    erased_at: at,
+    attendance_records_kept: await cols.attendance.countDocuments({ user_id: userId }),
+  };
 }
 
 export async function erasedAt(cols: Collections, userId: string): Promise<string | undefined> {

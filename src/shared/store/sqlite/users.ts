@@ -100,15 +100,25 @@ export function listUsers(
   });
 }
 
-export function deleteUser(db: Database.Database, userId: string): Promise<ErasureReceipt | undefined> {
+export function deleteUser(
+  db: Database.Database,
+  userId: string,
+  tombstoneIfUnknown: boolean,
+): Promise<ErasureReceipt | undefined> {
   const run = db.transaction((): ErasureReceipt | undefined => {
     const at = now();
+    const known = db.prepare('SELECT 1 FROM users WHERE user_id = ?').get(userId) !== undefined;
+    if (!known && !tombstoneIfUnknown) return undefined;
     db.prepare(
       'INSERT INTO erasures (user_id, erased_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET erased_at = excluded.erased_at',
     ).run(userId, at);
     const templates = db.prepare('DELETE FROM templates WHERE user_id = ?').run(userId).changes;
     const users = db.prepare('DELETE FROM users WHERE user_id = ?').run(userId).changes;
-    return users === 0 ? undefined : { user_id: userId, templates_erased: templates, erased_at: at };
+    if (users === 0) return undefined;
+    const { n } = db
+      .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM attendance WHERE user_id = ?')
+      .get(userId) ?? { n: 0 };
+    return { user_id: userId, templates_erased: templates, erased_at: at, attendance_records_kept: n };
   });
   return Promise.resolve(run.immediate());
 }
