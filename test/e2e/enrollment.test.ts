@@ -226,10 +226,18 @@ describe('enrollment with DUPLICATE_POLICY=reject', () => {
     assert.equal(res.status, 200);
     const { erased_at, ...receipt } = await json(res);
     assert.ok(Date.now() - Date.parse(String(erased_at)) < 60_000, `erased_at ${String(erased_at)}`);
-    const expected = { templates_erased: 1, queued_items_removed: 0, photos_erased: 0 };
+    const expected = {
+      templates_erased: 1,
+      attendance_records_kept: 0,
+      queued_items_removed: 0,
+      photos_erased: 0,
+    };
     assert.deepEqual(receipt, { user_id: 'Ahmed_Chalabi', ...expected });
     await expectError(await svc.app.request('/api/v1/users/Ahmed_Chalabi'), 404, 'USER_NOT_FOUND');
     await expectError(await del(svc, 'Ahmed_Chalabi'), 404, 'USER_NOT_FOUND');
+    // An id nothing holds and nothing is enrolling: 404, and no tombstone is left for it.
+    await expectError(await del(svc, 'Never_Enrolled_Anyone'), 404, 'USER_NOT_FOUND');
+    assert.equal(await svc.store.erasedAt('Never_Enrolled_Anyone'), undefined);
     assert.equal((await listUsers(svc.app, 1000, 'lfw')).users.length, 96);
   });
 
@@ -274,7 +282,12 @@ describe('a batch accepted while no worker runs (DUPLICATE_POLICY=warn)', () => 
     assert.equal(res.status, 200);
     const { erased_at, ...receipt } = await json(res);
     assert.equal(typeof erased_at, 'string');
-    const expected = { templates_erased: 0, queued_items_removed: 1, photos_erased: 1 };
+    const expected = {
+      templates_erased: 0,
+      attendance_records_kept: 0,
+      queued_items_removed: 1,
+      photos_erased: 1,
+    };
     assert.deepEqual(receipt, { user_id: 'Ai_Sugiyama', ...expected });
     assert.deepEqual(await storedPhotos(svc, jobId, 3), ['0-0', '2-0']);
     const { items } = await results(svc.app, jobId);
