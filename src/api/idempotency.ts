@@ -7,6 +7,12 @@ import type { Store } from '../shared/store/index.js';
 /** How long a duplicate waits for the first request with its key to produce the response. */
 const WAIT_FOR_FIRST_MS = 15_000;
 const POLL_MS = 50;
+/**
+ * A claim still without a response after this was made by a request that died (its process was
+ * killed between claiming and answering): a retry takes it over instead of getting 503 forever.
+ * Far above what creating a batch takes (a 200 MB intake writes its photos in seconds).
+ */
+export const CLAIM_EXPIRY_MS = 120_000;
 
 export const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -52,6 +58,11 @@ export async function idempotent(
     if (record.response) {
       c.header('idempotent-replayed', 'true');
       return send(c, record.response);
+    }
+    if (Date.parse(record.created_at) < Date.now() - CLAIM_EXPIRY_MS) {
+      // Released by when it was made: of several retries taking it over, one claims it anew.
+      await store.releaseIdempotencyKey(key, record.created_at);
+      return idempotent(c, store, bodySha256, create);
     }
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, POLL_MS));

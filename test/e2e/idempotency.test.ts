@@ -3,10 +3,12 @@
  * with another body, and a replay after the batch has finished.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
+import { CLAIM_EXPIRY_MS } from '../../src/api/idempotency.js';
 import { enroll, getUser, item, lfw, results, untilFinished, type Accepted } from '../helpers/batches.js';
 import { expectError, json, postJson, startService, type TestService } from '../helpers/service.js';
 
@@ -102,5 +104,34 @@ describe('Idempotency-Key on batch enrollment', () => {
       1,
       'the same photo is one template',
     );
+  });
+
+  it('takes over a claim whose request died before answering, instead of 503 forever', async () => {
+    // A request claimed the key, then its process was killed: the claim has no response and
+    // never will. Planted behind the API's back, made CLAIM_EXPIRY_MS + 1 s ago.
+    const key = `${KEY}-died`;
+    const claim = {
+      key: `POST /api/v1/enrollments ${key}`,
+      body_sha256: createHash('sha256').update(body).digest('hex'),
+      response: null,
+      created_at: new Date(Date.now() - CLAIM_EXPIRY_MS - 1000).toISOString(),
+    };
+    if (mongo) await mongo.db().collection('idempotency').insertOne(claim);
+    else {
+      const rw = new Database(join(svc.config.dataDir, 'shelia.db'));
+      rw.prepare(
+        'INSERT INTO idempotency (key, body_sha256, response, created_at) VALUES (?, ?, NULL, ?)',
+      ).run(claim.key, claim.body_sha256, claim.created_at);
+      rw.close();
+    }
+    const retried = await post(body, key);
+    assert.equal(retried.status, 202, await retried.clone().text());
+    const accepted = await json<Accepted>(retried);
+    assert.ok((await batches()).includes(accepted.job_id), 'the retry created the batch');
+    // And the key now replays that response.
+    const replay = await post(body, key);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(await json<Accepted>(replay), accepted);
+    assert.equal((await untilFinished(svc.app, accepted.job_id)).at(-1)?.status, 'completed');
   });
 });

@@ -149,8 +149,8 @@ export class MongoStore implements Store {
     return jobs.setIdempotencyResponse(this.collections, key, response);
   }
 
-  releaseIdempotencyKey(key: string): Promise<void> {
-    return jobs.releaseIdempotencyKey(this.collections, key);
+  releaseIdempotencyKey(key: string, createdAt?: string): Promise<void> {
+    return jobs.releaseIdempotencyKey(this.collections, key, createdAt);
   }
 
   recordSighting(s: Sighting, windowMs: number): Promise<{ attendance_id: string }> {

@@ -202,8 +202,8 @@ export class SqliteStore implements Store {
     return jobs.setIdempotencyResponse(this.db, key, response);
   }
 
-  releaseIdempotencyKey(key: string): Promise<void> {
-    return jobs.releaseIdempotencyKey(this.db, key);
+  releaseIdempotencyKey(key: string, createdAt?: string): Promise<void> {
+    return jobs.releaseIdempotencyKey(this.db, key, createdAt);
   }
 
   addWebhookEndpoint(endpoint: WebhookEndpoint): Promise<void> {

@@ -87,8 +87,12 @@ export interface Store {
     bodySha256: string,
   ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }>;
   setIdempotencyResponse(key: string, response: { status: number; body: unknown }): Promise<void>;
-  /** Releases a claim whose request failed before creating anything, so a retry can proceed. */
-  releaseIdempotencyKey(key: string): Promise<void>;
+  /**
+   * Releases a claim whose request failed before creating anything, so a retry can proceed.
+   * With `createdAt`, only the claim made at that moment (an abandoned one being taken over: a
+   * newer claim of the key is never removed).
+   */
+  releaseIdempotencyKey(key: string, createdAt?: string): Promise<void>;
 
   /**
    * Records a sighting with de-duplication: sightings of one user by one camera whose times

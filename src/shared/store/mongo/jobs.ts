@@ -164,8 +164,16 @@ export async function setIdempotencyResponse(
   await cols.idempotency.updateOne({ key }, { $set: { response: JSON.stringify(response) } });
 }
 
-export async function releaseIdempotencyKey(cols: Collections, key: string): Promise<void> {
-  await cols.idempotency.deleteOne({ key, response: null });
+export async function releaseIdempotencyKey(
+  cols: Collections,
+  key: string,
+  createdAt?: string,
+): Promise<void> {
+  await cols.idempotency.deleteOne({
+    key,
+    response: null,
+    ...(createdAt !== undefined ? { created_at: createdAt } : {}),
+  });
 }
 
 /** Upsert by (delivery_id, attempt), as SQLite's INSERT OR REPLACE. */

@@ -121,8 +121,14 @@ export function setIdempotencyResponse(
   return Promise.resolve();
 }
 
-export function releaseIdempotencyKey(db: Database.Database, key: string): Promise<void> {
-  db.prepare('DELETE FROM idempotency WHERE key = ? AND response IS NULL').run(key);
+export function releaseIdempotencyKey(db: Database.Database, key: string, createdAt?: string): Promise<void> {
+  if (createdAt === undefined)
+    db.prepare('DELETE FROM idempotency WHERE key = ? AND response IS NULL').run(key);
+  else
+    db.prepare('DELETE FROM idempotency WHERE key = ? AND response IS NULL AND created_at = ?').run(
+      key,
+      createdAt,
+    );
   return Promise.resolve();
 }
 
