@@ -64,6 +64,13 @@ const Env = z.object({
    */
   JOB_LOCK_MS: int(30_000),
   STALLED_INTERVAL_MS: int(30_000),
+  /**
+   * How often a job may be found stalled (its worker died holding it) and handed on before it
+   * fails. BullMQ's default 1 failed a job whose worker was killed twice, with retries left (1
+   * of 714 items with a kill every 3 s); 3 covers that, and a job that kills every worker it
+   * touches (a poison photo) still ends after 4 workers.
+   */
+  MAX_STALLED_COUNT: int(3),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9101),
   MODELS_DIR: z.string().default(resolve(repoRoot, 'models')),
   /** SQLite database and photo blobs of the embedded default. */
@@ -162,6 +169,7 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   jobLockMs: number;
   stalledIntervalMs: number;
+  maxStalledCount: number;
   workerMetricsPort: number;
   modelsDir: string;
   logLevel: string;
@@ -215,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     jobLockMs: e.JOB_LOCK_MS,
     stalledIntervalMs: e.STALLED_INTERVAL_MS,
+    maxStalledCount: e.MAX_STALLED_COUNT,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     modelsDir: e.MODELS_DIR,
     logLevel: e.LOG_LEVEL,

@@ -128,6 +128,7 @@ export async function startWorkerService(
         concurrency: CONCURRENCY[name](config),
         lockDuration: config.jobLockMs,
         stalledInterval: config.stalledIntervalMs,
+        maxStalledCount: config.maxStalledCount,
         settings: {
           // Webhooks follow the configured schedule, clean-ups a capped exponential; others use BullMQ's built-ins.
           backoffStrategy: (attemptsMade: number, type?: string) => retryDelay(config, attemptsMade, type),
