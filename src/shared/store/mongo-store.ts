@@ -265,5 +265,9 @@ export async function openMongo(
     await client.close();
     throw err;
   }
-  return { store, blobs: new GridFsBlobStore(db), close: () => store.close() };
+  const blobs = new GridFsBlobStore(db);
+  // Every process start sweeps what a process that died mid-upload left (cheap: photos are
+  // deleted once processed, so the bucket stays small).
+  await blobs.sweepOrphanChunks();
+  return { store, blobs, close: () => store.close() };
 }

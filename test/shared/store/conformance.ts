@@ -231,7 +231,13 @@ export function storeConformance(
 
         const receipt = await store.deleteUser('u1');
         assert.ok(receipt);
-        assert.deepEqual(Object.keys(receipt).sort(), ['erased_at', 'templates_erased', 'user_id']);
+        assert.deepEqual(Object.keys(receipt).sort(), [
+          'attendance_records_kept',
+          'erased_at',
+          'templates_erased',
+          'user_id',
+        ]);
+        assert.equal(receipt.attendance_records_kept, 0);
         assert.equal(receipt.user_id, 'u1');
         assert.equal(receipt.templates_erased, 2);
         assert.ok(!Number.isNaN(Date.parse(receipt.erased_at)));
@@ -566,6 +572,14 @@ export function storeConformance(
         const expected = Array.from({ length: 20 }, (_, i) => `thumbs/r-${i}.jpg`).sort();
         assert.deepEqual([...keys].sort(), expected, 'no crop lost track of');
         assert.ok((await records()).every((r) => r.thumbnail === null));
+      });
+
+      void it('deleteUser’s receipt counts the attendance records it keeps', async () => {
+        await store.enroll(user('u1'), template('photo-a'), 'add');
+        await store.recordSighting(sighting('k-1', 0), WINDOW);
+        await store.recordSighting(sighting('k-2', 20), WINDOW);
+        await store.recordSighting(sighting('k-3', 0, { user_id: 'u2', name: 'Name u2' }), WINDOW);
+        assert.equal((await store.deleteUser('u1'))?.attendance_records_kept, 2);
       });
 
       void it('recording a sighting_id again changes nothing', async () => {
@@ -992,6 +1006,20 @@ export function storeConformance(
         await blobs.delete('job-1/item-0');
         assert.equal(await blobs.get('job-9/item-0'), undefined);
         assert.deepEqual(await blobs.get('job-1/item-1'), Buffer.alloc(0));
+      });
+
+      void it('10 concurrent puts of one key leave exactly one of them, whole', async () => {
+        // A retried item overlapping its first attempt writes the same key twice at once.
+        const versions = Array.from({ length: 10 }, (_, i) => Buffer.alloc(300_000 + i, i + 1));
+        await Promise.all(versions.map((v) => blobs.put('job-1/same-0', v)));
+        const got = await blobs.get('job-1/same-0');
+        assert.ok(got, 'a blob remains');
+        assert.ok(
+          versions.some((v) => v.equals(got)),
+          `one of the versions, whole (${got.length} bytes)`,
+        );
+        await blobs.delete('job-1/same-0');
+        assert.equal(await blobs.get('job-1/same-0'), undefined);
       });
 
       void it('deletePrefix deletes a job’s blobs and says how many', async () => {

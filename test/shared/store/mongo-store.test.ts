@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Binary, MongoClient } from 'mongodb';
+import { Binary, MongoClient, ObjectId } from 'mongodb';
+import { GridFsBlobStore } from '../../../src/shared/store/mongo/gridfs-blobs.js';
 import { openMongo } from '../../../src/shared/store/mongo-store.js';
 import { storeConformance } from './conformance.js';
 
@@ -38,6 +39,37 @@ if (url) {
         }
       },
     };
+  });
+
+  void describe(`${NAME}: GridFS`, () => {
+    void it('sweeps chunks an upload left without its file (a process died mid-upload), and only those', async () => {
+      const dbName = freshDbName();
+      const persistence = await openMongo(url, { dbName });
+      const client = await new MongoClient(url).connect();
+      try {
+        const blobs = persistence.blobs as GridFsBlobStore;
+        await blobs.put('job-1/kept-0', Buffer.alloc(300_000, 1)); // two chunks, with its file
+        const chunks = client.db(dbName).collection('blobs.chunks');
+        const hoursAgo = ObjectId.createFromTime(Math.floor(Date.now() / 1000) - 2 * 3600);
+        const justNow = new ObjectId(); // an upload still running elsewhere
+        for (const [files_id, n] of [
+          [hoursAgo, 0],
+          [hoursAgo, 1],
+          [justNow, 0],
+        ] as const) {
+          await chunks.insertOne({ files_id, n, data: new Binary(Buffer.alloc(10, 2)) });
+        }
+        assert.equal(await blobs.sweepOrphanChunks(), 2);
+        assert.equal(await chunks.countDocuments({ files_id: hoursAgo }), 0);
+        assert.equal(await chunks.countDocuments({ files_id: justNow }), 1);
+        assert.deepEqual(await blobs.get('job-1/kept-0'), Buffer.alloc(300_000, 1));
+        assert.equal(await blobs.sweepOrphanChunks(), 0);
+      } finally {
+        await client.close();
+        await persistence.close();
+        await dropDatabase(url, dbName);
+      }
+    });
   });
 
   void describe(`${NAME}: storage format`, () => {
