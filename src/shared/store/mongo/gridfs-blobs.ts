@@ -73,7 +73,7 @@ export class GridFsBlobStore implements BlobStore {
   async sweepOrphanChunks(olderThanMs = 3_600_000): Promise<number> {
     const chunks = this.db.collection<{ files_id: ObjectId }>('blobs.chunks');
     const cutoff = ObjectId.createFromTime(Math.floor((Date.now() - olderThanMs) / 1000));
-    const ids = (await chunks.distinct('files_id', { files_id: { $lt: cutoff } })) as ObjectId[];
+    const ids: ObjectId[] = await chunks.distinct('files_id', { files_id: { $lt: cutoff } });
     if (ids.length === 0) return 0;
     const files = await this.bucket.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray();
     const present = new Set(files.map((f) => f._id.toHexString()));
