@@ -8,7 +8,6 @@ import {
   apiConnection,
   galleryStreamKey,
   publishGalleryChange,
-  HEARTBEAT_TTL_S,
   ITEM_JOB_OPTIONS,
   parentJobOptions,
   QUEUE_NAMES,
@@ -16,7 +15,6 @@ import {
   queueOptions,
   workerConnection,
   workerHeartbeatKey,
-  workerSetKey,
   type QueueName,
 } from '../shared/queues.js';
 
@@ -152,11 +150,9 @@ export class JobGateway {
     await unavailableOnError(() => publishGalleryChange(this.redis, galleryStreamKey(this.config), userId));
   }
 
+  /** What each live worker announced (a SIGKILLed one is left out ~4 s after its last beat). */
   async workerAnnouncements(): Promise<unknown[]> {
-    const since = Date.now() - HEARTBEAT_TTL_S * 1000;
-    const ids = await unavailableOnError(() =>
-      this.redis.zrangebyscore(workerSetKey(this.config), since, '+inf'),
-    );
+    const ids = await this.sync.liveWorkerIds();
     if (ids.length === 0) return [];
     const keys = ids.map((id) => workerHeartbeatKey(this.config, id));
     const values = await unavailableOnError(() => this.redis.mget(...keys));

@@ -102,6 +102,11 @@ export class SyncCalls {
     throw new ServiceError('TIMEOUT', `no result within ${timeoutMs} ms`, { job_id: jobId });
   }
 
+  /** Ids of the workers whose heartbeat still advances (see Liveness.live). */
+  async liveWorkerIds(): Promise<string[]> {
+    return (await unavailableOnError(() => this.liveness.check())).live;
+  }
+
   /** Checks that a worker is alive, then adds the job — unless the call was answered meanwhile. */
   private async enqueue(
     queue: Queue,

@@ -18,8 +18,13 @@ const SAMPLE_REUSE_MS = 500;
 const MAX_WATCHED_STEP_MS = 1500;
 
 export interface Liveness {
-  /** Workers whose last heartbeat is younger than its TTL (what /health lists). */
+  /** Workers whose last heartbeat is younger than its TTL. */
   alive: number;
+  /**
+   * Workers whose heartbeat advanced within WORKER_SILENT_MS of watched time (what /health
+   * lists): a SIGKILLed one drops out after ~4 s, not when its 15 s TTL ends.
+   */
+  live: string[];
   /** No heartbeat seen to advance for WORKER_SILENT_MS of watched time: every worker is gone. */
   silent: boolean;
 }
@@ -34,6 +39,8 @@ export class WorkerLiveness {
   private newestBeat = -1;
   private silentMs = 0;
   private sampledAt = 0;
+  /** Per worker id: its last beat seen, and the watched time since it last advanced. */
+  private readonly beats = new Map<string, { score: number; silentMs: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -55,13 +62,27 @@ export class WorkerLiveness {
     let newest = 0;
     for (let i = 1; i < flat.length; i += 2) newest = Math.max(newest, Number(flat[i]));
     const now = Date.now();
+    const step = Math.min(now - this.sampledAt, MAX_WATCHED_STEP_MS);
     if (newest !== this.newestBeat) {
       this.newestBeat = newest;
       this.silentMs = 0;
     } else {
-      this.silentMs += Math.min(now - this.sampledAt, MAX_WATCHED_STEP_MS);
+      this.silentMs += step;
     }
     this.sampledAt = now;
-    return { alive: flat.length / 2, silent: this.silentMs >= WORKER_SILENT_MS };
+    const live: string[] = [];
+    const present = new Set<string>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const id = flat[i] as string;
+      const score = Number(flat[i + 1]);
+      present.add(id);
+      const prev = this.beats.get(id);
+      // First seen: as silent as it is behind the newest beat (both on the workers' clocks).
+      const silentMs = !prev ? newest - score : prev.score !== score ? 0 : prev.silentMs + step;
+      this.beats.set(id, { score, silentMs });
+      if (silentMs < WORKER_SILENT_MS) live.push(id);
+    }
+    for (const id of this.beats.keys()) if (!present.has(id)) this.beats.delete(id);
+    return { alive: flat.length / 2, live, silent: this.silentMs >= WORKER_SILENT_MS };
   }
 }

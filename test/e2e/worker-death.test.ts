@@ -12,6 +12,7 @@ import { workerSetKey } from '../../src/shared/queues.js';
 import { modelsDir, photo } from '../helpers/faces.js';
 import {
   expectError,
+  json,
   postJson,
   REDIS_URL,
   startService,
@@ -111,5 +112,20 @@ describe('after the only worker process is killed (SIGKILL)', () => {
       '/embed to answer 200',
       60_000,
     );
+  });
+
+  it('/health stops listing a killed worker within seconds, not when its 15 s heartbeat TTL ends', async (t) => {
+    const alive = async () =>
+      (await json<{ workers: { alive: number } }>(await svc.app.request('/api/v1/health'))).workers.alive;
+    const second = spawnWorker();
+    await waitFor(async () => (await alive()) === 2, 'two workers on /health', 60_000);
+    const gone = new Promise((r) => second.once('exit', r));
+    second.kill('SIGKILL');
+    await gone;
+    const started = Date.now();
+    await waitFor(async () => (await alive()) === 1, 'one worker on /health', 15_000);
+    const ms = Date.now() - started;
+    t.diagnostic(`off /health ${ms} ms after the kill`);
+    assert.ok(ms < DETECT_MS - 2000, `listed for ${ms} ms after the kill`);
   });
 });
