@@ -8,11 +8,13 @@ import { startApiServer, type ApiServer } from './api/server.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger } from './shared/logger.js';
 import { onShutdown } from './shared/shutdown.js';
+import { checkModelsDir, startOrExit } from './shared/startup.js';
 import { startWorkerService, type WorkerService } from './worker/service.js';
 import { ensureRedis } from './shared/redis-bootstrap.js';
 
-const config = loadConfig();
-const logger = createLogger(config.logLevel, 'shelia');
+const NAME = 'shelia';
+const config = await startOrExit(NAME, () => loadConfig());
+const logger = createLogger(config.logLevel, NAME, config.logFormat);
 await ensureRedis(config.redisUrl);
 // One registry: /metrics on the API shows the worker's metrics too.
 const registry = new Registry();
@@ -25,5 +27,8 @@ onShutdown(logger, async () => {
   await running.api?.close(config.shutdownGraceMs);
   await running.worker?.close(Math.max(1000, deadline - Date.now()));
 });
-running.worker = await startWorkerService(config, logger, registry);
-running.api = await startApiServer(config, logger, registry);
+await startOrExit(NAME, async () => {
+  checkModelsDir(config.modelsDir);
+  running.worker = await startWorkerService(config, logger, registry);
+  running.api = await startApiServer(config, logger, registry);
+});

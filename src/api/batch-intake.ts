@@ -130,6 +130,7 @@ export async function acceptBatch(
       .catch(() => undefined);
     throw err;
   }
+  deps.logger.info({ job: job_id, type: spec.type, items: spec.items.length }, 'batch accepted');
   return {
     job_id,
     status_url: `/api/v1/jobs/${job_id}`,

@@ -8,10 +8,13 @@ import type { Logger } from '../shared/logger.js';
 export function errorHandler(logger: Logger) {
   return (err: Error, c: Context) => {
     const known = toServiceError(err);
+    // The request id ties this line to the access line and to what the caller was told.
+    const req_id = c.get('requestId');
+    c.set('errorCode', known.code);
     if (known.status >= 500 && known.code === 'INTERNAL_ERROR')
-      logger.error({ err, path: c.req.path }, 'unhandled error');
+      logger.error({ err, req_id, path: c.req.path }, 'unhandled error');
     else if (known.code === 'SERVICE_UNAVAILABLE' && known !== err)
-      logger.warn({ err, path: c.req.path }, 'storage refused a write');
+      logger.warn({ err, req_id, path: c.req.path }, 'storage refused a write');
     return c.json(known.toBody(), known.status as ContentfulStatusCode);
   };
 }

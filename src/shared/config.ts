@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { StartupError } from './startup.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MB = 1024 * 1024;
@@ -128,6 +129,8 @@ const Env = z.object({
    */
   UNKNOWN_RETENTION_DAYS: z.coerce.number().positive().default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: pretty (pino-pretty) on a terminal, JSON lines otherwise; json or pretty to force one. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 export type Config = Readonly<{
@@ -152,6 +155,7 @@ export type Config = Readonly<{
   workerMetricsPort: number;
   modelsDir: string;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
   version: string;
   dataDir: string;
   mongodbUrl: string | undefined;
@@ -178,8 +182,9 @@ export const VERSION = '0.1.0';
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+    // One line (start-up errors are printed without a stack): every bad variable, then where to look.
+    const bad = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new StartupError(`invalid configuration: ${bad.join('; ')} (see the settings table in README.md)`);
   }
   const e = parsed.data;
   return Object.freeze({
@@ -204,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: e.WORKER_METRICS_PORT,
     modelsDir: e.MODELS_DIR,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     version: VERSION,
     dataDir: e.DATA_DIR,
     mongodbUrl: e.MONGODB_URL,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { listenError } from '../shared/startup.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { StageTimings } from '../shared/face-types.js';
@@ -71,8 +72,11 @@ export class WorkerMetrics {
   }
 }
 
-/** A bare HTTP server for /metrics: the worker has no web framework and needs none. */
-export function serveMetrics(registry: Registry, port: number, host: string): Server {
+/**
+ * A bare HTTP server for /metrics: the worker has no web framework and needs none. Resolves once
+ * listening; a busy WORKER_METRICS_PORT rejects with a one-line StartupError.
+ */
+export async function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
@@ -83,6 +87,11 @@ export function serveMetrics(registry: Registry, port: number, host: string): Se
       .then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body))
       .catch(() => res.writeHead(500).end());
   });
-  server.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(listenError(err, 'worker metrics', 'WORKER_METRICS_PORT', host, port)),
+    );
+    server.listen(port, host, resolve);
+  });
   return server;
 }

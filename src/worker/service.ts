@@ -13,6 +13,7 @@ import {
   workerConnection,
   type QueueName,
 } from '../shared/queues.js';
+import { decodeError } from '../shared/errors.js';
 import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { afterGivingUp, gaveUp } from './gave-up.js';
@@ -137,6 +138,19 @@ export async function startWorkerService(
     worker.on('failed', (job, err) => {
       logger.debug({ job: job?.id, name: job?.name, err: err.message }, 'job failed');
       if (job && gaveUp(job)) {
+        const known = decodeError(err.message);
+        // A refusal (a sync call's photo with no face) is the caller's answer, not a fault.
+        const refused = known !== undefined && known.status < 500;
+        logger[refused ? 'debug' : 'warn'](
+          {
+            job: job.id,
+            name: job.name,
+            attempts: job.attemptsMade,
+            error_code: known?.code ?? 'INTERNAL_ERROR',
+            err: known?.message ?? err.message,
+          },
+          refused ? 'job refused' : 'job failed for good',
+        );
         const handled = afterGivingUp(job, err, deps)
           .catch((e: unknown) =>
             logger.error({ job: job.id, name: job.name, err: e }, 'could not handle a job that gave up'),

@@ -44,6 +44,10 @@ export async function processBatchParent(
   });
   const final = { ...batch, status, finished_at };
   const summary = await summarise(deps, final, { done, failed });
+  deps.logger.info(
+    { job: batch.job_id, type: batch.type, status, total: batch.total, failed },
+    'batch finished',
+  );
   await queueWebhooks(deps, final, summary);
   // Its unknown faces are grouped by one serial job (src/shared/unknowns.ts); the id makes a
   // retried parent queue it once.
