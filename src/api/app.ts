@@ -3,6 +3,7 @@ import { except } from 'hono/combine';
 import { ServiceError } from '../shared/errors.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler } from './error-handler.js';
+import { gatewayMetrics } from './gateway-metrics.js';
 import { apiKeyAuth } from './middleware/auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { accessLog, requestIds } from './middleware/request-log.js';
@@ -23,6 +24,7 @@ import { healthRoutes, modelRoutes } from './routes/info.js';
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
   app.use('*', requestIds(), accessLog(deps.logger), httpMetrics(deps.registry));
+  gatewayMetrics(deps.registry, deps.jobs);
   // Health, metrics and the docs are open; every other /api route needs a key (when keys are set).
   app.use('/api/*', except('/api/v1/health', apiKeyAuth(deps.config.apiKeys, deps.config.apiKeyHashes)));
   app.route('/', healthRoutes(deps));

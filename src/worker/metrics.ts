@@ -7,8 +7,13 @@ import { DURATION_BUCKETS, METRICS } from '../shared/metrics-names.js';
 import type { InferencePool } from './inference/pool.js';
 
 export class WorkerMetrics {
+  /** outcome: completed, refused (the caller's input: a sync call's photo with no face), failed (the system). */
   readonly jobs: Counter<'queue' | 'name' | 'outcome'>;
+  readonly items: Counter<'kind' | 'outcome' | 'result'>;
   readonly jobDuration: Histogram<'name'>;
+  readonly webhooks: Counter<'event' | 'result'>;
+  /** Templates in this worker's in-memory gallery; set once the gallery is built (see trackGallery). */
+  private gallerySize: () => number | null = () => null;
   readonly stage: Histogram<'stage'>;
 
   constructor(
@@ -22,6 +27,27 @@ export class WorkerMetrics {
       help: 'Jobs processed, by queue, job name and outcome',
       labelNames: ['queue', 'name', 'outcome'],
       registers,
+    });
+    this.items = new Counter({
+      name: METRICS.items,
+      help: 'Batch items by batch kind, outcome code (ENROLLED, NO_FACE, DUPLICATE_PERSON, ...) and result (ok, refused, failed)',
+      labelNames: ['kind', 'outcome', 'result'],
+      registers,
+    });
+    this.webhooks = new Counter({
+      name: METRICS.webhookDeliveries,
+      help: 'Webhook delivery attempts by event and result (delivered, failed: will be retried or gave up, gone: 410)',
+      labelNames: ['event', 'result'],
+      registers,
+    });
+    const size = () => this.gallerySize();
+    new Gauge({
+      name: METRICS.galleryTemplates,
+      help: "Templates in the worker's in-memory 1:N gallery (0 before it is loaded)",
+      registers,
+      collect() {
+        this.set(size() ?? 0);
+      },
     });
     this.jobDuration = new Histogram({
       name: METRICS.jobDuration,
@@ -65,6 +91,19 @@ export class WorkerMetrics {
         }
       },
     });
+  }
+
+  /**
+   * One batch item's outcome: `ok` (enrolled, embedded, processed), `refused` (the input: no
+   * face, a duplicate, an unreadable photo: a completed job) or `failed` (retries spent: the
+   * system). Outcome codes are the error registry's, a bounded set.
+   */
+  countItem(kind: string, outcome: string, result: 'ok' | 'refused' | 'failed'): void {
+    this.items.inc({ kind, outcome, result });
+  }
+
+  trackGallery(size: () => number | null): void {
+    this.gallerySize = size;
   }
 
   observeStages(timings: StageTimings): void {

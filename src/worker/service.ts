@@ -14,6 +14,7 @@ import {
   type QueueName,
 } from '../shared/queues.js';
 import { decodeError } from '../shared/errors.js';
+import { isSyncRefusal } from '../shared/jobs/index.js';
 import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { afterGivingUp, gaveUp } from './gave-up.js';
@@ -86,6 +87,7 @@ export async function startWorkerService(
     manifest.embedding_dim,
     logger,
   );
+  metrics.trackGallery(() => gallery.loadedSize);
   const openSet = loadOpenSet(config.modelsDir, manifest);
   const deps: ProcessorDeps = {
     config,
@@ -115,7 +117,11 @@ export async function startWorkerService(
         const end = metrics.jobDuration.startTimer({ name: job.name });
         try {
           const result = await runJob(job, deps);
-          metrics.jobs.inc({ queue: name, name: job.name, outcome: 'completed' });
+          metrics.jobs.inc({
+            queue: name,
+            name: job.name,
+            outcome: isSyncRefusal(result) ? 'refused' : 'completed',
+          });
           return result;
         } catch (err) {
           metrics.jobs.inc({ queue: name, name: job.name, outcome: 'failed' });

@@ -116,11 +116,14 @@ async function recordExhaustedItems(batch: BatchJob, deps: ProcessorDeps, job: J
     if (seen.has(index)) continue;
     const reason = reasonOf.get(index);
     const known = decodeError(reason);
+    const outcome = known?.code ?? 'INTERNAL_ERROR';
+    // Retries spent (or a payload the worker could not read): the system failed this item.
+    deps.metrics?.countItem(batch.type, outcome, 'failed');
     await deps.store.putItemResult({
       job_id: batch.job_id,
       index,
       ref: null,
-      outcome: known?.code ?? 'INTERNAL_ERROR',
+      outcome,
       ok: false,
       detail: { error: known?.message ?? reason ?? 'the item failed after all retries' },
       finished_at: new Date().toISOString(),

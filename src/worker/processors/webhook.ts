@@ -19,6 +19,10 @@ export async function processWebhook(
 ): Promise<WebhookJobResult> {
   const attempt = job.attemptsMade + 1;
   const record = (status_code: number | null, error: string | null, delivered: boolean) => {
+    deps.metrics?.webhooks.inc({
+      event: data.event,
+      result: delivered ? 'delivered' : status_code === 410 ? 'gone' : 'failed',
+    });
     // The host only: a webhook URL's path or query may carry the receiver's own token.
     if (!delivered) {
       deps.logger.warn(
