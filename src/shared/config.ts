@@ -94,7 +94,12 @@ const Env = z.object({
   IDENTIFY_TARGET_FPIR: rate(0.01),
   ATTENDANCE_TARGET_FPIR: rate(0.01),
   DUPLICATE_TARGET_FPIR: rate(0.005),
-  /** Standard Webhooks secret (whsec_...); without it each batch gets its own, returned on creation. */
+  /**
+   * Standard Webhooks secret (whsec_...) for batch webhook_urls that bring no webhook_secret of
+   * their own and are not a registered endpoint's URL; without any of the three such a batch is
+   * refused (WEBHOOK_SECRET_REQUIRED): a secret generated and returned in the 202 could lose the
+   * race against the first delivery (~100 ms later).
+   */
   WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/=]+$/)

@@ -58,6 +58,7 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
         parent: ATTENDANCE_BATCH_JOB,
         child: ATTENDANCE_FRAME_JOB,
         webhookUrl: req.webhook_url,
+        webhookSecret: req.webhook_secret,
         items: req.frames.map((frame) => ({
           ref: req.camera_id,
           photos: [frame.photo],
