@@ -145,7 +145,11 @@ function jsonManifest(text: string, limit: ArrayLimit): ManifestEntry[] {
 
 function csvManifest(text: string, maxItems: number): ManifestEntry[] {
   const byUser = new Map<string, ManifestEntry>();
-  for (const [r, row] of csvRecords(text).entries()) {
+  const columns = {
+    required: [['user_id'], ['name'], ['file', 'path']],
+    expected: 'user_id,name,file[,group]',
+  };
+  for (const [r, row] of csvRecords(text, { ...columns, field: 'manifest' }).entries()) {
     const file = row.file ?? row.path ?? '';
     const prior = byUser.get(row.user_id ?? '');
     if (prior) {
