@@ -26,7 +26,7 @@ const Env = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** 8000: the port the integration guide's examples call. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().url().optional(),
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   KEY_PREFIX: z
     .string()
@@ -142,6 +142,8 @@ export type Config = Readonly<{
   host: string;
   port: number;
   redisUrl: string;
+  /** REDIS_URL unset or the default: `npm start` may run a local redis-server there. */
+  redisUrlDefaulted: boolean;
   keyPrefix: string;
   apiKeys: readonly string[];
   apiKeyHashes: readonly string[];
@@ -182,6 +184,7 @@ export type Config = Readonly<{
 }>;
 
 export const VERSION = '0.1.0';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** Parses and validates the environment; throws one error listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -195,7 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisUrlDefaulted: e.REDIS_URL === undefined || e.REDIS_URL.replace(/\/$/, '') === DEFAULT_REDIS_URL,
     keyPrefix: e.KEY_PREFIX,
     apiKeys: Object.freeze(e.API_KEYS),
     apiKeyHashes: Object.freeze(e.API_KEY_HASHES.map((h) => h.toLowerCase())),
