@@ -4,9 +4,10 @@ import { decodeBase64Image } from '../shared/image-input.js';
 import type { JobName } from '../shared/jobs/index.js';
 import type { BatchType } from '../shared/store/index.js';
 import { assertWebhookTarget } from '../shared/url-guard.js';
-import { newWebhookSecret } from '../shared/webhook-signing.js';
+import { WebhookSecret } from '../shared/schemas.js';
 import type { ApiDeps } from './deps.js';
 import type { ArrayLimit } from './json-prescan.js';
+import { parseWith } from './validate.js';
 
 /** One item of a batch as the intake sees it: its photos (bytes or a reason they are unusable). */
 export interface IntakeItem {
@@ -28,7 +29,6 @@ export interface BatchAccepted {
   job_id: string;
   status_url: string;
   items: number;
-  webhook_secret?: string;
 }
 
 /** More items than a batch may have (the prescan stops counting at the first one over). */
@@ -68,13 +68,17 @@ export async function acceptBatch(
     child: JobName;
     items: IntakeItem[];
     webhookUrl: string | undefined;
+    /** The caller's own secret for webhookUrl (webhook_secret); see webhookSecretFor. */
+    webhookSecret?: string | undefined;
   },
 ): Promise<BatchAccepted> {
   const { config, store, blobs, jobs } = deps;
   if (spec.items.length > config.maxBatchItems) throw batchTooLarge(config.maxBatchItems);
   if (spec.webhookUrl) await assertWebhookTarget(spec.webhookUrl, config.webhook.allow);
   const job_id = `job_${randomUUID().replace(/-/g, '')}`;
-  const webhook_secret = spec.webhookUrl && !config.webhook.secret ? newWebhookSecret() : null;
+  const webhook_secret = spec.webhookUrl
+    ? await webhookSecretFor(deps, spec.webhookUrl, spec.webhookSecret)
+    : null;
   const children: { name: JobName; data: unknown; index: number }[] = [];
   try {
     await store.createJob({
@@ -130,10 +134,31 @@ export async function acceptBatch(
       .catch(() => undefined);
     throw err;
   }
-  return {
-    job_id,
-    status_url: `/api/v1/jobs/${job_id}`,
-    items: spec.items.length,
-    ...(webhook_secret ? { webhook_secret } : {}),
-  };
+  deps.logger.info({ job: job_id, type: spec.type, items: spec.items.length }, 'batch accepted');
+  return { job_id, status_url: `/api/v1/jobs/${job_id}`, items: spec.items.length };
+}
+
+/**
+ * The secret a batch's webhook_url is signed with must be known to the receiver before the
+ * first delivery (which can come ~100 ms after the 202), so it is never generated here:
+ * - the caller's `webhook_secret` (validated: whsec_ + base64 of >= 16 bytes), stored with the batch;
+ * - else a registered endpoint with the same URL: the endpoint's delivery (its own secret) is
+ *   the batch's, the URL is not sent the event twice (null here; see queueWebhooks);
+ * - else the configured WEBHOOK_SECRET (null here: the worker signs with it).
+ * None of these: 400 WEBHOOK_SECRET_REQUIRED naming the three.
+ */
+async function webhookSecretFor(
+  deps: ApiDeps,
+  url: string,
+  given: string | undefined,
+): Promise<string | null> {
+  if (given !== undefined) return parseWith(WebhookSecret, given, 'webhook_secret');
+  const endpoints = await deps.store.listWebhookEndpoints();
+  if (endpoints.some((e) => e.url === url && !e.disabled_at)) return null;
+  if (deps.config.webhook.secret) return null;
+  throw new ServiceError(
+    'WEBHOOK_SECRET_REQUIRED',
+    'webhook_url needs a signing secret the receiver already knows: send webhook_secret (whsec_ + base64 of 16+ random bytes), register the URL with POST /api/v1/webhook-endpoints, or configure WEBHOOK_SECRET',
+    { field: 'webhook_secret' },
+  );
 }

@@ -9,10 +9,13 @@ import { isStoreUnavailable } from '../shared/store/unavailable.js';
 export function errorHandler(logger: Logger) {
   return (err: Error, c: Context) => {
     const known = toServiceError(err);
+    // The request id ties this line to the access line and to what the caller was told.
+    const req_id = c.get('requestId');
+    c.set('errorCode', known.code);
     if (known.status >= 500 && known.code === 'INTERNAL_ERROR')
-      logger.error({ err, path: c.req.path }, 'unhandled error');
+      logger.error({ err, req_id, path: c.req.path }, 'unhandled error');
     else if (known.code === 'SERVICE_UNAVAILABLE' && known !== err)
-      logger.warn({ err, path: c.req.path }, 'storage unavailable');
+      logger.warn({ err, req_id, path: c.req.path }, 'storage unavailable');
     return c.json(known.toBody(), known.status as ContentfulStatusCode);
   };
 }

@@ -7,6 +7,7 @@ import { loadManifest, loadOpenSet } from '../shared/model-manifest.js';
 import { createApp } from './app.js';
 import { closeComparePool } from './compare/compare-pool.js';
 import { openPersistence } from '../shared/store/index.js';
+import { checkModelsDir, listenError, StartupError } from '../shared/startup.js';
 import { drainerFor } from './http-drain.js';
 import { JobGateway } from './job-gateway.js';
 
@@ -33,11 +34,12 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const open = config.apiKeys.length === 0 && config.apiKeyHashes.length === 0;
   if (open && !LOOPBACK.has(config.host)) {
-    throw new Error(
+    throw new StartupError(
       `refusing to listen on ${config.host} without an API key: set API_KEYS (or API_KEY_HASHES), or HOST=127.0.0.1`,
     );
   }
   if (open) logger.warn('no API key configured: authentication is off, listening on loopback only');
+  checkModelsDir(config.modelsDir);
   const jobs = new JobGateway(config);
   await jobs.ready(2000);
   const persistence = await openPersistence(config);
@@ -54,13 +56,24 @@ export async function startApiServer(
     startedAt: Date.now(),
   });
   let onListening: (info: AddressInfo) => void = () => undefined;
-  const listening = new Promise<AddressInfo>((resolve) => (onListening = resolve));
+  let onListenError: (err: unknown) => void = () => undefined;
+  const listening = new Promise<AddressInfo>((resolve, reject) => {
+    onListening = resolve;
+    onListenError = reject;
+  });
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) =>
     onListening(info),
   );
+  // A busy port is an 'error' event, not a throw: without this listener it crashed with a stack.
+  server.once('error', (err: NodeJS.ErrnoException) =>
+    onListenError(listenError(err, 'api', 'PORT', config.host, config.port)),
+  );
   // Tracks requests from the first one on, so a drain knows every response in flight.
   const drain = drainerFor(server);
-  const { port } = await listening;
+  const { port } = await listening.catch(async (err: unknown) => {
+    await Promise.allSettled([jobs.close(), persistence.close()]);
+    throw err;
+  });
   logger.info({ host: config.host, port }, 'api listening');
   return {
     server,

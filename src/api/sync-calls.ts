@@ -3,7 +3,7 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.js';
 import { decodeError, ServiceError } from '../shared/errors.js';
-import type { JobName, JobResults } from '../shared/jobs/index.js';
+import { isSyncRefusal, type JobName, type JobResults } from '../shared/jobs/index.js';
 import {
   COMMAND_TIMEOUT_MS,
   HEARTBEAT_EVERY_MS,
@@ -84,7 +84,11 @@ export class SyncCalls {
     const result = step.kind === 'outcome' ? step.outcome : undefined;
     if (result?.ok) {
       await this.discard(queue, jobId);
-      return (typeof result.value === 'string' ? JSON.parse(result.value) : result.value) as JobResults[N];
+      const value: unknown = typeof result.value === 'string' ? JSON.parse(result.value) : result.value;
+      // A refusal (no face...) completes the job (so it is not a failed job) and is thrown here.
+      if (isSyncRefusal(value))
+        throw decodeError(value.refused) ?? new ServiceError('INTERNAL_ERROR', 'the job failed');
+      return value as JobResults[N];
     }
     if (result && 'reason' in result) {
       await this.discard(queue, jobId);

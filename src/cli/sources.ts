@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { csvRecords } from '../shared/csv.js';
+import { ServiceError } from '../shared/errors.js';
 import { EnrollmentItemFields } from '../shared/schemas.js';
 import { CliError } from './errors.js';
 
@@ -165,16 +166,16 @@ export async function readManifestSource(csvPath: string, options: { group?: str
   const text = await readFile(csvPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read ${csvPath}: ${err.code ?? err.message}`);
   });
-  const rows = csvRecords(text);
-  const header = rows[0] ? Object.keys(rows[0]) : [];
-  const pathColumn = header.includes('path') ? 'path' : 'file';
-  const missing = ['user_id', 'name', pathColumn].filter((c) => !header.includes(c));
-  if (rows.length === 0 || missing.length > 0) {
-    throw new CliError(
-      `${csvPath}: expected a header user_id,name,path[,group] and at least one row` +
-        (missing.length > 0 && rows.length > 0 ? ` (missing: ${missing.join(', ')})` : ''),
-    );
+  let rows: Record<string, string>[];
+  try {
+    rows = csvRecords(text, MANIFEST_COLUMNS);
+  } catch (err) {
+    // A malformed file or a wrong header: one line naming the file and what is wrong.
+    if (err instanceof ServiceError) throw new CliError(`${csvPath}: ${err.message}`);
+    throw err;
   }
+  if (rows.length === 0) throw new CliError(`${csvPath}: no rows after the header user_id,name,path[,group]`);
+  const pathColumn = 'path' in (rows[0] ?? {}) ? 'path' : 'file';
   const base = dirname(resolve(csvPath));
   const byUser = new Map<string, { person: Person; paths: string[] }>();
   for (const [n, row] of rows.entries()) {
@@ -209,6 +210,11 @@ export async function readManifestSource(csvPath: string, options: { group?: str
   checkPeople(people);
   return { people, warnings: [] };
 }
+
+const MANIFEST_COLUMNS = {
+  required: [['user_id'], ['name'], ['path', 'file']],
+  expected: 'user_id,name,path[,group] (`file` for `path`; `,` `;` or tab between columns)',
+} as const;
 
 /** A directory is read as a folder source, anything else as a CSV manifest. */
 export async function readSource(path: string, options: { group?: string } = {}): Promise<Source> {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { mongoDatabaseName } from './store/unavailable.js';
+import { StartupError } from './startup.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MB = 1024 * 1024;
@@ -26,7 +27,7 @@ const Env = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** 8000: the port the integration guide's examples call. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().url().optional(),
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   KEY_PREFIX: z
     .string()
@@ -113,7 +114,12 @@ const Env = z.object({
   IDENTIFY_TARGET_FPIR: rate(0.01),
   ATTENDANCE_TARGET_FPIR: rate(0.01),
   DUPLICATE_TARGET_FPIR: rate(0.005),
-  /** Standard Webhooks secret (whsec_...); without it each batch gets its own, returned on creation. */
+  /**
+   * Standard Webhooks secret (whsec_...) for batch webhook_urls that bring no webhook_secret of
+   * their own and are not a registered endpoint's URL; without any of the three such a batch is
+   * refused (WEBHOOK_SECRET_REQUIRED): a secret generated and returned in the 202 could lose the
+   * race against the first delivery (~100 ms later).
+   */
   WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/=]+$/)
@@ -148,12 +154,16 @@ const Env = z.object({
    */
   UNKNOWN_RETENTION_DAYS: z.coerce.number().positive().default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: pretty (pino-pretty) on a terminal, JSON lines otherwise; json or pretty to force one. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 export type Config = Readonly<{
   host: string;
   port: number;
   redisUrl: string;
+  /** REDIS_URL unset or the default: `npm start` may run a local redis-server there. */
+  redisUrlDefaulted: boolean;
   keyPrefix: string;
   apiKeys: readonly string[];
   apiKeyHashes: readonly string[];
@@ -173,6 +183,7 @@ export type Config = Readonly<{
   workerMetricsPort: number;
   modelsDir: string;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
   version: string;
   dataDir: string;
   mongodbUrl: string | undefined;
@@ -195,19 +206,22 @@ export type Config = Readonly<{
 }>;
 
 export const VERSION = '0.1.0';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** Parses and validates the environment; throws one error listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+    // One line (start-up errors are printed without a stack): every bad variable, then where to look.
+    const bad = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new StartupError(`invalid configuration: ${bad.join('; ')} (see the settings table in README.md)`);
   }
   const e = parsed.data;
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisUrlDefaulted: e.REDIS_URL === undefined || e.REDIS_URL.replace(/\/$/, '') === DEFAULT_REDIS_URL,
     keyPrefix: e.KEY_PREFIX,
     apiKeys: Object.freeze(e.API_KEYS),
     apiKeyHashes: Object.freeze(e.API_KEY_HASHES.map((h) => h.toLowerCase())),
@@ -227,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: e.WORKER_METRICS_PORT,
     modelsDir: e.MODELS_DIR,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     version: VERSION,
     dataDir: e.DATA_DIR,
     mongodbUrl: e.MONGODB_URL,

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   LOW_QUALITY: { status: 422, retryable: false },
   DUPLICATE_PERSON: { status: 409, retryable: false },
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false },
+  WEBHOOK_SECRET_REQUIRED: { status: 400, retryable: false },
   BATCH_TOO_LARGE: { status: 413, retryable: false },
   MULTIPLE_FACES: { status: 422, retryable: false },
   INTERNAL_ERROR: { status: 500, retryable: true },

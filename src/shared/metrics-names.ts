@@ -6,11 +6,15 @@ export const METRICS = {
   httpRequests: 'shelia_http_requests_total',
   httpDuration: 'shelia_http_request_duration_seconds',
   jobs: 'shelia_jobs_total',
+  items: 'shelia_items_total',
   jobDuration: 'shelia_job_duration_seconds',
   stageDuration: 'shelia_inference_stage_duration_seconds',
   poolUtilization: 'shelia_pool_utilization_ratio',
   poolQueue: 'shelia_pool_queue_size',
   queueDepth: 'shelia_queue_jobs',
+  galleryTemplates: 'shelia_gallery_templates',
+  webhookDeliveries: 'shelia_webhook_deliveries_total',
+  workersAlive: 'shelia_workers_alive',
 } as const;
 
 /** Latency buckets (seconds) from a 3 ms face to a 30 s timeout. */

@@ -4,6 +4,7 @@
  * Field names follow the integration guide.
  */
 import { z } from 'zod';
+import { WEBHOOK_EVENTS } from './jobs/webhook.js';
 import { ATTENDANCE_STATUSES } from './evidence.js';
 import { DISTANCE_METRICS } from './face-math.js';
 import { PHOTO_STATES } from './store/types.js';
@@ -130,9 +131,27 @@ export const EnrollmentItem = EnrollmentItemFields.refine(
 );
 export type EnrollmentItem = z.infer<typeof EnrollmentItem>;
 
+/**
+ * A caller's own Standard Webhooks secret for a batch's webhook_url: `whsec_` and the base64 of
+ * at least 16 random bytes (the spec recommends 24 to 64). Known to the receiver before the
+ * batch is sent, so the first delivery verifies (a secret generated and returned in the 202
+ * could be beaten by a delivery ~100 ms later).
+ */
+export const WebhookSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64 (Standard Webhooks)')
+  .refine(
+    (s) => Buffer.from(s.slice(6), 'base64').length >= 16,
+    'must carry at least 16 bytes of key (24 or more recommended)',
+  )
+  .describe(
+    "Standard Webhooks secret (whsec_ + base64 of >= 16 random bytes) to sign this batch's webhook_url with",
+  );
+
 export const EnrollmentRequest = z.object({
   items: z.array(EnrollmentItem).min(1),
   webhook_url: z.string().url().optional(),
+  webhook_secret: WebhookSecret.optional(),
   options: z
     .object({
       /** add: a known user gets another template; replace: the new photos replace the old ones. */
@@ -146,6 +165,7 @@ export const EmbedBatchRequest = z.object({
   items: z.array(z.object({ id: z.string().max(256).optional(), image: z.string().min(1) })).min(1),
   face: FacePolicy.default('largest'),
   webhook_url: z.string().url().optional(),
+  webhook_secret: WebhookSecret.optional(),
 });
 export type EmbedBatchRequest = z.infer<typeof EmbedBatchRequest>;
 
@@ -153,7 +173,6 @@ export const BatchAccepted = z.object({
   job_id: z.string(),
   status_url: z.string(),
   items: z.number().int(),
-  webhook_secret: z.string().optional().describe('Only when no WEBHOOK_SECRET is configured: returned once'),
 });
 
 export const JobStatus = z.object({
@@ -203,6 +222,7 @@ export const AttendanceRequest = z.object({
   frames: z.array(z.object({ image: z.string().min(1), captured_at: Instant })).min(1),
   group: z.string().min(1).max(128).optional(),
   webhook_url: z.string().url().optional(),
+  webhook_secret: WebhookSecret.optional(),
   threshold: z
     .number()
     .nonnegative()
@@ -231,4 +251,11 @@ export const WebhookEndpointRequest = z.object({
     .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_ followed by base64')
     .optional()
     .describe('Standard Webhooks secret; generated (and returned once) when absent'),
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS))
+    .min(1)
+    .optional()
+    .describe(
+      'Events to send it (default: job.completed and job.failed); attendance.recorded: once per confirmed attendance record',
+    ),
 });

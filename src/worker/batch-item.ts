@@ -23,8 +23,10 @@ export class ItemRefused extends ServiceError {
 
 /**
  * The life of one batch item: mark the batch active, run `work`, record the outcome in the
- * store, and delete the item's photos. Bad input is recorded, then rethrown so BullMQ fails the
- * item without retrying; transient faults are rethrown with the photos kept for the retry.
+ * store, and delete the item's photos. Bad input (no face, a duplicate, an unreadable photo) is
+ * the item's outcome: recorded and returned, so BullMQ completes the job — a BullMQ failure means
+ * the system failed (retries spent), which is what a failed-job alert is for. Transient faults
+ * are rethrown with the photos kept for the retry.
  * An item whose outcome is already recorded (its worker died after recording it, before BullMQ
  * heard) is not run again: the first outcome stands, and its photos may already be gone.
  * A photo that cannot be deleted does not fail the item: its outcome is recorded, and the
@@ -38,23 +40,24 @@ export async function runItem(
   const done = await deps.store.getItemResult(item.job_id, item.index);
   if (done) return { outcome: done.outcome, ok: done.ok };
   const batch = await deps.store.getJob(item.job_id);
+  const kind = batch?.type ?? 'unknown';
   if (batch?.status === 'queued') {
     await deps.store.updateJob(item.job_id, { status: 'active', started_at: new Date().toISOString() });
   }
+  let result: ItemOutcome;
   try {
-    const result = await work();
-    await finish(deps, item, result);
-    return { outcome: result.outcome, ok: result.ok };
+    result = await work();
   } catch (err) {
-    if (err instanceof ServiceError && !err.retryable) {
-      await finish(deps, item, {
-        outcome: err.code,
-        ok: false,
-        detail: { error: err.message, ...err.details, ...(err instanceof ItemRefused ? err.extra : {}) },
-      });
-    }
-    throw err;
+    if (!(err instanceof ServiceError) || err.retryable) throw err;
+    result = {
+      outcome: err.code,
+      ok: false,
+      detail: { error: err.message, ...err.details, ...(err instanceof ItemRefused ? err.extra : {}) },
+    };
   }
+  await finish(deps, item, result);
+  deps.metrics?.countItem(kind, result.outcome, result.ok ? 'ok' : 'refused');
+  return { outcome: result.outcome, ok: result.ok };
 }
 
 async function finish(

@@ -1,6 +1,13 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { encodeError, ServiceError } from '../shared/errors.js';
-import { JOB_SCHEMAS, PHOTO_IN_PAYLOAD, type JobName, type JobResults } from '../shared/jobs/index.js';
+import {
+  JOB_SCHEMAS,
+  PHOTO_IN_PAYLOAD,
+  SYNC_JOBS,
+  type JobName,
+  type JobResults,
+  type SyncRefusal,
+} from '../shared/jobs/index.js';
 import { processAttendanceFrame } from './processors/attendance-frame.js';
 import { processBatchCleanup } from './processors/batch-cleanup.js';
 import { processBatchParent } from './processors/batch-parent.js';
@@ -58,6 +65,11 @@ export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
   try {
     return await processor(parsed.data, deps, job);
   } catch (err) {
+    // A sync call refused on its input (no face in the photo) is the caller's answer, not a
+    // failure of the system: the job completes with it, so BullMQ's failed set means faults only.
+    if (err instanceof ServiceError && !err.retryable && SYNC_JOBS.has(job.name)) {
+      return { refused: encodeError(err) } satisfies SyncRefusal;
+    }
     if (err instanceof ServiceError) {
       throw err.retryable ? new Error(encodeError(err)) : new UnrecoverableError(encodeError(err));
     }

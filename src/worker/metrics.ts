@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { listenError } from '../shared/startup.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { StageTimings } from '../shared/face-types.js';
@@ -6,8 +7,13 @@ import { DURATION_BUCKETS, METRICS } from '../shared/metrics-names.js';
 import type { InferencePool } from './inference/pool.js';
 
 export class WorkerMetrics {
+  /** outcome: completed, refused (the caller's input: a sync call's photo with no face), failed (the system). */
   readonly jobs: Counter<'queue' | 'name' | 'outcome'>;
+  readonly items: Counter<'kind' | 'outcome' | 'result'>;
   readonly jobDuration: Histogram<'name'>;
+  readonly webhooks: Counter<'event' | 'result'>;
+  /** Templates in this worker's in-memory gallery; set once the gallery is built (see trackGallery). */
+  private gallerySize: () => number | null = () => null;
   readonly stage: Histogram<'stage'>;
 
   constructor(
@@ -21,6 +27,27 @@ export class WorkerMetrics {
       help: 'Jobs processed, by queue, job name and outcome',
       labelNames: ['queue', 'name', 'outcome'],
       registers,
+    });
+    this.items = new Counter({
+      name: METRICS.items,
+      help: 'Batch items by batch kind, outcome code (ENROLLED, NO_FACE, DUPLICATE_PERSON, ...) and result (ok, refused, failed)',
+      labelNames: ['kind', 'outcome', 'result'],
+      registers,
+    });
+    this.webhooks = new Counter({
+      name: METRICS.webhookDeliveries,
+      help: 'Webhook delivery attempts by event and result (delivered, failed: will be retried or gave up, gone: 410)',
+      labelNames: ['event', 'result'],
+      registers,
+    });
+    const size = () => this.gallerySize();
+    new Gauge({
+      name: METRICS.galleryTemplates,
+      help: "Templates in the worker's in-memory 1:N gallery (0 before it is loaded)",
+      registers,
+      collect() {
+        this.set(size() ?? 0);
+      },
     });
     this.jobDuration = new Histogram({
       name: METRICS.jobDuration,
@@ -66,13 +93,29 @@ export class WorkerMetrics {
     });
   }
 
+  /**
+   * One batch item's outcome: `ok` (enrolled, embedded, processed), `refused` (the input: no
+   * face, a duplicate, an unreadable photo: a completed job) or `failed` (retries spent: the
+   * system). Outcome codes are the error registry's, a bounded set.
+   */
+  countItem(kind: string, outcome: string, result: 'ok' | 'refused' | 'failed'): void {
+    this.items.inc({ kind, outcome, result });
+  }
+
+  trackGallery(size: () => number | null): void {
+    this.gallerySize = size;
+  }
+
   observeStages(timings: StageTimings): void {
     for (const [stage, ms] of Object.entries(timings)) this.stage.observe({ stage }, ms / 1000);
   }
 }
 
-/** A bare HTTP server for /metrics: the worker has no web framework and needs none. */
-export function serveMetrics(registry: Registry, port: number, host: string): Server {
+/**
+ * A bare HTTP server for /metrics: the worker has no web framework and needs none. Resolves once
+ * listening; a busy WORKER_METRICS_PORT rejects with a one-line StartupError.
+ */
+export async function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
@@ -83,6 +126,11 @@ export function serveMetrics(registry: Registry, port: number, host: string): Se
       .then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body))
       .catch(() => res.writeHead(500).end());
   });
-  server.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(listenError(err, 'worker metrics', 'WORKER_METRICS_PORT', host, port)),
+    );
+    server.listen(port, host, resolve);
+  });
   return server;
 }

@@ -13,6 +13,8 @@ import {
   workerConnection,
   type QueueName,
 } from '../shared/queues.js';
+import { decodeError } from '../shared/errors.js';
+import { isSyncRefusal } from '../shared/jobs/index.js';
 import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { afterGivingUp, gaveUp } from './gave-up.js';
@@ -85,6 +87,7 @@ export async function startWorkerService(
     manifest.embedding_dim,
     logger,
   );
+  metrics.trackGallery(() => gallery.loadedSize);
   const openSet = loadOpenSet(config.modelsDir, manifest);
   const deps: ProcessorDeps = {
     config,
@@ -114,7 +117,11 @@ export async function startWorkerService(
         const end = metrics.jobDuration.startTimer({ name: job.name });
         try {
           const result = await runJob(job, deps);
-          metrics.jobs.inc({ queue: name, name: job.name, outcome: 'completed' });
+          metrics.jobs.inc({
+            queue: name,
+            name: job.name,
+            outcome: isSyncRefusal(result) ? 'refused' : 'completed',
+          });
           return result;
         } catch (err) {
           metrics.jobs.inc({ queue: name, name: job.name, outcome: 'failed' });
@@ -138,6 +145,19 @@ export async function startWorkerService(
     worker.on('failed', (job, err) => {
       logger.debug({ job: job?.id, name: job?.name, err: err.message }, 'job failed');
       if (job && gaveUp(job)) {
+        const known = decodeError(err.message);
+        // A refusal (a sync call's photo with no face) is the caller's answer, not a fault.
+        const refused = known !== undefined && known.status < 500;
+        logger[refused ? 'debug' : 'warn'](
+          {
+            job: job.id,
+            name: job.name,
+            attempts: job.attemptsMade,
+            error_code: known?.code ?? 'INTERNAL_ERROR',
+            err: known?.message ?? err.message,
+          },
+          refused ? 'job refused' : 'job failed for good',
+        );
         const handled = afterGivingUp(job, err, deps)
           .catch((e: unknown) =>
             logger.error({ job: job.id, name: job.name, err: e }, 'could not handle a job that gave up'),

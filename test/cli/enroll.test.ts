@@ -185,7 +185,7 @@ describe('CSV manifest source', () => {
     await put(join(dir, 'bad.csv'), 'id,name,file\nu1,A,photos/a.png\n');
     await assert.rejects(readManifestSource(join(dir, 'bad.csv')), (err: unknown) => {
       assert.ok(err instanceof CliError);
-      assert.match(err.message, /missing: user_id/);
+      assert.match(err.message, /missing column user_id: expected a header user_id,name,path\[,group\]/);
       return true;
     });
     await put(join(dir, 'file-column.csv'), 'user_id,name,file\nu1,A,photos/a.png\n');

@@ -119,7 +119,9 @@ function statusOf(name: string, inLate: boolean): string {
 }
 
 before(async () => {
-  svc = await startService({ env: { WEBHOOK_ALLOW: '127.0.0.1' } });
+  svc = await startService({
+    env: { WEBHOOK_ALLOW: '127.0.0.1', WEBHOOK_SECRET: 'whsec_YXR0ZW5kYW5jZS10ZXN0LXNlY3JldA==' },
+  });
   hookServer = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (d: Buffer) => chunks.push(d));
@@ -192,7 +194,8 @@ describe('attendance at the high-security threshold, 1080p frames, faces down to
       }
     }
     const first = batches.get('cam-1')?.[0];
-    const hookOf = () => hooks.find((h) => h.data.job_id === first?.job.job_id)?.data;
+    const hookOf = () =>
+      hooks.find((h) => h.type === 'job.completed' && h.data.job_id === first?.job.job_id)?.data;
     await waitFor(() => Promise.resolve(hookOf() !== undefined), 'the webhook', 20_000);
     const hook = hookOf();
     assert.deepEqual([hook?.job_id, hook?.status], [first?.job.job_id, 'completed']);

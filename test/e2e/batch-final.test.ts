@@ -25,6 +25,8 @@ import { canFreeze, freeze, thaw } from '../helpers/frozen-dir.js';
  */
 const ENV = {
   DUPLICATE_POLICY: 'warn',
+  // A batch webhook_url needs a secret the receiver knows before the batch is sent.
+  WEBHOOK_SECRET: 'whsec_YmF0Y2gtZmluYWwtdGVzdC1zZWNyZXQ=',
   WEBHOOK_ALLOW: '127.0.0.1',
   WEBHOOK_RETRY_SCHEDULE_MS: '200,200,200',
   WEBHOOK_TIMEOUT_MS: '500',

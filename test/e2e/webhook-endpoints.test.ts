@@ -40,9 +40,11 @@ describe('registered webhook endpoints', () => {
     const b = await register(receiver.url('/ok/b'), 'whsec_c2hlbGlhLWVuZHBvaW50LWI=');
     assert.match(a.secret ?? '', /^whsec_/);
     assert.equal(b.secret, 'whsec_c2hlbGlhLWVuZHBvaW50LWI=');
+    const batchSecret = 'whsec_YmF0Y2gtb3duLXNlY3JldC1mb3ItdGVzdHM=';
     const accepted = await enroll(svc.app, {
       items: [item('Aaron_Peirsol', lfw('Aaron_Peirsol'))],
       webhook_url: receiver.url('/ok/batch'),
+      webhook_secret: batchSecret,
     });
     await untilFinished(svc.app, accepted.job_id);
     await waitFor(
@@ -52,7 +54,7 @@ describe('registered webhook endpoints', () => {
     for (const [path, secret] of [
       ['/ok/a', a.secret],
       ['/ok/b', b.secret],
-      ['/ok/batch', accepted.webhook_secret],
+      ['/ok/batch', batchSecret],
     ] as const) {
       const [got] = receiver.got(path);
       assert.ok(got && secret, path);

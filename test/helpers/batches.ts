@@ -132,7 +132,6 @@ export interface Accepted {
   job_id: string;
   status_url: string;
   items: number;
-  webhook_secret?: string;
 }
 
 export interface ItemResultBody {

@@ -16,7 +16,7 @@ import { Registry } from 'prom-client';
 import { createApp } from '../../src/api/app.js';
 import { JobGateway } from '../../src/api/job-gateway.js';
 import { loadConfig, type Config } from '../../src/shared/config.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { loadManifest, loadOpenSet } from '../../src/shared/model-manifest.js';
 import { workerSetKey } from '../../src/shared/queues.js';
 import { openPersistence, type Persistence } from '../../src/shared/store/index.js';
@@ -25,6 +25,7 @@ import { defaultOptions, modelsDir, photo } from './faces.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const logger = createLogger('silent', 'test');
+const silent = logger;
 
 /**
  * The ioredis clients created while a service starts. stop() checks that close() released them
@@ -75,6 +76,8 @@ export interface ServiceOptions {
   worker?: boolean;
   /** Wraps the worker's store and blob store, e.g. to make the real ones fail for a while. */
   wrapPersistence?: WorkerOptions['wrapPersistence'];
+  /** The API's and worker's logger (default: silent); tests that read log lines pass their own. */
+  logger?: Logger;
 }
 
 export interface TestService {
@@ -135,6 +138,7 @@ async function assemble(
 ): Promise<TestService> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const registry = new Registry();
+  const logger = options.logger ?? silent;
   let worker: WorkerService | undefined;
   if (options.worker ?? true) {
     worker = await startWorkerService(config, logger, registry, { wrapPersistence: options.wrapPersistence });

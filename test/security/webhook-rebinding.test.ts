@@ -22,6 +22,7 @@ import type { Store, WebhookDelivery } from '../../src/shared/store/index.js';
 import type { HostResolver } from '../../src/shared/url-guard.js';
 import { processWebhook } from '../../src/worker/processors/webhook.js';
 import type { ProcessorDeps } from '../../src/worker/processors/types.js';
+import { logger } from '../helpers/service.js';
 import { postWebhook } from '../../src/worker/webhook-post.js';
 
 const PUBLIC = '93.184.216.34';
@@ -106,7 +107,7 @@ function worker(allow: string) {
     },
   };
   const config = loadConfig({ WEBHOOK_ALLOW: allow, WEBHOOK_TIMEOUT_MS: '5000' });
-  const deps = { config, store } as ProcessorDeps;
+  const deps = { config, store, logger } as ProcessorDeps;
   const deliver = (host: string, n: number) =>
     processWebhook(
       {

@@ -58,6 +58,7 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
         parent: ATTENDANCE_BATCH_JOB,
         child: ATTENDANCE_FRAME_JOB,
         webhookUrl: req.webhook_url,
+        webhookSecret: req.webhook_secret,
         items: req.frames.map((frame) => ({
           ref: req.camera_id,
           photos: [frame.photo],
@@ -136,7 +137,12 @@ async function fromMultipart(c: Context, deps: ApiDeps): Promise<AttendanceUploa
     } catch {
       throw new ServiceError('INVALID_REQUEST', 'manifest is not valid JSON', { field: 'manifest' });
     }
-  } else listed = csvRecords(upload.manifest);
+  } else
+    listed = csvRecords(upload.manifest, {
+      required: [['file'], ['captured_at']],
+      expected: 'file,captured_at',
+      field: 'manifest',
+    });
   // Counted before any entry is validated or any file read.
   if (Array.isArray(listed) && listed.length > deps.config.maxBatchItems) {
     throw batchTooLarge(deps.config.maxBatchItems);

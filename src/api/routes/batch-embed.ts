@@ -19,6 +19,7 @@ export function batchEmbedRoutes(deps: ApiDeps): Hono {
         parent: EMBED_BATCH_JOB,
         child: EMBED_ITEM_JOB,
         webhookUrl: req.webhook_url,
+        webhookSecret: req.webhook_secret,
         items: req.items.map((item, i) => ({
           ref: item.id ?? null,
           photos: [photoOrError(item.image, `items.${i}.image`)],

@@ -20,6 +20,7 @@ import { parseWith, readBody, readJson } from '../validate.js';
 interface ParsedEnrollment {
   items: { item: Omit<EnrollmentItem, 'image' | 'images'>; photos: (Buffer | ServiceError)[] }[];
   webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
   mode: 'add' | 'replace';
   bodySha256: string;
 }
@@ -65,6 +66,7 @@ export function enrollmentRoutes(deps: ApiDeps): Hono {
         child: ENROLL_ITEM_JOB,
         items,
         webhookUrl: req.webhookUrl,
+        webhookSecret: req.webhookSecret,
       });
       return { status: 202, body };
     });
@@ -83,6 +85,7 @@ async function fromJson(c: Context, deps: ApiDeps): Promise<ParsedEnrollment> {
       ),
     })),
     webhookUrl: req.webhook_url,
+    webhookSecret: req.webhook_secret,
     mode: req.options.mode,
     bodySha256: sha256(raw),
   };
@@ -118,6 +121,7 @@ async function fromMultipart(c: Context, deps: ApiDeps): Promise<ParsedEnrollmen
   return {
     items,
     webhookUrl: fields.webhook_url,
+    webhookSecret: fields.webhook_secret,
     mode: parseWith(MultipartMode, fields).mode,
     bodySha256: upload.digest(),
   };
@@ -141,7 +145,11 @@ function jsonManifest(text: string, limit: ArrayLimit): ManifestEntry[] {
 
 function csvManifest(text: string, maxItems: number): ManifestEntry[] {
   const byUser = new Map<string, ManifestEntry>();
-  for (const [r, row] of csvRecords(text).entries()) {
+  const columns = {
+    required: [['user_id'], ['name'], ['file', 'path']],
+    expected: 'user_id,name,file[,group]',
+  };
+  for (const [r, row] of csvRecords(text, { ...columns, field: 'manifest' }).entries()) {
     const file = row.file ?? row.path ?? '';
     const prior = byUser.get(row.user_id ?? '');
     if (prior) {

@@ -32,6 +32,7 @@ export function webhookEndpointRoutes(deps: ApiDeps): Hono {
       secret: req.secret ?? newWebhookSecret(),
       created_at: new Date().toISOString(),
       disabled_at: null,
+      ...(req.events ? { events: [...new Set(req.events)] } : {}),
     };
     await store.addWebhookEndpoint(endpoint);
     return c.json(endpoint, 201);

@@ -61,6 +61,24 @@ export const BATCH_PARENT_JOBS: ReadonlySet<string> = new Set<JobName>([
   ATTENDANCE_BATCH_JOB,
 ]);
 
+/** Jobs an HTTP caller waits for (/embed, /identify, /sightings/search). */
+export const SYNC_JOBS: ReadonlySet<string> = new Set<JobName>([
+  EMBED_JOB,
+  IDENTIFY_JOB,
+  SIGHTINGS_SEARCH_JOB,
+]);
+
+/**
+ * What a sync job that refused its input returns (the encoded ServiceError): the job completes,
+ * and the API answers with the error. BullMQ's failed set is left to real faults.
+ */
+export interface SyncRefusal {
+  refused: string;
+}
+
+export const isSyncRefusal = (v: unknown): v is SyncRefusal =>
+  typeof v === 'object' && v !== null && typeof (v as { refused?: unknown }).refused === 'string';
+
 export const PHOTO_IN_PAYLOAD: ReadonlySet<string> = new Set<JobName>([
   EMBED_JOB,
   IDENTIFY_JOB,

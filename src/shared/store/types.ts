@@ -249,4 +249,9 @@ export interface WebhookEndpoint {
   created_at: string;
   /** Set when the receiver answered 410 Gone: no more deliveries. */
   disabled_at: string | null;
+  /**
+   * The events it is sent (WEBHOOK_EVENTS); absent: `job.completed` and `job.failed`, all there
+   * was before `attendance.recorded`, so endpoints registered earlier get nothing new unasked.
+   */
+  events?: readonly string[];
 }

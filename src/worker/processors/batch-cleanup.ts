@@ -1,7 +1,8 @@
 import type { BatchCleanupData, BatchCleanupResult } from '../../shared/jobs/index.js';
 import { isFinalStatus } from '../../shared/store/types.js';
 import type { BatchJob } from '../../shared/store/index.js';
-import { queueWebhooks, summarise } from './batch-parent.js';
+import { summarise } from './batch-parent.js';
+import { queueWebhooks } from './webhook-events.js';
 import type { ProcessorDeps } from './types.js';
 
 /**

@@ -3,16 +3,15 @@ import { decodeError } from '../../shared/errors.js';
 import {
   BATCH_CLEANUP_JOB,
   UNKNOWNS_GROUP_JOB,
-  WEBHOOK_JOB,
   type BatchCleanupData,
   type AttendanceTotals,
   type BatchParentData,
   type BatchSummary,
-  type WebhookJobData,
 } from '../../shared/jobs/index.js';
-import { cleanupJobOptions, webhookJobOptions } from '../../shared/queues.js';
+import { cleanupJobOptions } from '../../shared/queues.js';
 import type { BatchJob, BatchStatus, PhotosState } from '../../shared/store/index.js';
 import type { ProcessorDeps } from './types.js';
+import { queueAttendanceRecorded, queueWebhooks } from './webhook-events.js';
 
 /**
  * Runs once every item of a batch has finished (BullMQ flow parent). Items that exhausted
@@ -44,6 +43,11 @@ export async function processBatchParent(
   });
   const final = { ...batch, status, finished_at };
   const summary = await summarise(deps, final, { done, failed });
+  if (batch.type === 'attendance') await queueAttendanceRecorded(deps, final);
+  deps.logger.info(
+    { job: batch.job_id, type: batch.type, status, total: batch.total, failed },
+    'batch finished',
+  );
   await queueWebhooks(deps, final, summary);
   // Its unknown faces are grouped by one serial job (src/shared/unknowns.ts); the id makes a
   // retried parent queue it once.
@@ -112,11 +116,14 @@ async function recordExhaustedItems(batch: BatchJob, deps: ProcessorDeps, job: J
     if (seen.has(index)) continue;
     const reason = reasonOf.get(index);
     const known = decodeError(reason);
+    const outcome = known?.code ?? 'INTERNAL_ERROR';
+    // Retries spent (or a payload the worker could not read): the system failed this item.
+    deps.metrics?.countItem(batch.type, outcome, 'failed');
     await deps.store.putItemResult({
       job_id: batch.job_id,
       index,
       ref: null,
-      outcome: known?.code ?? 'INTERNAL_ERROR',
+      outcome,
       ok: false,
       detail: { error: known?.message ?? reason ?? 'the item failed after all retries' },
       finished_at: new Date().toISOString(),
@@ -141,49 +148,5 @@ async function attendanceTotals(deps: ProcessorDeps, jobId: string): Promise<Att
     }
     if (!page.next_cursor) return totals;
     cursor = page.next_cursor;
-  }
-}
-
-/** To the batch's webhook_url and to every registered endpoint still enabled. */
-export async function queueWebhooks(
-  deps: ProcessorDeps,
-  batch: BatchJob,
-  summary: BatchSummary,
-): Promise<void> {
-  const event = batch.status === 'failed' ? 'job.failed' : 'job.completed';
-  // One delivery per batch, event and receiver: a parent retried after a crash queues the same ids.
-  const base = `msg_${batch.job_id}_${event.replace('.', '_')}`;
-  const receivers = (await deps.store.listWebhookEndpoints())
-    .filter((e) => !e.disabled_at)
-    .map((e) => ({ url: e.url, endpoint_id: e.endpoint_id, delivery_id: `${base}_${e.endpoint_id}` }));
-  if (batch.webhook_url) receivers.unshift({ url: batch.webhook_url, endpoint_id: '', delivery_id: base });
-  const payload = {
-    type: event,
-    timestamp: new Date().toISOString(),
-    data: {
-      job_id: batch.job_id,
-      type: batch.type,
-      status: batch.status,
-      progress: { total: summary.total, done: summary.done, failed: summary.failed },
-      created_at: batch.created_at,
-      finished_at: batch.finished_at,
-      results_url: `/api/v1/jobs/${batch.job_id}/results`,
-      ...(batch.failure_reason ? { failure_reason: batch.failure_reason } : {}),
-      ...(summary.attendance ? { summary: summary.attendance } : {}),
-    },
-  };
-  for (const r of receivers) {
-    const data: WebhookJobData = {
-      delivery_id: r.delivery_id,
-      job_id: batch.job_id,
-      event,
-      url: r.url,
-      ...(r.endpoint_id ? { endpoint_id: r.endpoint_id } : {}),
-      payload,
-    };
-    await deps.webhookQueue.add(WEBHOOK_JOB, data, {
-      ...webhookJobOptions(deps.config.webhook.retryScheduleMs),
-      jobId: r.delivery_id,
-    });
   }
 }

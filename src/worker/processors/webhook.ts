@@ -18,8 +18,26 @@ export async function processWebhook(
   job: Job,
 ): Promise<WebhookJobResult> {
   const attempt = job.attemptsMade + 1;
-  const record = (status_code: number | null, error: string | null, delivered: boolean) =>
-    deps.store.addWebhookDelivery({
+  const record = (status_code: number | null, error: string | null, delivered: boolean) => {
+    deps.metrics?.webhooks.inc({
+      event: data.event,
+      result: delivered ? 'delivered' : status_code === 410 ? 'gone' : 'failed',
+    });
+    // The host only: a webhook URL's path or query may carry the receiver's own token.
+    if (!delivered) {
+      deps.logger.warn(
+        {
+          delivery: data.delivery_id,
+          event: data.event,
+          host: hostOf(data.url),
+          attempt,
+          status: status_code,
+          err: error,
+        },
+        'webhook delivery failed',
+      );
+    }
+    return deps.store.addWebhookDelivery({
       delivery_id: data.delivery_id,
       job_id: data.job_id,
       event: data.event,
@@ -30,6 +48,7 @@ export async function processWebhook(
       delivered,
       at: new Date().toISOString(),
     });
+  };
 
   const secret = await secretFor(data, deps);
   if (!secret) {
@@ -80,4 +99,12 @@ async function secretFor(data: WebhookJobData, deps: ProcessorDeps): Promise<str
   }
   const batch = await deps.store.getJob(data.job_id);
   return batch?.webhook_secret ?? deps.config.webhook.secret;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid-url';
+  }
 }

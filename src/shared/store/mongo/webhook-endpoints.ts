@@ -7,6 +7,7 @@ const plain = (e: WebhookEndpoint): WebhookEndpoint => ({
   secret: e.secret,
   created_at: e.created_at,
   disabled_at: e.disabled_at,
+  ...(e.events ? { events: [...e.events] } : {}),
 });
 
 export async function addWebhookEndpoint(cols: Collections, e: WebhookEndpoint): Promise<void> {

@@ -94,6 +94,9 @@ export function migrate(db: Database.Database): void {
     if (!sightingColumns.has('job_id')) db.exec('ALTER TABLE sightings ADD COLUMN job_id TEXT');
     // Every sighting's face crop, not only the best one's on the record: erasure and expiry delete them all.
     if (!sightingColumns.has('thumbnail')) db.exec('ALTER TABLE sightings ADD COLUMN thumbnail TEXT');
+    // Subscribed events (JSON array); NULL = the job events, all there was before the column.
+    if (!columnsOf(db, 'webhook_endpoints').has('events'))
+      db.exec('ALTER TABLE webhook_endpoints ADD COLUMN events TEXT');
     db.exec('CREATE INDEX IF NOT EXISTS sightings_job ON sightings (job_id)');
     db.exec('CREATE INDEX IF NOT EXISTS attendance_unknown ON attendance (unknown_id)');
   }).immediate();
