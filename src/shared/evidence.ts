@@ -23,10 +23,10 @@
  * read, from counters both stores keep by atomic additions and the latest window end: sums and
  * maxima over the record's sightings, so it cannot depend on the order frames arrive in.
  */
+import type { AttendanceStatus } from './attendance-status.js';
 import type { AttendanceRecord, Sighting } from './store/types.js';
 
-export const ATTENDANCE_STATUSES = ['confirmed', 'pending', 'unconfirmed'] as const;
-export type AttendanceStatus = (typeof ATTENDANCE_STATUSES)[number];
+export { ATTENDANCE_STATUSES, type AttendanceStatus } from './attendance-status.js';
 
 /** The counters the rule reads; both stores keep them under these names. */
 export type EvidenceCounter = 'confirming_sightings' | 'strong_sightings';

@@ -1,17 +1,12 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { FsBlobStore, type BlobStore } from './blobs.js';
+import { FsBlobStore } from './blobs.js';
+import type { Persistence } from './persistence.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Store } from './store.js';
 
 export type * from './store.js';
 export type { BlobStore } from './blobs.js';
-
-export interface Persistence {
-  store: Store;
-  blobs: BlobStore;
-  close(): Promise<void>;
-}
+export type { Persistence } from './persistence.js';
 
 /** SQLite + files under DATA_DIR by default; MongoDB + GridFS when MONGODB_URL is set. */
 export async function openPersistence(config: Config): Promise<Persistence> {

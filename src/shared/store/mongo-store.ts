@@ -1,5 +1,5 @@
 import { MongoClient, type Db } from 'mongodb';
-import type { Persistence } from './index.js';
+import type { Persistence } from './persistence.js';
 import * as attendance from './mongo/attendance.js';
 import { createIndexes, openCollections, type Collections } from './mongo/collections.js';
 import * as gallery from './mongo/gallery.js';

@@ -1,4 +1,4 @@
-import type { AttendanceStatus } from '../evidence.js';
+import type { AttendanceStatus } from '../attendance-status.js';
 import type { FaceQuality } from '../face-types.js';
 
 /**
