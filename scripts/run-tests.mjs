@@ -15,6 +15,18 @@ await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const files = process.argv.slice(2);
 const { MONGODB_URL: externalMongo, ...baseEnv } = process.env;
 
+/**
+ * The compiled test files (`*.test.js`) under `dir`. Not the directory itself: given one, Node's
+ * runner runs every .js under a `test/` folder, helpers and harnesses too (a harness that starts
+ * a redis-server failed the run as a "test").
+ */
+function testFiles(dir) {
+  return readdirSync(dir, { recursive: true })
+    .filter((f) => String(f).endsWith('.test.js'))
+    .map((f) => join(dir, String(f)))
+    .sort();
+}
+
 function runNodeTests(targets, env, extra = []) {
   const r = spawnSync(
     process.execPath,
@@ -33,7 +45,7 @@ const MONGO_TEST_TIMEOUT = ['--test-timeout=240000'];
 let status = 0;
 if (!process.env.SHELIA_ONLY_MONGO) {
   // The first run never sees MONGODB_URL: it is the embedded default's run.
-  status = runNodeTests(files.length ? files : ['dist/test/'], baseEnv);
+  status = runNodeTests(files.length ? files : testFiles('dist/test'), baseEnv);
 }
 
 /**
