@@ -1,6 +1,6 @@
 import { dot } from '../../shared/face-math.js';
 import type { GalleryEntry } from '../../shared/store/index.js';
-import { kernels } from './native-codes.js';
+import { codeTable, kernels } from './native-codes.js';
 import { codeBytes, quantize, signCode } from './quantize.js';
 import { Segment, type SegmentState } from './segment.js';
 import { Users, type UsersState } from './users.js';
@@ -135,44 +135,9 @@ export class GalleryIndex {
     embedding: Float32Array,
     options: { topK: number; group?: string | null; excludeUserId?: string },
   ): Promise<Candidate[]> {
-    const code = new Uint8Array(codeBytes(this.dim));
-    signCode(embedding, code);
-    const query8 = new Int8Array(this.dim);
-    if (this.int8) quantize(embedding, query8);
-    const segments =
-      options.group === undefined
-        ? this.segments
-        : [this.segments[this.segmentOf.get(key(options.group)) ?? -1]].filter((s) => s !== undefined);
-    // Candidates over every segment: segment index, slot and a score (higher = nearer).
-    const seg: number[] = [];
-    const slot: number[] = [];
-    const score: number[] = [];
-    for (const s of segments) {
-      if (s.size === 0) continue;
-      const k = Math.min(this.shortlist, s.size);
-      const found = kernels.hammingTopK(s.codes, s.size, code, k);
-      const rows = found.subarray(0, k);
-      const scores = s.int8 ? kernels.dotI8(s.int8, this.dim, rows, query8) : null;
-      const si = this.segments.indexOf(s);
-      for (let i = 0; i < k; i++) {
-        seg.push(si);
-        slot.push(rows[i] as number);
-        score.push(scores ? (scores[i] as number) : -(found[k + i] as number));
-      }
-    }
-    // Enough for the exact step that the exact top-k users are among them even when users have
-    // several templates and int8 rounding reorders near-ties.
-    const reads = this.int8 ? Math.max(32, options.topK * 8) : Math.max(this.exactReads, options.topK * 8);
-    const order = Array.from(score.keys())
-      .sort((a, b) => (score[b] as number) - (score[a] as number))
-      .slice(0, reads);
-    const picked = order.map((i) => {
-      const s = this.segments[seg[i] as number] as Segment;
-      const at = slot[i] as number;
-      return { s, u: s.user[at] as number, templateId: s.templateIds.get(at) };
-    });
+    const { picked } = this.rank(embedding, options.topK, options.group);
     const exact = await this.exact(picked.map((p) => p.templateId));
-    const best = new Map<number, { p: (typeof picked)[number]; similarity: number }>();
+    const best = new Map<number, { p: Picked; similarity: number }>();
     for (const p of picked) {
       const e = exact.get(p.templateId);
       if (!e) continue;
@@ -187,13 +152,74 @@ export class GalleryIndex {
       out.push({
         user_id: userId,
         name: this.users.names.get(p.u),
-        group: p.s.group,
+        group: p.group,
         template_id: p.templateId,
         similarity,
         distance: 1 - similarity,
       });
     }
     return out.sort((a, b) => b.similarity - a.similarity).slice(0, options.topK);
+  }
+
+  /**
+   * What a search would compare (for benchmarks and tests): the template ids of the Hamming
+   * shortlist, and of the ones it reads exactly.
+   */
+  explain(
+    embedding: Float32Array,
+    topK: number,
+    group?: string | null,
+  ): { shortlist: string[]; reads: string[] } {
+    const { picked, shortlist } = this.rank(embedding, topK, group);
+    return {
+      shortlist: shortlist.map(([s, at]) => (this.segments[s] as Segment).templateIds.get(at)),
+      reads: picked.map((p) => p.templateId),
+    };
+  }
+
+  /** Hamming shortlist per segment, merged by int8 (or Hamming) score; the best go to `exact`. */
+  private rank(
+    embedding: Float32Array,
+    topK: number,
+    group: string | null | undefined,
+  ): { picked: Picked[]; shortlist: [number, number][] } {
+    const code = new Uint8Array(codeBytes(this.dim));
+    signCode(embedding, code);
+    const query8 = new Int8Array(this.dim);
+    quantize(embedding, query8);
+    const table = this.int8 ? null : codeTable(query8);
+    const scope =
+      group === undefined
+        ? this.segments.map((_, i) => i)
+        : [this.segmentOf.get(key(group))].filter((i) => i !== undefined);
+    const shortlist: [number, number][] = [];
+    const score: number[] = [];
+    for (const si of scope) {
+      const s = this.segments[si] as Segment;
+      if (s.size === 0) continue;
+      const k = Math.min(this.shortlist, s.size);
+      const found = kernels.hammingTopK(s.codes, s.size, code, k);
+      const rows = found.subarray(0, k);
+      const scores = s.int8
+        ? kernels.dotI8(s.int8, this.dim, rows, query8)
+        : kernels.codeDots(s.codes, s.codeBytes, rows, table as Int32Array);
+      for (let i = 0; i < k; i++) {
+        shortlist.push([si, rows[i] as number]);
+        score.push(scores[i] as number);
+      }
+    }
+    // Enough for the exact step that the exact top-k users are among them even when users have
+    // several templates and int8 rounding reorders near-ties.
+    const reads = this.int8 ? Math.max(32, topK * 8) : Math.max(this.exactReads, topK * 8);
+    const order = Array.from(score.keys())
+      .sort((a, b) => (score[b] as number) - (score[a] as number))
+      .slice(0, reads);
+    const picked = order.map((i) => {
+      const [si, at] = shortlist[i] as [number, number];
+      const s = this.segments[si] as Segment;
+      return { group: s.group, u: s.user[at] as number, templateId: s.templateIds.get(at) };
+    });
+    return { picked, shortlist };
   }
 
   /** The index's arrays, for a snapshot (shared, not copied: do not mutate while writing). */
@@ -245,6 +271,12 @@ export class GalleryIndex {
     }
     return i;
   }
+}
+
+interface Picked {
+  group: string | null;
+  u: number;
+  templateId: string;
 }
 
 /** Segment key: groups are non-empty strings, so '' can stand for "no group". */

@@ -13,6 +13,8 @@ export interface CodeKernels {
   hammingTopK(codes: Uint8Array, rows: number, query: Uint8Array, k: number): Uint32Array;
   /** int8 inner products of `query` with the given rows of `data` (dim values each). */
   dotI8(data: Int8Array, dim: number, rows: Uint32Array, query: Int8Array): Int32Array;
+  /** Asymmetric scores of the given rows' codes: sum of table[byte * 256 + code byte] (codeTable). */
+  codeDots(codes: Uint8Array, bytes: number, rows: Uint32Array, table: Int32Array): Int32Array;
 }
 
 const addonPath = fileURLToPath(new URL('./codes.node', import.meta.url));
@@ -71,7 +73,38 @@ const jsKernels: CodeKernels = {
     }
     return out;
   },
+  codeDots(codes, bytes, rows, table) {
+    const out = new Int32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      let s = 0;
+      for (let b = 0, o = (rows[i] as number) * bytes; b < bytes; b++)
+        s += table[b * 256 + (codes[o + b] as number)] as number;
+      out[i] = s;
+    }
+    return out;
+  },
 };
+
+/**
+ * The query's table for codeDots: entry [b * 256 + v] sums the int8 query components whose
+ * bits are set in byte value v at code byte b. A code's score, 2 * sum - sum(query), is the
+ * query's dot product with the template's sign vector (+1/-1): the float query keeps its
+ * magnitudes, so this ranks a Hamming shortlist much better than the Hamming distance (measured
+ * in bench:identify binary-store: recall@1 0.971 -> see README).
+ */
+export function codeTable(query8: Int8Array): Int32Array {
+  const bytes = Math.ceil(query8.length / 64) * 8;
+  const table = new Int32Array(bytes * 256);
+  for (let b = 0; b < bytes; b++) {
+    const o = b * 256;
+    for (let v = 1; v < 256; v++) {
+      const low = v & -v;
+      const bit = 31 - Math.clz32(low);
+      table[o + v] = (table[o + (v ^ low)] as number) + ((query8[b * 8 + bit] as number) || 0);
+    }
+  }
+  return table;
+}
 
 const native = loadNative();
 export const kernels: CodeKernels = native ?? jsKernels;

@@ -10,6 +10,10 @@
  *   hammingTopK(codes: Uint8Array, rows, query: Uint8Array, k) -> Uint32Array [k rows nearest
  *     first, then their k distances]
  *   dotI8(data: Int8Array, dim, rows: Uint32Array, query: Int8Array) -> Int32Array
+ *   codeDots(codes: Uint8Array, bytes, rows: Uint32Array, table: Int32Array) -> Int32Array
+ *     asymmetric score of the given rows: sum over code bytes of table[byte * 256 + value]
+ *     (the caller's table holds, per byte position, the sum of the int8 query's components
+ *     whose bits are set in each of the 256 values)
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -180,12 +184,49 @@ static napi_value dot_i8(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value code_dots(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t codes_len, rows_len, table_len;
+  uint32_t bytes;
+  const uint8_t *codes = typed_data(env, argv[0], napi_uint8_array, &codes_len);
+  if (!codes) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &bytes));
+  const uint32_t *rows = typed_data(env, argv[2], napi_uint32_array, &rows_len);
+  if (!rows) return NULL;
+  const int32_t *table = typed_data(env, argv[3], napi_int32_array, &table_len);
+  if (!table) return NULL;
+  if (table_len != (size_t)bytes * 256) {
+    napi_throw_range_error(env, "SHELIA_NATIVE", "table length != bytes * 256");
+    return NULL;
+  }
+  napi_value ab, result;
+  void *out_data;
+  CHECK(napi_create_arraybuffer(env, rows_len * 4, &out_data, &ab));
+  int32_t *out = out_data;
+  for (size_t i = 0; i < rows_len; i++) {
+    if (((size_t)rows[i] + 1) * bytes > codes_len) {
+      napi_throw_range_error(env, "SHELIA_NATIVE", "row out of range");
+      return NULL;
+    }
+    const uint8_t *c = codes + (size_t)rows[i] * bytes;
+    int32_t s = 0;
+    for (uint32_t b = 0; b < bytes; b++) s += table[b * 256 + c[b]];
+    out[i] = s;
+  }
+  CHECK(napi_create_typedarray(env, napi_int32_array, rows_len, ab, 0, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "hammingTopK", NAPI_AUTO_LENGTH, hamming_top_k, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "hammingTopK", fn) != napi_ok ||
       napi_create_function(env, "dotI8", NAPI_AUTO_LENGTH, dot_i8, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "dotI8", fn) != napi_ok)
+      napi_set_named_property(env, exports, "dotI8", fn) != napi_ok ||
+      napi_create_function(env, "codeDots", NAPI_AUTO_LENGTH, code_dots, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "codeDots", fn) != napi_ok)
     return NULL;
   return exports;
 }
