@@ -69,6 +69,10 @@ const Env = z.object({
   DATA_DIR: z.string().default(resolve(repoRoot, 'data')),
   /** When set, the store is MongoDB (photos in GridFS) instead of SQLite. */
   MONGODB_URL: z.string().optional(),
+  /** 1:N index keeps int8 vectors (512 B/template) to re-rank in memory; false for ~10M templates. */
+  GALLERY_INT8: z.enum(['true', 'false']).default('true'),
+  /** Where workers keep their gallery snapshot (default DATA_DIR/gallery); 'off' = none. */
+  GALLERY_SNAPSHOT_DIR: z.string().optional(),
   /** Keep uploaded photos after their job finishes (default: deleted). */
   KEEP_PHOTOS: z.enum(['true', 'false']).default('false'),
   MAX_BATCH_ITEMS: int(1000),
@@ -155,6 +159,8 @@ export type Config = Readonly<{
   version: string;
   dataDir: string;
   mongodbUrl: string | undefined;
+  galleryInt8: boolean;
+  gallerySnapshotDir: string | null;
   keepPhotos: boolean;
   maxBatchItems: number;
   maxBatchBodyBytes: number;
@@ -207,6 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     version: VERSION,
     dataDir: e.DATA_DIR,
     mongodbUrl: e.MONGODB_URL,
+    galleryInt8: e.GALLERY_INT8 === 'true',
+    gallerySnapshotDir:
+      e.GALLERY_SNAPSHOT_DIR === 'off' ? null : (e.GALLERY_SNAPSHOT_DIR ?? resolve(e.DATA_DIR, 'gallery')),
     keepPhotos: e.KEEP_PHOTOS === 'true',
     maxBatchItems: e.MAX_BATCH_ITEMS,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
@@ -16,7 +17,7 @@ import {
 import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { afterGivingUp, gaveUp } from './gave-up.js';
-import { GallerySync } from './matching/gallery-sync.js';
+import { GallerySync, snapshotName } from './matching/gallery-sync.js';
 import { analyseOptions } from './processors/analyse-options.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -84,6 +85,18 @@ export async function startWorkerService(
     galleryStreamKey(config),
     manifest.embedding_dim,
     logger,
+    {
+      index: { int8: config.galleryInt8 },
+      model: manifest.embedding_model_id,
+      ...(config.gallerySnapshotDir
+        ? {
+            snapshotPath: join(
+              config.gallerySnapshotDir,
+              `${snapshotName(manifest.embedding_model_id)}.snapshot`,
+            ),
+          }
+        : {}),
+    },
   );
   const openSet = loadOpenSet(config.modelsDir, manifest);
   const deps: ProcessorDeps = {
@@ -167,6 +180,7 @@ export async function startWorkerService(
         await Promise.all(workers.map((w) => w.close(true)));
       }
       await Promise.allSettled([...afterwards]);
+      await gallery.settled();
       await Promise.all(queues.map((q) => q.close()));
       await pool.close();
       await persistence.close();
