@@ -4,7 +4,7 @@ import { publishGalleryChange } from '../../shared/queues.js';
 import type { Store } from '../../shared/store/index.js';
 import { GalleryIndex, type Candidate, type GalleryIndexOptions } from './gallery-index.js';
 import { readSnapshot, writeSnapshot } from './gallery-snapshot.js';
-import { streamCovers } from './stream-position.js';
+import { streamCovers, streamInfo } from './stream-position.js';
 
 /** A file name for the model's snapshot (model ids hold '@' and '/'). */
 export const snapshotName = (model: string) => `gallery-${model.replace(/[^\w.-]+/g, '_')}`;
@@ -158,8 +158,8 @@ export class GallerySync {
       return;
     }
     // Read the stream position first: changes made while loading are replayed (idempotently).
-    const [last] = await this.redis.xrevrange(this.streamKey, '+', '-', 'COUNT', 1);
-    this.lastId = last?.[0] ?? '0-0';
+    // The last generated id, not the last entry: a trimmed-empty stream still has a position.
+    this.lastId = (await streamInfo(this.redis, this.streamKey))?.lastId ?? '0-0';
     this.index.clear();
     for (let cursor: string | undefined; ;) {
       const page = await this.store.galleryPage({ limit: LOAD_PAGE, ...(cursor ? { cursor } : {}) });

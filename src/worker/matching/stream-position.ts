@@ -7,28 +7,50 @@ export function compareStreamIds(a: string, b: string): number {
   return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
 }
 
-/**
- * Whether the stream still holds every entry after `since` (true), or why not. Redis 7 keeps a
- * stream's max-deleted-entry-id: once MAXLEN trimming went past `since`, changes a snapshot has
- * not seen are gone and only a full load is safe. A missing stream is fine only for a snapshot
- * that had seen no entry; a `since` beyond the stream's last id means another stream (recreated).
- */
-export async function streamCovers(redis: Redis, key: string, since: string): Promise<true | string> {
+interface StreamInfo {
+  length: number;
+  lastId: string;
+  firstId: string | undefined;
+  maxDeletedId: string;
+  entriesAdded: number;
+}
+
+/** XINFO STREAM's fields this needs, or undefined when the stream does not exist. */
+export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo | undefined> {
   let info: unknown[];
   try {
     info = (await redis.xinfo('STREAM', key)) as unknown[];
   } catch {
-    return since === '0-0' ? true : `stream ${key} is gone`;
+    return undefined;
   }
-  const field = (name: string): string => {
-    const v = info[info.indexOf(name) + 1];
-    return info.includes(name) && typeof v === 'string' ? v : '0-0';
+  const field = (name: string): unknown => (info.includes(name) ? info[info.indexOf(name) + 1] : undefined);
+  const id = (v: unknown) => (typeof v === 'string' ? v : '0-0');
+  const first = field('first-entry');
+  return {
+    length: Number(field('length') ?? 0),
+    lastId: id(field('last-generated-id')),
+    firstId: Array.isArray(first) && typeof first[0] === 'string' ? first[0] : undefined,
+    maxDeletedId: id(field('max-deleted-entry-id')),
+    entriesAdded: Number(field('entries-added') ?? 0),
   };
-  const maxDeleted = field('max-deleted-entry-id');
-  const last = field('last-generated-id');
-  if (compareStreamIds(since, last) > 0)
-    return `snapshot stream id ${since} is after the stream's last ${last}`;
-  if (compareStreamIds(maxDeleted, since) > 0)
-    return `stream trimmed past the snapshot (${maxDeleted} > ${since})`;
-  return true;
+}
+
+/**
+ * Whether the stream still holds every entry after `since` (true), or why not. Trimming (MAXLEN)
+ * drops the oldest entries first, so the entries after `since` are all there when an entry at
+ * or before it still is, when nothing came after it, or when nothing was ever dropped
+ * (entries-added = length); XDEL shows in max-deleted-entry-id. A missing stream, or a `since`
+ * beyond its last id (the stream was recreated), means changes may be lost: only a full load of
+ * the store is safe then.
+ */
+export async function streamCovers(redis: Redis, key: string, since: string): Promise<true | string> {
+  const info = await streamInfo(redis, key);
+  if (!info) return `stream ${key} is gone`;
+  if (compareStreamIds(since, info.lastId) > 0)
+    return `snapshot stream id ${since} is after the stream's last ${info.lastId}`;
+  if (compareStreamIds(info.maxDeletedId, since) > 0) return `stream entries after ${since} were deleted`;
+  if (since === info.lastId) return true;
+  if (info.firstId !== undefined && compareStreamIds(info.firstId, since) <= 0) return true;
+  if (info.entriesAdded === info.length) return true;
+  return `stream trimmed past the snapshot (first entry ${info.firstId ?? 'none'}, snapshot at ${since})`;
 }
