@@ -13,6 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { publishGalleryChange } from '../src/shared/queues.js';
 import { mulberry32 } from '../src/shared/prng.js';
@@ -40,9 +41,12 @@ function unit(seed: number): Float32Array {
   return v.map((x) => x / n);
 }
 
+const userId = (i: number) => `user-${String(i).padStart(9, '0')}`;
+const templateId = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+
 const enrollOne = (store: SqliteStore, i: number, embedding = unit(i)) =>
   store.enroll(
-    { user_id: `user-${i}`, name: `User ${i}`, group: null, metadata: {} },
+    { user_id: userId(i), name: `User ${i}`, group: null, metadata: {} },
     {
       model: 'bench',
       embedding,
@@ -89,13 +93,13 @@ try {
   const snapshotBytes = await cold.saveSnapshot();
   const writeMs = performance.now() - t;
   // Down: someone is erased and someone enrolled meanwhile.
-  const erased = 'user-123';
+  const erased = userId(123);
   const [victim] = await cold.search(unit(123), { topK: 1 });
   if (victim?.user_id !== erased) throw new Error('the victim is not found before its erasure');
   await store.deleteUser(erased);
   await publishGalleryChange(redis, streamKey, erased);
   await enrollOne(store, N + 1);
-  await publishGalleryChange(redis, streamKey, `user-${N + 1}`);
+  await publishGalleryChange(redis, streamKey, userId(N + 1));
 
   t = performance.now();
   const warm = new GallerySync(store, redis, streamKey, DIM, undefined, options);
@@ -114,7 +118,7 @@ try {
     warm_source: warm.startup?.source,
     warm_replayed: warm.startup?.replayed,
     erased_user_answerable_after_start: after?.user_id === erased,
-    user_enrolled_while_down_found: added?.user_id === `user-${N + 1}`,
+    user_enrolled_while_down_found: added?.user_id === userId(N + 1),
     templates: warm.index.size,
     store_mb: r2(statSync(dbPath).size / 2 ** 20),
   };

@@ -4,7 +4,7 @@
  *
  *   npm run bench:identify -- --real ../shared/faces/lfw-dev [--gallery 1000000]
  *       [--index binary,exact,binary-store,hnsw-i8,hnsw-b1] [--queries 1000] [--top-k 5]
- *       [--shortlist 2000] [--exact-reads 200] [--json]
+ *       [--shortlist 5000] [--exact-reads 200] [--json]
  *
  * The gallery is one real embedding per enrolled lfw-dev identity plus synthetic look-alikes up
  * to --gallery (identify-gallery.ts); queries are the other photos of enrolled people and every
@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
     'top-k': { type: 'string', default: '5' },
     index: { type: 'string', default: 'binary,exact' },
     real: { type: 'string' },
-    shortlist: { type: 'string', default: '2000' },
+    shortlist: { type: 'string', default: '5000' },
     'exact-reads': { type: 'string', default: '200' },
     json: { type: 'boolean', default: false },
   },

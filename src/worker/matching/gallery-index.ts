@@ -24,7 +24,7 @@ export interface GalleryIndexOptions {
    * by default: 1M templates cost 576 MB with it, 64 MB without; 10M need it off.
    */
   int8?: boolean;
-  /** Templates the Hamming scan shortlists per group. Default 2000 (see README: recall vs R). */
+  /** Templates the Hamming scan shortlists per group. Default 5000: on real lfw-dev queries over 1M templates the exact top-1 was in the Hamming top 2000 for 99.2 % of queries, in the top 5000 for all 600 (README). */
   shortlist?: number;
   /** Without int8: templates of the Hamming shortlist read from the exact lookup. Default 200. */
   exactReads?: number;
@@ -59,7 +59,7 @@ export class GalleryIndex {
     options: GalleryIndexOptions = {},
   ) {
     this.int8 = options.int8 ?? true;
-    this.shortlist = options.shortlist ?? 2000;
+    this.shortlist = options.shortlist ?? 5000;
     this.exactReads = options.exactReads ?? 200;
   }
 

@@ -1,4 +1,4 @@
-import { grown, Strings } from './strings.js';
+import { grown, nextCapacity, Strings } from './strings.js';
 import { codeBytes, quantize, signCode } from './quantize.js';
 
 export interface SegmentState {
@@ -60,7 +60,7 @@ export class Segment {
   /** Appends a template; returns its slot. */
   push(templateId: string, user: number, next: number, embedding: ArrayLike<number>): number {
     const slot = this.size;
-    if (slot >= this.user.length) this.reserve(Math.ceil(this.user.length * 1.5) + 1);
+    if (slot >= this.user.length) this.reserve(nextCapacity(this.user.length));
     signCode(embedding, this.codes, slot * this.codeBytes);
     if (this.int8) quantize(embedding, this.int8, slot * this.dim);
     this.templateIds.set(slot, templateId, slot + 1);

@@ -63,7 +63,7 @@ export class Strings {
   /** Room for rows [0, rows). */
   reserve(rows: number): void {
     if (rows <= this.offset.length) return;
-    const n = Math.max(rows, Math.ceil(this.offset.length * 1.5));
+    const n = Math.max(rows, nextCapacity(this.offset.length));
     this.offset = grown(this.offset, n);
     this.length = grown(this.length, n);
   }
@@ -107,10 +107,10 @@ export class Strings {
     this.length[from] = 0;
   }
 
-  /** Compacts when garbage is at least half of what is used, else grows the arena by 1.5x. */
+  /** Compacts when garbage is at least half of what is used, else grows the arena. */
   private makeRoom(need: number, rows: number): void {
     if (this.garbage * 2 >= this.used) {
-      const next = new Uint8Array(Math.max(this.arena.length, (this.used - this.garbage + need) * 1.5));
+      const next = new Uint8Array(Math.max(this.arena.length, nextCapacity(this.used - this.garbage + need)));
       let at = 0;
       for (let r = 0; r < rows; r++) {
         const n = this.length[r] as number;
@@ -124,10 +124,17 @@ export class Strings {
       this.garbage = 0;
     }
     if (this.used + need > this.arena.length) {
-      this.arena = grown(this.arena, Math.ceil((this.used + need) * 1.5));
+      this.arena = grown(this.arena, nextCapacity(this.used + need));
     }
   }
 }
+
+/**
+ * Capacity after `n`: +1/8 (and at least 1024). At 10M templates the codes alone are 640 MB, so
+ * doubling would leave up to 640 MB unused; +12.5 % keeps the slack small at the price of more
+ * (amortised, still linear) copying while a gallery grows.
+ */
+export const nextCapacity = (n: number) => n + Math.max(1024, Math.ceil(n / 8));
 
 type Typed = Uint8Array | Int8Array | Uint16Array | Uint32Array | Int32Array;
 
