@@ -107,9 +107,9 @@ export class GallerySync {
     if (!path || !this.loaded) return Promise.resolve(0);
     let size = 0;
     this.saving = true;
-    const write = () => {
+    const write = async () => {
       const started = Date.now();
-      size = writeSnapshot(path, this.identity(), this.lastId, this.index.state);
+      size = await writeSnapshot(path, this.identity(), this.lastId, this.index.state);
       this.savedId = this.lastId;
       this.savedAt = Date.now();
       this.logger?.info({ path, bytes: size, ms: Date.now() - started }, 'gallery snapshot written');

@@ -73,7 +73,7 @@ describe('gallery snapshot', () => {
     it(`round trip (int8 ${int8}): same answers, same sizes, still accepts changes`, async () => {
       const original = build(int8);
       const path = join(dir, `round-${int8}.snapshot`);
-      const bytes = writeSnapshot(path, { ...identity, int8 }, '1700000000000-3', original.state);
+      const bytes = await writeSnapshot(path, { ...identity, int8 }, '1700000000000-3', original.state);
       assert.equal(statSync(path).size, bytes);
       const read = readSnapshot(path, { ...identity, int8 });
       assert.ok(read.ok, read.ok ? '' : read.reason);
@@ -100,9 +100,9 @@ describe('gallery snapshot', () => {
     });
   }
 
-  it('refuses a truncated file, a flipped bit, a foreign model/dim/layout/stream, and garbage', () => {
+  it('refuses a truncated file, a flipped bit, a foreign model/dim/layout/stream, and garbage', async () => {
     const path = join(dir, 'good.snapshot');
-    writeSnapshot(path, identity, '5-0', build(true).state);
+    await writeSnapshot(path, identity, '5-0', build(true).state);
     const good = readFileSync(path);
     const variant = (name: string, bytes: Uint8Array) => {
       const p = join(dir, name);
