@@ -125,6 +125,19 @@ try {
   await warm.fresh();
   const warmMs = performance.now() - t;
   const [after] = await warm.search(unit(123), { topK: 1 });
+  // What the exact step costs when it reads the store (GALLERY_INT8=false reads 200 per query).
+  const readMs: Record<number, number> = {};
+  for (const reads of [40, 200, 1000]) {
+    const times: number[] = [];
+    for (let q = 0; q < 30; q++) {
+      const ids = Array.from({ length: reads }, (_, i) => templateId(((q * 7919 + i * 104_729) * 13) % N));
+      const started = performance.now();
+      const got = await store.templateEmbeddings(ids);
+      times.push(performance.now() - started);
+      if (got.size !== reads) throw new Error(`read ${got.size} of ${reads} templates`);
+    }
+    readMs[reads] = r2(times.sort((a, b) => a - b)[15] as number);
+  }
   const [added] = await warm.search(unit(N + 1), { topK: 1 });
   const report = {
     gallery: N,
@@ -139,6 +152,7 @@ try {
     erased_user_answerable_after_start: after?.user_id === erased,
     user_enrolled_while_down_found: added?.user_id === userId(N + 1),
     templates: warm.index.size,
+    store_read_p50_ms: readMs,
     store_mb: r2(statSync(dbPath).size / 2 ** 20),
   };
   console.log(`gallery start-up: ${N} templates (int8 ${int8}), SQLite ${report.store_mb} MB`);
@@ -151,6 +165,11 @@ try {
   );
   console.log(
     `  erased while down: answerable ${report.erased_user_answerable_after_start}; enrolled while down: found ${report.user_enrolled_while_down_found}`,
+  );
+  console.log(
+    `  exact re-rank read from the store, p50: ${Object.entries(readMs)
+      .map(([n, ms]) => `${n} templates ${ms} ms`)
+      .join(', ')}`,
   );
   if (args.json) console.log(JSON.stringify(report));
 } finally {

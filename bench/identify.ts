@@ -196,15 +196,19 @@ for (const mode of (args.index ?? 'binary').split(',')) {
   global.gc?.();
   const rssGrowth = process.memoryUsage().rss - rss0;
   const lat: number[] = [];
+  const cpu: number[] = [];
   let at1 = 0;
   let at5 = 0;
   let inShortlist = 0;
   let inReads = 0;
   for (let w = 0; w < 5; w++) await searcher.search((queries[w] as (typeof queries)[number]).embedding);
   for (const [qi, q] of queries.entries()) {
+    const c0 = process.cpuUsage();
     t = performance.now();
     const got = await searcher.search(q.embedding);
     lat.push(performance.now() - t);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     const want = truth[qi] as ReturnType<BenchGallery['exactTop']>;
     const best = want.similarity[0] as number;
     // A tie (within float32 rounding of the closed form) counts as found.
@@ -218,11 +222,16 @@ for (const mode of (args.index ?? 'binary').split(',')) {
     }
   }
   lat.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   const n = queries.length;
   const row = {
     index: mode,
     p50_ms: r2(pct(lat, 50)),
     p99_ms: r2(pct(lat, 99)),
+    // CPU time of the query (this thread and any other): what wall time would be on an idle
+    // core; wall time here includes waiting for a core on a shared machine.
+    cpu_p50_ms: r2(pct(cpu, 50)),
+    cpu_p99_ms: r2(pct(cpu, 99)),
     build_s: r2(buildS),
     index_bytes_per_template: searcher.bytes === null ? null : r2(searcher.bytes / N),
     index_mb: searcher.bytes === null ? null : r2(searcher.bytes / 2 ** 20),
@@ -234,7 +243,7 @@ for (const mode of (args.index ?? 'binary').split(',')) {
   };
   results.push(row);
   console.log(
-    `  ${mode.padEnd(12)} p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  build ${row.build_s} s  ` +
+    `  ${mode.padEnd(12)} p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  (CPU p50 ${row.cpu_p50_ms} ms, p99 ${row.cpu_p99_ms} ms)  build ${row.build_s} s  ` +
       `${row.index_bytes_per_template ?? '?'} B/template (${row.index_mb ?? '?'} MB, RSS +${row.rss_growth_mb} MB)  ` +
       `recall@1 ${row.recall_at_1}  @5 ${row.recall_at_5}` +
       (searcher.explain
