@@ -94,6 +94,9 @@ if (!existsSync(dbPath)) {
 }
 const store = new SqliteStore(dbPath);
 await store.init();
+// A previous run erased user 123 and enrolled user N+1 in the cached store: undo that.
+if (!(await store.getUser(userId(123)))) await enrollOne(store, 123);
+await store.deleteUser(userId(N + 1));
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const streamKey = `bench-startup-${process.pid}-${Date.now()}:gallery:changes`;
 const dir = mkdtempSync(join(tmpdir(), 'shelia-startup-'));
