@@ -90,6 +90,10 @@ const Env = z.object({
    * answers 503 SERVICE_UNAVAILABLE); the driver's default is 30 s of silence.
    */
   MONGODB_TIMEOUT_MS: int(5000),
+  /** 1:N index keeps int8 vectors (512 B/template) to re-rank in memory; false for ~10M templates. */
+  GALLERY_INT8: z.enum(['true', 'false']).default('true'),
+  /** Where workers keep their gallery snapshot (default DATA_DIR/gallery); 'off' = none. */
+  GALLERY_SNAPSHOT_DIR: z.string().optional(),
   /** Keep uploaded photos after their job finishes (default: deleted). */
   KEEP_PHOTOS: z.enum(['true', 'false']).default('false'),
   MAX_BATCH_ITEMS: int(1000),
@@ -188,6 +192,8 @@ export type Config = Readonly<{
   dataDir: string;
   mongodbUrl: string | undefined;
   mongodbTimeoutMs: number;
+  galleryInt8: boolean;
+  gallerySnapshotDir: string | null;
   keepPhotos: boolean;
   maxBatchItems: number;
   maxBatchBodyBytes: number;
@@ -246,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     mongodbUrl: e.MONGODB_URL,
     mongodbTimeoutMs: e.MONGODB_TIMEOUT_MS,
+    galleryInt8: e.GALLERY_INT8 === 'true',
+    gallerySnapshotDir:
+      e.GALLERY_SNAPSHOT_DIR === 'off' ? null : (e.GALLERY_SNAPSHOT_DIR ?? resolve(e.DATA_DIR, 'gallery')),
     keepPhotos: e.KEEP_PHOTOS === 'true',
     maxBatchItems: e.MAX_BATCH_ITEMS,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,

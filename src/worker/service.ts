@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
@@ -18,7 +19,7 @@ import { isSyncRefusal } from '../shared/jobs/index.js';
 import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { afterGivingUp, gaveUp } from './gave-up.js';
-import { GallerySync } from './matching/gallery-sync.js';
+import { GallerySync, snapshotName } from './matching/gallery-sync.js';
 import { analyseOptions } from './processors/analyse-options.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -86,6 +87,18 @@ export async function startWorkerService(
     galleryStreamKey(config),
     manifest.embedding_dim,
     logger,
+    {
+      index: { int8: config.galleryInt8 },
+      model: manifest.embedding_model_id,
+      ...(config.gallerySnapshotDir
+        ? {
+            snapshotPath: join(
+              config.gallerySnapshotDir,
+              `${snapshotName(manifest.embedding_model_id)}.snapshot`,
+            ),
+          }
+        : {}),
+    },
   );
   metrics.trackGallery(() => gallery.loadedSize);
   const openSet = loadOpenSet(config.modelsDir, manifest);
@@ -188,6 +201,7 @@ export async function startWorkerService(
         await Promise.all(workers.map((w) => w.close(true)));
       }
       await Promise.allSettled([...afterwards]);
+      await gallery.settled();
       await Promise.all(queues.map((q) => q.close()));
       await pool.close();
       await persistence.close();

@@ -2,11 +2,29 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.js';
 import { publishGalleryChange } from '../../shared/queues.js';
 import type { Store } from '../../shared/store/index.js';
-import { GalleryIndex, type Candidate } from './gallery-index.js';
+import { GalleryIndex, type Candidate, type GalleryIndexOptions } from './gallery-index.js';
+import { readSnapshot, writeSnapshot } from './gallery-snapshot.js';
+import { streamCovers, streamInfo } from './stream-position.js';
+
+/** A file name for the model's snapshot (model ids hold '@' and '/'). */
+export const snapshotName = (model: string) => `gallery-${model.replace(/[^\w.-]+/g, '_')}`;
 
 /** At most this often a query asks Redis whether the gallery changed. */
 const CHECK_EVERY_MS = 250;
 const LOAD_PAGE = 5000;
+
+export interface GallerySyncOptions {
+  index?: GalleryIndexOptions;
+  /** Where this worker keeps its snapshot (none = always load from the store). */
+  snapshotPath?: string;
+  /** The embedding model the snapshot must have been made with. */
+  model?: string;
+  /**
+   * A new snapshot at most this often once the gallery changed (default 10 min): a restart then
+   * replays at most this long of the stream (which keeps ~100k changes) on top of it.
+   */
+  snapshotEveryMs?: number;
+}
 
 /**
  * Keeps this worker's GalleryIndex in step with the store across every replica. Whoever
@@ -14,6 +32,10 @@ const LOAD_PAGE = 5000;
  * after the store has committed; each worker replays the stream from where it stopped and
  * re-reads those users from the store. So a deleted person is out of every worker's index
  * within CHECK_EVERY_MS of its next query.
+ *
+ * Start-up reads the local snapshot when it was made for this model, layout and stream and the
+ * stream still holds every change since (not trimmed past it), then replays those changes, an
+ * erasure included; otherwise it loads the store page by page and writes a new snapshot.
  */
 export class GallerySync {
   readonly index: GalleryIndex;
@@ -21,17 +43,23 @@ export class GallerySync {
   private checkedAt = 0;
   private loading: Promise<void> | undefined;
   private loaded = false;
-  /** Catch-ups run one after another: overlapping ones could apply a stale read of a user last. */
+  /** Catch-ups (and snapshot writes) run one after another: the index never changes mid-write. */
   private catching: Promise<void> = Promise.resolve();
+  private savedId: string | undefined;
+  private savedAt = 0;
+  private saving = false;
+  /** How the last start-up went, for logs and benchmarks. */
+  startup: { source: 'snapshot' | 'store'; ms: number; reason?: string; replayed: number } | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly redis: Redis,
     private readonly streamKey: string,
-    dim: number,
+    private readonly dim: number,
     private readonly logger?: Logger,
+    private readonly options: GallerySyncOptions = {},
   ) {
-    this.index = new GalleryIndex(dim, (ids) => store.templateEmbeddings(ids));
+    this.index = new GalleryIndex(dim, (ids) => store.templateEmbeddings(ids), options.index);
   }
 
   /** Templates in the index, or null before the first load finished. */
@@ -41,9 +69,14 @@ export class GallerySync {
 
   /** Loads the whole gallery once (first use), then applies changes since the last check. */
   async fresh(): Promise<GalleryIndex> {
-    this.loading ??= this.load();
+    // A failed load (store or Redis down) is retried by the next query, not remembered.
+    this.loading ??= this.load().catch((err: unknown) => {
+      this.loading = undefined;
+      throw err;
+    });
     await this.loading;
     if (Date.now() - this.checkedAt >= CHECK_EVERY_MS) await this.catchUp();
+    if (this.snapshotDue()) void this.saveSnapshot().catch(() => undefined);
     return this.index;
   }
 
@@ -60,11 +93,73 @@ export class GallerySync {
     await this.catchUp();
   }
 
+  /** Resolves once queued catch-ups and snapshot writes are done (call before closing the store). */
+  settled(): Promise<void> {
+    return this.catching.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Writes the snapshot now (after the changes seen so far); resolves to its size, or 0. */
+  saveSnapshot(): Promise<number> {
+    const path = this.options.snapshotPath;
+    if (!path || !this.loaded) return Promise.resolve(0);
+    let size = 0;
+    this.saving = true;
+    const write = async () => {
+      const started = Date.now();
+      size = await writeSnapshot(path, this.identity(), this.lastId, this.index.state);
+      this.savedId = this.lastId;
+      this.savedAt = Date.now();
+      this.logger?.info({ path, bytes: size, ms: Date.now() - started }, 'gallery snapshot written');
+    };
+    this.catching = this.catching.then(write, write);
+    return this.catching
+      .then(
+        () => size,
+        (err: unknown) => {
+          this.logger?.warn({ err, path }, 'gallery snapshot not written');
+          return 0;
+        },
+      )
+      .finally(() => (this.saving = false));
+  }
+
+  private identity() {
+    return {
+      model: this.options.model ?? 'unknown',
+      dim: this.dim,
+      int8: this.index.int8,
+      streamKey: this.streamKey,
+    };
+  }
+
+  private snapshotDue(): boolean {
+    if (!this.options.snapshotPath || !this.loaded || this.saving || this.savedId === this.lastId)
+      return false;
+    return Date.now() - this.savedAt >= (this.options.snapshotEveryMs ?? 10 * 60_000);
+  }
+
   private async load(): Promise<void> {
     const started = Date.now();
+    const reason = await this.loadSnapshot();
+    if (reason === undefined) {
+      const before = this.lastId;
+      const replayed = await this.catchUpCounting();
+      this.startup = { source: 'snapshot', ms: Date.now() - started, replayed };
+      this.logger?.info(
+        { templates: this.index.size, from: before, replayed, ms: this.startup.ms },
+        'gallery loaded from snapshot',
+      );
+      this.loaded = true;
+      this.savedId = before;
+      this.savedAt = Date.now();
+      return;
+    }
     // Read the stream position first: changes made while loading are replayed (idempotently).
-    const [last] = await this.redis.xrevrange(this.streamKey, '+', '-', 'COUNT', 1);
-    this.lastId = last?.[0] ?? '0-0';
+    // The last generated id, not the last entry: a trimmed-empty stream still has a position.
+    this.lastId = (await streamInfo(this.redis, this.streamKey))?.lastId ?? '0-0';
     this.index.clear();
     for (let cursor: string | undefined; ;) {
       const page = await this.store.galleryPage({ limit: LOAD_PAGE, ...(cursor ? { cursor } : {}) });
@@ -72,9 +167,34 @@ export class GallerySync {
       if (!page.next_cursor) break;
       cursor = page.next_cursor;
     }
-    this.logger?.info({ templates: this.index.size, ms: Date.now() - started }, 'gallery loaded');
-    await this.catchUp();
+    const replayed = await this.catchUpCounting();
+    this.startup = { source: 'store', ms: Date.now() - started, reason, replayed };
+    this.logger?.info(
+      { templates: this.index.size, ms: this.startup.ms, snapshot: reason },
+      'gallery loaded',
+    );
     this.loaded = true;
+    if (this.options.snapshotPath) void this.saveSnapshot();
+  }
+
+  /** Restores the snapshot into the index; returns why it was not usable, or undefined. */
+  private async loadSnapshot(): Promise<string | undefined> {
+    const path = this.options.snapshotPath;
+    if (!path) return 'snapshots off';
+    const snap = readSnapshot(path, this.identity());
+    if (!snap.ok) return snap.reason;
+    const covered = await streamCovers(this.redis, this.streamKey, snap.streamId);
+    if (covered !== true) return covered;
+    this.index.restore(snap.state);
+    this.lastId = snap.streamId;
+    return undefined;
+  }
+
+  private replayedCount = 0;
+  private async catchUpCounting(): Promise<number> {
+    this.replayedCount = 0;
+    await this.catchUp();
+    return this.replayedCount;
   }
 
   private catchUp(): Promise<void> {
@@ -96,6 +216,7 @@ export class GallerySync {
         const userId = fields[fields.indexOf('user_id') + 1];
         if (userId) users.add(userId);
       }
+      this.replayedCount += entries.length;
       for (const userId of users) this.index.replaceUser(userId, await this.store.userTemplates(userId));
     }
   }

@@ -12,3 +12,19 @@ export function quantize(v: ArrayLike<number>, out: Int8Array, offset = 0): void
     out[offset + i] = q > 127 ? 127 : q < -127 ? -127 : q;
   }
 }
+
+/** Bytes of the sign code of a `dim`-dimensional embedding (one bit per component). */
+export const codeBytes = (dim: number) => Math.ceil(dim / 64) * 8;
+
+/**
+ * Sign code: bit i set when component i is positive. The Hamming distance between two codes
+ * estimates the angle between the embeddings (expected distance = dim * angle / pi), so it ranks
+ * a gallery well enough to shortlist it in 64 bytes per 512-d template, 8x less than int8.
+ */
+export function signCode(v: ArrayLike<number>, out: Uint8Array, offset = 0): void {
+  const bytes = codeBytes(v.length);
+  out.fill(0, offset, offset + bytes);
+  for (let i = 0; i < v.length; i++) {
+    if ((v[i] as number) > 0) out[offset + (i >> 3)] = (out[offset + (i >> 3)] as number) | (1 << (i & 7));
+  }
+}

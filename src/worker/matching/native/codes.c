@@ -1,0 +1,232 @@
+/*
+ * Shelia's 1:N prefilter kernels (N-API, no dependencies beyond Node's headers).
+ *
+ * usearch's exactSearch takes f32/f64/i8 only (hamming on packed bits returns NaN, measured) and
+ * its b1 HNSW index costs a graph per vector, so the binary scan is this file: Hamming distance
+ * from one 64-byte sign code to every row, then the k nearest by a histogram over the integer
+ * distances (0..bits), no sort of the whole gallery. AVX-512 VPOPCNTDQ when the CPU has it,
+ * else the popcnt instruction, else the compiler's software popcount.
+ *
+ *   hammingTopK(codes: Uint8Array, rows, query: Uint8Array, k) -> Uint32Array [k rows nearest
+ *     first, then their k distances]
+ *   dotI8(data: Int8Array, dim, rows: Uint32Array, query: Int8Array) -> Int32Array
+ *   codeDots(codes: Uint8Array, bytes, rows: Uint32Array, table: Int32Array) -> Int32Array
+ *     asymmetric score of the given rows: sum over code bytes of table[byte * 256 + value]
+ *     (the caller's table holds, per byte position, the sum of the int8 query's components
+ *     whose bits are set in each of the 256 values)
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define CHECK(call)                                                                            \
+  if ((call) != napi_ok) {                                                                     \
+    napi_throw_error(env, "SHELIA_NATIVE", #call " failed");                                   \
+    return NULL;                                                                               \
+  }
+
+static void distances_generic(const uint64_t *codes, size_t rows, size_t words, const uint64_t *q,
+                              uint16_t *out) {
+  for (size_t r = 0; r < rows; r++) {
+    const uint64_t *c = codes + r * words;
+    unsigned d = 0;
+    for (size_t w = 0; w < words; w++) d += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
+    out[r] = (uint16_t)d;
+  }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("popcnt"))) static void distances_popcnt(const uint64_t *codes, size_t rows,
+                                                                size_t words, const uint64_t *q,
+                                                                uint16_t *out) {
+  for (size_t r = 0; r < rows; r++) {
+    const uint64_t *c = codes + r * words;
+    unsigned d = 0;
+    for (size_t w = 0; w < words; w++) d += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
+    out[r] = (uint16_t)d;
+  }
+}
+
+/* 64-byte codes: one zmm register per row. */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512(
+    const uint64_t *codes, size_t rows, size_t words, const uint64_t *q, uint16_t *out) {
+  size_t blocks = words / 8;
+  for (size_t r = 0; r < rows; r++) {
+    const uint64_t *c = codes + r * words;
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t b = 0; b < blocks; b++) {
+      __m512i x = _mm512_xor_si512(_mm512_loadu_si512((const void *)(c + b * 8)),
+                                   _mm512_loadu_si512((const void *)(q + b * 8)));
+      acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    }
+    unsigned d = (unsigned)_mm512_reduce_add_epi64(acc);
+    for (size_t w = blocks * 8; w < words; w++) d += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
+    out[r] = (uint16_t)d;
+  }
+}
+#endif
+
+static void distances(const uint64_t *codes, size_t rows, size_t words, const uint64_t *q,
+                      uint16_t *out) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (words >= 8 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq"))
+    return distances_avx512(codes, rows, words, q, out);
+  if (__builtin_cpu_supports("popcnt")) return distances_popcnt(codes, rows, words, q, out);
+#endif
+  distances_generic(codes, rows, words, q, out);
+}
+
+static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, size_t *length) {
+  napi_typedarray_type type;
+  size_t len, offset;
+  void *data;
+  napi_value buf;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, &buf, &offset) != napi_ok ||
+      type != want) {
+    napi_throw_type_error(env, "SHELIA_NATIVE", "unexpected argument type");
+    return NULL;
+  }
+  *length = len;
+  return data;
+}
+
+static napi_value hamming_top_k(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t codes_len, q_len;
+  uint32_t rows, k;
+  const uint8_t *codes = typed_data(env, argv[0], napi_uint8_array, &codes_len);
+  if (!codes) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &rows));
+  const uint8_t *q = typed_data(env, argv[2], napi_uint8_array, &q_len);
+  if (!q) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[3], &k));
+  size_t words = q_len / 8;
+  size_t bits = words * 64;
+  if (q_len % 8 || words == 0 || (size_t)rows * q_len > codes_len || bits > 65535 ||
+      ((uintptr_t)codes % 8) || ((uintptr_t)q % 8)) {
+    napi_throw_range_error(env, "SHELIA_NATIVE", "codes/query sizes or alignment");
+    return NULL;
+  }
+  if (k > rows) k = rows;
+  uint16_t *dist = malloc((size_t)rows * sizeof(uint16_t) + 1);
+  uint32_t *hist = calloc(bits + 1, sizeof(uint32_t));
+  if (!dist || !hist) {
+    free(dist);
+    free(hist);
+    napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
+    return NULL;
+  }
+  distances((const uint64_t *)codes, rows, words, (const uint64_t *)q, dist);
+  for (size_t r = 0; r < rows; r++) hist[dist[r]]++;
+  /* Counting sort of the k nearest: start[d] = where rows at distance d go in the output. */
+  size_t taken = 0, limit = 0;
+  for (; limit <= bits && taken < k; limit++) {
+    uint32_t h = hist[limit];
+    hist[limit] = (uint32_t)taken;
+    taken += h;
+  }
+  napi_value ab, result;
+  void *out_data;
+  CHECK(napi_create_arraybuffer(env, (size_t)k * 8, &out_data, &ab));
+  uint32_t *out = out_data;
+  for (size_t r = 0; r < rows; r++) {
+    uint16_t d = dist[r];
+    if (d >= limit) continue;
+    uint32_t at = hist[d]++;
+    if (at < k) out[at] = (uint32_t)r;
+  }
+  for (size_t i = 0; i < k; i++) out[k + i] = dist[out[i]];
+  free(dist);
+  free(hist);
+  CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)k * 2, ab, 0, &result));
+  return result;
+}
+
+static napi_value dot_i8(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t data_len, rows_len, q_len;
+  uint32_t dim;
+  const int8_t *data = typed_data(env, argv[0], napi_int8_array, &data_len);
+  if (!data) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &dim));
+  const uint32_t *rows = typed_data(env, argv[2], napi_uint32_array, &rows_len);
+  if (!rows) return NULL;
+  const int8_t *q = typed_data(env, argv[3], napi_int8_array, &q_len);
+  if (!q) return NULL;
+  if (q_len != dim) {
+    napi_throw_range_error(env, "SHELIA_NATIVE", "query length != dim");
+    return NULL;
+  }
+  napi_value ab, result;
+  void *out_data;
+  CHECK(napi_create_arraybuffer(env, rows_len * 4, &out_data, &ab));
+  int32_t *out = out_data;
+  for (size_t i = 0; i < rows_len; i++) {
+    if (((size_t)rows[i] + 1) * dim > data_len) {
+      napi_throw_range_error(env, "SHELIA_NATIVE", "row out of range");
+      return NULL;
+    }
+    const int8_t *v = data + (size_t)rows[i] * dim;
+    int32_t s = 0;
+    for (uint32_t j = 0; j < dim; j++) s += (int32_t)v[j] * (int32_t)q[j];
+    out[i] = s;
+  }
+  CHECK(napi_create_typedarray(env, napi_int32_array, rows_len, ab, 0, &result));
+  return result;
+}
+
+static napi_value code_dots(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t codes_len, rows_len, table_len;
+  uint32_t bytes;
+  const uint8_t *codes = typed_data(env, argv[0], napi_uint8_array, &codes_len);
+  if (!codes) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &bytes));
+  const uint32_t *rows = typed_data(env, argv[2], napi_uint32_array, &rows_len);
+  if (!rows) return NULL;
+  const int32_t *table = typed_data(env, argv[3], napi_int32_array, &table_len);
+  if (!table) return NULL;
+  if (table_len != (size_t)bytes * 256) {
+    napi_throw_range_error(env, "SHELIA_NATIVE", "table length != bytes * 256");
+    return NULL;
+  }
+  napi_value ab, result;
+  void *out_data;
+  CHECK(napi_create_arraybuffer(env, rows_len * 4, &out_data, &ab));
+  int32_t *out = out_data;
+  for (size_t i = 0; i < rows_len; i++) {
+    if (((size_t)rows[i] + 1) * bytes > codes_len) {
+      napi_throw_range_error(env, "SHELIA_NATIVE", "row out of range");
+      return NULL;
+    }
+    const uint8_t *c = codes + (size_t)rows[i] * bytes;
+    int32_t s = 0;
+    for (uint32_t b = 0; b < bytes; b++) s += table[b * 256 + c[b]];
+    out[i] = s;
+  }
+  CHECK(napi_create_typedarray(env, napi_int32_array, rows_len, ab, 0, &result));
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  if (napi_create_function(env, "hammingTopK", NAPI_AUTO_LENGTH, hamming_top_k, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "hammingTopK", fn) != napi_ok ||
+      napi_create_function(env, "dotI8", NAPI_AUTO_LENGTH, dot_i8, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "dotI8", fn) != napi_ok ||
+      napi_create_function(env, "codeDots", NAPI_AUTO_LENGTH, code_dots, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "codeDots", fn) != napi_ok)
+    return NULL;
+  return exports;
+}
