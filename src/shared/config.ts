@@ -128,6 +128,11 @@ const Env = z.object({
    */
   UNKNOWN_RETENTION_DAYS: z.coerce.number().positive().default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Bull Board at /admin/queues: readonly by default (look, never touch), admin adds retry,
+   * promote, clean and remove, off leaves it unmounted.
+   */
+  QUEUE_DASHBOARD: z.enum(['off', 'readonly', 'admin']).default('readonly'),
 });
 
 export type Config = Readonly<{
@@ -152,6 +157,7 @@ export type Config = Readonly<{
   workerMetricsPort: number;
   modelsDir: string;
   logLevel: string;
+  queueDashboard: 'off' | 'readonly' | 'admin';
   version: string;
   dataDir: string;
   mongodbUrl: string | undefined;
@@ -204,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: e.WORKER_METRICS_PORT,
     modelsDir: e.MODELS_DIR,
     logLevel: e.LOG_LEVEL,
+    queueDashboard: e.QUEUE_DASHBOARD,
     version: VERSION,
     dataDir: e.DATA_DIR,
     mongodbUrl: e.MONGODB_URL,
