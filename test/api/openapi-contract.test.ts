@@ -113,9 +113,20 @@ describe('/openapi.json', () => {
     assert.equal(gen.status, 0, gen.stderr);
     // Each line compiles only if the generated types carry that parameter with its type; the
     // lines expecting an error fail the check if a wrong name or type were accepted.
+    // One line per documented parameter: compiles only if the client kept that name, in that place.
+    const everyParameter = operations()
+      .flatMap(({ path, method, op }) =>
+        (op.parameters ?? []).map(
+          (p, i) =>
+            `export const p_${method}_${path.replace(/\W/g, '_')}_${i}: keyof NonNullable<paths['${path}']['${method}']['parameters']['${p.in}']> = '${p.name}';`,
+        ),
+      )
+      .join('\n');
+    assert.ok(everyParameter.split('\n').length >= 30, 'fewer parameters than expected');
     writeFileSync(
       join(dir, 'usage.ts'),
       `import type { paths } from './shelia.js';
+${everyParameter}
 type Q<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { parameters: { query?: infer X } } ? NonNullable<X> : never;
 type Path<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { parameters: { path: infer X } } ? X : never;
 type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: { 200: { content: { 'application/json': infer X } } } } ? X : never;
@@ -133,6 +144,8 @@ export const job: Path<'/api/v1/jobs/{id}', 'get'> = { id: 'j1' };
 export const jobResults: Path<'/api/v1/jobs/{id}/results', 'get'> = { id: 'j1' };
 export const deliveries: Path<'/api/v1/jobs/{id}/webhook-deliveries', 'get'> = { id: 'j1' };
 export const user: Path<'/api/v1/users/{id}', 'delete'> = { id: 'emp-1042' };
+export const oneUser: Path<'/api/v1/users/{id}', 'get'> = { id: 'emp-1042' };
+export const oneUnknown: Path<'/api/v1/unknowns/{id}', 'get'> = { id: 'unk_1' };
 export const unknown: Path<'/api/v1/unknowns/{id}/enroll', 'post'> = { id: 'unk_1' };
 export const photo: Path<'/api/v1/attendance/{id}/photo', 'get'> = { id: 'att_1' };
 export const endpoint: Path<'/api/v1/webhook-endpoints/{id}', 'delete'> = { id: 'we_1' };

@@ -3,8 +3,8 @@ import { z } from '@hono/zod-openapi';
 /** What the batch routes (enrollments, attendance, jobs/embed) share in their descriptions. */
 
 export const BATCH_ACCEPTED_EXAMPLE = {
-  job_id: '0b6f7c1e-7a4e-4c1d-9a53-2f4b1d0e9c11',
-  status_url: '/api/v1/jobs/0b6f7c1e-7a4e-4c1d-9a53-2f4b1d0e9c11',
+  job_id: 'job_0b6f7c1e7a4e4c1d9a532f4b1d0e9c11',
+  status_url: '/api/v1/jobs/job_0b6f7c1e7a4e4c1d9a532f4b1d0e9c11',
   items: 2,
 };
 

@@ -98,31 +98,31 @@ export function errors(...codes: ErrorCode[]) {
   );
 }
 
-/** Example messages, as the API words them. */
+/** Example messages, as the API words them (the ServiceError texts, with example values). */
 const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   INVALID_REQUEST: 'items.0.user_id: Invalid input: expected string, received undefined',
-  INVALID_IMAGE: 'image: not a JPEG, PNG or WebP image',
+  INVALID_IMAGE: 'image is not a JPEG, PNG or WebP image',
   INVALID_EMBEDDING: 'query_embedding.3: must be a finite number',
-  DIMENSION_MISMATCH: 'reference 2 has 128 dimensions, the query has 512',
+  DIMENSION_MISMATCH: 'reference_embeddings.2 has 128 values; query_embedding has 512',
   EMPTY_REFERENCES: 'reference_embeddings is empty',
   UNAUTHORIZED: 'missing X-API-Key header',
   NOT_FOUND: 'no such endpoint',
-  USER_NOT_FOUND: 'no user u-123',
-  JOB_NOT_FOUND: 'no job 0b6f7c1e-7a4e-4c1d-9a53-2f4b1d0e9c11',
-  PAYLOAD_TOO_LARGE: 'the request body exceeds 10485760 bytes',
-  IMAGE_TOO_LARGE: 'the image is larger than 40 megapixels',
-  TOO_MANY_REFERENCES: 'more than 100000 reference embeddings',
-  UNSUPPORTED_MEDIA_TYPE: 'unsupported content type',
+  USER_NOT_FOUND: 'no user emp-1042',
+  JOB_NOT_FOUND: 'no job job_0b6f7c1e7a4e4c1d9a532f4b1d0e9c11',
+  PAYLOAD_TOO_LARGE: 'the request body exceeds 15728640 bytes',
+  IMAGE_TOO_LARGE: 'image has 8000x6000 = 48000000 pixels; the limit is 25000000',
+  TOO_MANY_REFERENCES: 'more than 100000 reference embeddings; the limit is 100000',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported Media Type',
   NO_FACE_DETECTED: 'no face was detected in the image',
-  LOW_QUALITY: 'the face is too small or blurred',
-  DUPLICATE_PERSON: 'this face is already enrolled as another user',
+  LOW_QUALITY: 'face_size: 41 is below the minimum 60',
+  DUPLICATE_PERSON: 'the face matches enrolled user emp-2001',
   IDEMPOTENCY_KEY_REUSED: 'this Idempotency-Key was used with a different request body',
   BATCH_TOO_LARGE: 'more than 1000 items; the limit is 1000',
-  MULTIPLE_FACES: 'the photo shows 2 faces',
+  MULTIPLE_FACES: '2 faces and another face is of similar size; a photo of one person is needed',
   INTERNAL_ERROR: 'internal error',
-  SERVICE_UNAVAILABLE: 'no worker is running; retry later',
-  TIMEOUT: 'the request took longer than 30000 ms',
-  MODEL_INTEGRITY: 'a model file does not match its checksum',
+  SERVICE_UNAVAILABLE: 'no worker is running; try again shortly',
+  TIMEOUT: 'no result within 30000 ms',
+  MODEL_INTEGRITY: 'model detector: models/det_10g.onnx is missing (run `npm run models`)',
 };
 
 /** `{id}` in a path, documented with an example. */

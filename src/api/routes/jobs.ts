@@ -5,7 +5,7 @@ import type { ApiDeps } from '../deps.js';
 import { errors, idParam, named, ok, routeApp } from '../docs/openapi-kit.js';
 import { JobResults, WebhookDeliveries } from '../docs/responses.js';
 
-const JobId = idParam('0b6f7c1e-7a4e-4c1d-9a53-2f4b1d0e9c11', 'The job_id a batch was accepted with');
+const JobId = idParam('job_0b6f7c1e7a4e4c1d9a532f4b1d0e9c11', 'The job_id a batch was accepted with');
 
 /**
  * Batch status, results and webhook deliveries — all from the store, so they outlive Redis

@@ -22,8 +22,8 @@ import {
 const ListQuery = PageQuery.extend({
   camera_id: z.string().max(128).optional().describe('Only persons seen by this camera'),
 });
-const UnknownId = idParam('unk_7d1c4b2a', 'The unknown_id of an unknown person');
-const AttendanceId = idParam('att_3f9a0c1d', 'The attendance_id of a record');
+const UnknownId = idParam('unk_7d1c4b2a9e0f3c6b5a4d2e1f', 'The unknown_id of an unknown person');
+const AttendanceId = idParam('3f9a0c1d-5b2e-4c7a-9d8e-1f0a2b3c4d5e', 'The attendance_id of a record');
 const EnrollBody = z.object({
   user_id: UserId,
   name: z.string().min(1).max(256),
