@@ -1,7 +1,11 @@
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Hono } from 'hono';
+import type { BlankEnv } from 'hono/types';
 import { except } from 'hono/combine';
 import { ServiceError } from '../shared/errors.js';
+import { queueDashboard, QUEUE_DASHBOARD_PATH } from './admin/queues.js';
 import type { ApiDeps } from './deps.js';
+import { defaultHook } from './docs/openapi-kit.js';
 import { errorHandler } from './error-handler.js';
 import { gatewayMetrics } from './gateway-metrics.js';
 import { apiKeyAuth } from './middleware/auth.js';
@@ -18,28 +22,35 @@ import { userRoutes } from './routes/users.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { docsRoutes } from './routes/docs.js';
 import { embedRoutes } from './routes/embed.js';
-import { healthRoutes, modelRoutes } from './routes/info.js';
+import { healthRoutes, metricsRoutes, modelRoutes } from './routes/info.js';
+
+const V1 = '/api/v1';
 
 /** The HTTP app, importable by tests (`app.request(...)`) without a server. */
 export function createApp(deps: ApiDeps): Hono {
-  const app = new Hono();
+  const app = new OpenAPIHono<BlankEnv>({ defaultHook });
   app.use('*', requestIds(), accessLog(deps.logger), httpMetrics(deps.registry));
   gatewayMetrics(deps.registry, deps.jobs);
   // Health, metrics and the docs are open; every other /api route needs a key (when keys are set).
   app.use('/api/*', except('/api/v1/health', apiKeyAuth(deps.config.apiKeys, deps.config.apiKeyHashes)));
-  app.route('/', healthRoutes(deps));
-  app.route('/', docsRoutes(deps));
-  app.route('/', modelRoutes(deps));
-  app.route('/', embedRoutes(deps));
-  app.route('/', compareRoutes(deps));
-  app.route('/', enrollmentRoutes(deps));
-  app.route('/', batchEmbedRoutes(deps));
-  app.route('/', jobRoutes(deps));
-  app.route('/', userRoutes(deps));
-  app.route('/', attendanceRoutes(deps));
-  app.route('/', unknownRoutes(deps));
-  app.route('/', calibrationRoutes(deps));
-  app.route('/', webhookEndpointRoutes(deps));
+  app.route(V1, healthRoutes(deps));
+  app.route('/', metricsRoutes(deps));
+  app.route(V1, modelRoutes(deps));
+  app.route(V1, embedRoutes(deps));
+  app.route(V1, compareRoutes(deps));
+  app.route(V1, enrollmentRoutes(deps));
+  app.route(V1, batchEmbedRoutes(deps));
+  app.route(V1, jobRoutes(deps));
+  app.route(V1, userRoutes(deps));
+  app.route(V1, attendanceRoutes(deps));
+  app.route(V1, unknownRoutes(deps));
+  app.route('/', calibrationRoutes(deps)); // its prefix is its own: see there
+  app.route(V1, webhookEndpointRoutes(deps));
+  // /openapi.json and /docs describe the routes mounted above.
+  app.route('/', docsRoutes(app, deps));
+  if (deps.config.queueDashboard !== 'off') {
+    app.route(QUEUE_DASHBOARD_PATH, queueDashboard(deps.config, deps.jobs.dashboardQueues()));
+  }
   // Answered here, not thrown: Hono calls notFound outside the middleware chain's try/catch.
   app.notFound((c) => {
     c.set('errorCode', 'NOT_FOUND');

@@ -159,6 +159,11 @@ export class JobGateway {
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as unknown);
   }
 
+  /** The queues themselves, for the dashboard (admin/queues.ts) to show, not to enqueue on. */
+  dashboardQueues(): Queue[] {
+    return [...this.queues.values()];
+  }
+
   async queueDepths(): Promise<Record<string, Record<string, number>>> {
     const counts = await Promise.all(
       [...this.queues].map(async ([name, q]) => {

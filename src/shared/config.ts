@@ -160,6 +160,11 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** auto: pretty (pino-pretty) on a terminal, JSON lines otherwise; json or pretty to force one. */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  /**
+   * Bull Board at /admin/queues: readonly by default (look, never touch), admin adds retry,
+   * promote, clean and remove, off leaves it unmounted.
+   */
+  QUEUE_DASHBOARD: z.enum(['off', 'readonly', 'admin']).default('readonly'),
 });
 
 export type Config = Readonly<{
@@ -188,6 +193,7 @@ export type Config = Readonly<{
   modelsDir: string;
   logLevel: string;
   logFormat: 'auto' | 'json' | 'pretty';
+  queueDashboard: 'off' | 'readonly' | 'admin';
   version: string;
   dataDir: string;
   mongodbUrl: string | undefined;
@@ -248,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelsDir: e.MODELS_DIR,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    queueDashboard: e.QUEUE_DASHBOARD,
     version: VERSION,
     dataDir: e.DATA_DIR,
     mongodbUrl: e.MONGODB_URL,

@@ -196,8 +196,8 @@ export const JobStatus = z.object({
 export type JobStatus = z.infer<typeof JobStatus>;
 
 export const PageQuery = z.object({
-  cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(512).optional().describe("The previous page's next_cursor"),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Items per page'),
 });
 
 export const IdentifyRequest = z.object({
@@ -237,11 +237,11 @@ export const AttendanceListQuery = PageQuery.extend({
   user_id: z.string().max(128).optional(),
   camera_id: z.string().max(128).optional(),
   group: z.string().max(128).optional(),
-  kind: z.enum(['match', 'unknown']).optional(),
+  kind: z.enum(['match', 'unknown']).optional().describe('match: an enrolled user; unknown: nobody enrolled'),
   /** Match records by how their evidence stands now (src/shared/evidence.ts). */
-  status: z.enum(ATTENDANCE_STATUSES).optional(),
-  from: Instant.optional(),
-  to: Instant.optional(),
+  status: z.enum(ATTENDANCE_STATUSES).optional().describe('Match records by how their evidence stands now'),
+  from: Instant.optional().describe('Records first seen at or after this time'),
+  to: Instant.optional().describe('Records first seen at or before this time'),
 });
 
 export const WebhookEndpointRequest = z.object({

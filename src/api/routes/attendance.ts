@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { z } from 'zod';
 import { csvRecords } from '../../shared/csv.js';
 import { ServiceError } from '../../shared/errors.js';
@@ -11,6 +12,7 @@ import {
 import {
   AttendanceListQuery,
   AttendanceRequest,
+  BatchAccepted,
   IdentifyRequest,
   type AttendanceRequest as AttendanceBody,
 } from '../../shared/schemas.js';
@@ -22,13 +24,43 @@ import type { ApiDeps } from '../deps.js';
 import { idempotent, sha256 } from '../idempotency.js';
 import { isMultipart, readMultipart } from '../multipart.js';
 import { parseWith, readBody, readJson } from '../validate.js';
+import { BATCH_ACCEPTED_EXAMPLE, IDEMPOTENCY_KEY, MULTIPART_MANIFEST } from '../docs/batches.js';
+import { errors, jsonBody, named, ok, routeApp, untyped } from '../docs/openapi-kit.js';
+import { AttendanceRecord, IdentifyResponse, Page } from '../docs/responses.js';
 
 /** 1:N identification (sync) and camera attendance batches (async), plus the records. */
-export function attendanceRoutes(deps: ApiDeps): Hono {
+export function attendanceRoutes(deps: ApiDeps) {
   const { config } = deps;
-  const app = new Hono();
+  const app = routeApp();
 
-  app.post('/api/v1/identify', limitBody(config.maxBodyBytes), async (c) => {
+  const identify = createRoute({
+    method: 'post',
+    path: '/identify',
+    operationId: 'identifyFaces',
+    tags: ['Identification'],
+    summary: 'Every face in a photo with its nearest enrolled users (1:N)',
+    middleware: [limitBody(config.maxBodyBytes)] as const,
+    request: {
+      body: jsonBody(app, 'IdentifyRequest', IdentifyRequest, {
+        image: 'iVBORw0KGgo…',
+        group: 'site-a',
+        top_k: 5,
+      }),
+    },
+    responses: {
+      200: ok(IdentifyResponse, 'Faces and their candidates, nearest first'),
+      ...errors(
+        'INVALID_REQUEST',
+        'INVALID_IMAGE',
+        'UNAUTHORIZED',
+        'PAYLOAD_TOO_LARGE',
+        'IMAGE_TOO_LARGE',
+        'SERVICE_UNAVAILABLE',
+        'TIMEOUT',
+      ),
+    },
+  });
+  app.openapi(identify, async (c) => {
     const arrivedAt = Date.now(); // SYNC_TIMEOUT_MS counts from here, as in /embed
     const req = await readJson(c, IdentifyRequest);
     const bytes = decodeBase64Image(req.image);
@@ -44,15 +76,62 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
       config.syncTimeoutMs,
       arrivedAt,
     );
-    return c.json(result);
+    return c.json(result, 200);
   });
 
-  app.post('/api/v1/attendance', limitBody(config.maxBatchBodyBytes), async (c) => {
+  const submit = createRoute({
+    method: 'post',
+    path: '/attendance',
+    operationId: 'submitAttendance',
+    tags: ['Attendance'],
+    summary: 'Submit camera frames: faces are identified and recorded as attendance',
+    description:
+      'JSON with base64 frames, or multipart/form-data: fields camera_id, group?, webhook_url?, ' +
+      'threshold?, a `manifest` (CSV with columns file,captured_at or JSON [{file, captured_at}]) ' +
+      'and the frame files, matched by file name. Answers 202 with the job id.',
+    middleware: [limitBody(config.maxBatchBodyBytes)] as const,
+    request: {
+      headers: IDEMPOTENCY_KEY,
+      body: jsonBody(
+        app,
+        'AttendanceRequest',
+        AttendanceRequest,
+        {
+          camera_id: 'gate-1',
+          frames: [
+            { image: '/9j/4AAQ…', captured_at: '2026-03-02T08:01:12Z' },
+            { image: '/9j/4AAQ…', captured_at: '2026-03-02T08:01:14Z' },
+          ],
+          group: 'site-a',
+        },
+        MULTIPART_MANIFEST(
+          ['camera_id', 'group', 'webhook_url', 'threshold'],
+          'CSV with columns file,captured_at, or JSON [{file, captured_at}]',
+        ),
+      ),
+    },
+    responses: {
+      202: ok(
+        named('BatchAccepted', BatchAccepted),
+        'Accepted: the frames are queued',
+        BATCH_ACCEPTED_EXAMPLE,
+      ),
+      ...errors(
+        'INVALID_REQUEST',
+        'UNAUTHORIZED',
+        'PAYLOAD_TOO_LARGE',
+        'BATCH_TOO_LARGE',
+        'IDEMPOTENCY_KEY_REUSED',
+        'SERVICE_UNAVAILABLE',
+      ),
+    },
+  });
+  app.openapi(submit, async (c) => {
     const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
     // 1:N: a stranger is compared with every enrolled person, so without a caller's threshold the
     // worker takes the open-set one for the gallery size (ATTENDANCE_TARGET_FPIR).
     const threshold = req.threshold ?? null;
-    return idempotent(c, deps.store, req.digest, async () => {
+    const res = await idempotent(c, deps.store, req.digest, async () => {
       const body = await acceptBatch(deps, {
         type: 'attendance',
         parent: ATTENDANCE_BATCH_JOB,
@@ -76,13 +155,25 @@ export function attendanceRoutes(deps: ApiDeps): Hono {
       });
       return { status: 202, body };
     });
+    return untyped(res);
   });
 
-  app.get('/api/v1/attendance', async (c) => {
-    const q = parseWith(AttendanceListQuery, c.req.query());
-    const { cursor, ...filters } = q;
+  const list = createRoute({
+    method: 'get',
+    path: '/attendance',
+    operationId: 'listAttendance',
+    tags: ['Attendance'],
+    summary: 'Attendance records, oldest first, filtered and paged',
+    request: { query: AttendanceListQuery },
+    responses: {
+      200: ok(Page(AttendanceRecord).openapi('AttendancePage'), 'A page of records'),
+      ...errors('INVALID_REQUEST', 'UNAUTHORIZED'),
+    },
+  });
+  app.openapi(list, async (c) => {
+    const { cursor, ...filters } = c.req.valid('query');
     const page = await deps.store.listAttendance({ ...filters, ...(cursor ? { cursor } : {}) });
-    return c.json(page);
+    return c.json(page, 200);
   });
   return app;
 }

@@ -1,19 +1,51 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { EMBED_BATCH_JOB, EMBED_ITEM_JOB, type EmbedItemData } from '../../shared/jobs/index.js';
-import { EmbedBatchRequest } from '../../shared/schemas.js';
+import { BatchAccepted, EmbedBatchRequest } from '../../shared/schemas.js';
 import { acceptBatch, batchLimit, photoOrError } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
 import type { ApiDeps } from '../deps.js';
+import { BATCH_ACCEPTED_EXAMPLE, IDEMPOTENCY_KEY } from '../docs/batches.js';
+import { errors, jsonBody, named, ok, routeApp, untyped } from '../docs/openapi-kit.js';
 import { idempotent, sha256 } from '../idempotency.js';
 import { readBody, readJson } from '../validate.js';
 
-/** POST /api/v1/jobs/embed — many photos -> embeddings, for backends that match themselves (Pattern A). */
-export function batchEmbedRoutes(deps: ApiDeps): Hono {
-  const app = new Hono();
-  app.post('/api/v1/jobs/embed', limitBody(deps.config.maxBatchBodyBytes), async (c) => {
+/** POST /jobs/embed — many photos -> embeddings, for backends that match themselves (Pattern A). */
+export function batchEmbedRoutes(deps: ApiDeps) {
+  const app = routeApp();
+  const route = createRoute({
+    method: 'post',
+    path: '/jobs/embed',
+    operationId: 'embedBatch',
+    tags: ['Embeddings'],
+    summary: 'Embed a batch of photos',
+    description: "Answers 202; each item's embedding (or error) is in /api/v1/jobs/{id}/results.",
+    middleware: [limitBody(deps.config.maxBatchBodyBytes)] as const,
+    request: {
+      headers: IDEMPOTENCY_KEY,
+      body: jsonBody(app, 'EmbedBatchRequest', EmbedBatchRequest, {
+        items: [
+          { id: 'photo-1', image: 'iVBORw0KGgo…' },
+          { id: 'photo-2', image: '/9j/4AAQ…' },
+        ],
+        face: 'largest',
+      }),
+    },
+    responses: {
+      202: ok(named('BatchAccepted', BatchAccepted), 'Accepted: the batch is queued', BATCH_ACCEPTED_EXAMPLE),
+      ...errors(
+        'INVALID_REQUEST',
+        'UNAUTHORIZED',
+        'PAYLOAD_TOO_LARGE',
+        'BATCH_TOO_LARGE',
+        'IDEMPOTENCY_KEY_REUSED',
+        'SERVICE_UNAVAILABLE',
+      ),
+    },
+  });
+  app.openapi(route, async (c) => {
     const raw = await readBody(c);
     const req = await readJson(c, EmbedBatchRequest, { bytes: raw, limits: [batchLimit(deps, 'items')] });
-    return idempotent(c, deps.store, sha256(raw), async () => {
+    const res = await idempotent(c, deps.store, sha256(raw), async () => {
       const body = await acceptBatch(deps, {
         type: 'embed',
         parent: EMBED_BATCH_JOB,
@@ -34,6 +66,7 @@ export function batchEmbedRoutes(deps: ApiDeps): Hono {
       });
       return { status: 202, body };
     });
+    return untyped(res);
   });
   return app;
 }

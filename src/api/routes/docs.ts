@@ -1,48 +1,25 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
-import { html, raw } from 'hono/html';
-import { openApiDocument } from '../../shared/openapi.js';
 import type { ApiDeps } from '../deps.js';
+import { openApiDocument } from '../docs/document.js';
+import { docsPage } from '../docs/page.js';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /**
- * GET /openapi.json and a plain /docs page rendered from it. Self-contained on purpose: the
- * usual Swagger UI loads from a CDN, which self-hosted and offline deployments cannot reach.
+ * GET /openapi.json, generated from the routes mounted on `api` (built on first request, when
+ * every route is mounted), and the /docs reference page that renders it.
  */
-export function docsRoutes(deps: ApiDeps): Hono {
-  const doc = openApiDocument(deps.config.version);
+export function docsRoutes(api: OpenAPIHono, deps: ApiDeps): Hono {
+  let doc: Record<string, unknown> | undefined;
+  const document = () => (doc ??= openApiDocument(api, deps.config.version));
+  const operations = () =>
+    Object.entries(document().paths as Record<string, Record<string, { summary?: string }>>).flatMap(
+      ([path, ops]) =>
+        METHODS.filter((m) => ops[m]).map((m) => ({ method: m, path, summary: ops[m]?.summary ?? '' })),
+    );
   const app = new Hono();
-  app.get('/openapi.json', (c) => c.json(doc));
-  app.get('/docs', (c) => {
-    const paths = doc.paths as Record<string, Record<string, { summary: string }>>;
-    const rows = Object.entries(paths).flatMap(([path, ops]) =>
-      Object.entries(ops).map(
-        ([method, op]) => html`<li><code>${method.toUpperCase()} ${path}</code> — ${op.summary}</li>`,
-      ),
-    );
-    return c.html(
-      html`<!doctype html>
-        <html>
-          <head>
-            <meta charset="utf-8" />
-            <title>Shelia API</title>
-          </head>
-          <body style="font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto">
-            <h1>Shelia face recognition API ${deps.config.version}</h1>
-            <p>
-              Send <code>X-API-Key</code> on every call except health and metrics. Errors are
-              <code>{"error": "...", "error_code": "..."}</code>. Machine-readable:
-              <a href="/openapi.json">/openapi.json</a>.
-            </p>
-            <ul>
-              ${rows}
-            </ul>
-            <h2>Schemas</h2>
-            <pre>
-${raw(escape(JSON.stringify((doc.components as { schemas: unknown }).schemas, null, 2)))}</pre>
-          </body>
-        </html>`,
-    );
-  });
+  app.get('/openapi.json', (c) => c.json(document()));
+  app.route('/', docsPage(`Shelia face recognition API ${deps.config.version}`, operations));
   return app;
 }
-
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

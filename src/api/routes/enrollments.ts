@@ -1,10 +1,12 @@
-import { Hono, type Context } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { z } from 'zod';
 import { csvRecords } from '../../shared/csv.js';
 import { ServiceError } from '../../shared/errors.js';
 import { ENROLL_BATCH_JOB, ENROLL_ITEM_JOB, type EnrollItemData } from '../../shared/jobs/index.js';
 import {
   EnrollmentItemFields,
+  BatchAccepted,
   EnrollmentRequest,
   MAX_PHOTOS_PER_PERSON,
   type EnrollmentItem,
@@ -15,6 +17,8 @@ import { prescanJson, type ArrayLimit } from '../json-prescan.js';
 import type { ApiDeps } from '../deps.js';
 import { idempotent, sha256 } from '../idempotency.js';
 import { isMultipart, readMultipart } from '../multipart.js';
+import { errors, jsonBody, named, ok, routeApp, untyped } from '../docs/openapi-kit.js';
+import { BATCH_ACCEPTED_EXAMPLE, IDEMPOTENCY_KEY, MULTIPART_MANIFEST } from '../docs/batches.js';
 import { parseWith, readBody, readJson } from '../validate.js';
 
 interface ParsedEnrollment {
@@ -29,11 +33,53 @@ interface ParsedEnrollment {
  * POST /api/v1/enrollments — a batch of people to enroll, as JSON (base64 photos) or
  * multipart (a CSV or JSON manifest naming uploaded files). 202 with the job id.
  */
-export function enrollmentRoutes(deps: ApiDeps): Hono {
-  const app = new Hono();
-  app.post('/api/v1/enrollments', limitBody(deps.config.maxBatchBodyBytes), async (c) => {
+export function enrollmentRoutes(deps: ApiDeps) {
+  const app = routeApp();
+  const route = createRoute({
+    method: 'post',
+    path: '/enrollments',
+    operationId: 'enrollBatch',
+    tags: ['Enrollment'],
+    summary: 'Enroll a batch of people',
+    description:
+      'JSON with base64 photos, or multipart/form-data: a `manifest` part (CSV with columns ' +
+      'user_id,name,file[,group], one row per photo, or JSON {items: [{user_id, name, files, group?, ' +
+      'metadata?}]}), the photo files matched by file name, and optional `webhook_url` and `mode` ' +
+      'fields. Answers 202 with the job id; progress at status_url. An Idempotency-Key replays the ' +
+      'first answer for the same body.',
+    middleware: [limitBody(deps.config.maxBatchBodyBytes)] as const,
+    request: {
+      headers: IDEMPOTENCY_KEY,
+      body: jsonBody(
+        app,
+        'EnrollmentRequest',
+        EnrollmentRequest,
+        {
+          items: [
+            { user_id: 'emp-1042', name: 'Tony Stewart', image: 'iVBORw0KGgo…', group: 'site-a' },
+            { user_id: 'emp-2001', name: 'Ana Lima', images: ['/9j/4AAQ…', '/9j/4AAQ…'] },
+          ],
+          webhook_url: 'https://hr.example.org/hooks/shelia',
+          options: { mode: 'add' },
+        },
+        MULTIPART_MANIFEST(['webhook_url', 'mode']),
+      ),
+    },
+    responses: {
+      202: ok(named('BatchAccepted', BatchAccepted), 'Accepted: the batch is queued', BATCH_ACCEPTED_EXAMPLE),
+      ...errors(
+        'INVALID_REQUEST',
+        'UNAUTHORIZED',
+        'PAYLOAD_TOO_LARGE',
+        'BATCH_TOO_LARGE',
+        'IDEMPOTENCY_KEY_REUSED',
+        'SERVICE_UNAVAILABLE',
+      ),
+    },
+  });
+  app.openapi(route, async (c) => {
     const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
-    return idempotent(c, deps.store, req.bodySha256, async () => {
+    const res = await idempotent(c, deps.store, req.bodySha256, async () => {
       const accepted_at = new Date().toISOString();
       const items: IntakeItem[] = req.items.map(({ item, photos }) => ({
         ref: item.user_id,
@@ -70,6 +116,7 @@ export function enrollmentRoutes(deps: ApiDeps): Hono {
       });
       return { status: 202, body };
     });
+    return untyped(res);
   });
   return app;
 }

@@ -1,31 +1,44 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { openSetSummary } from '../../shared/decision.js';
 import { THRESHOLDS } from '../../shared/thresholds.js';
-import { parseWith } from '../validate.js';
 import type { ApiDeps } from '../deps.js';
+import { errors, NO_AUTH, ok, routeApp, untyped } from '../docs/openapi-kit.js';
+import { Health, Models } from '../docs/responses.js';
 
-/** GET /api/v1/models — what produces the embeddings and the thresholds calibrated for it. */
-export function modelRoutes(deps: ApiDeps): Hono {
-  const app = new Hono();
-  app.get('/api/v1/models', async (c) => {
-    const q = parseWith(ModelsQuery, c.req.query());
+/** GET /models — what produces the embeddings and the thresholds calibrated for it. */
+export function modelRoutes(deps: ApiDeps) {
+  const app = routeApp();
+  const route = createRoute({
+    method: 'get',
+    path: '/models',
+    operationId: 'getModels',
+    tags: ['Models'],
+    summary: 'Model manifest, calibrated thresholds and the open-set thresholds for a gallery size',
+    request: { query: ModelsQuery },
+    responses: { 200: ok(Models, 'The models and thresholds'), ...errors('INVALID_REQUEST', 'UNAUTHORIZED') },
+  });
+  app.openapi(route, async (c) => {
+    const q = c.req.valid('query');
     const gallerySize = q.gallery_size ?? (await announcedGallerySize(deps));
-    return c.json({
-      embedding_model: deps.manifest.embedding_model_id,
-      embedding_dim: deps.manifest.embedding_dim,
-      source: deps.manifest.source,
-      models: deps.manifest.models,
-      thresholds: THRESHOLDS,
-      default_threshold: { level: 'balanced', cosine: THRESHOLDS.cosine.balanced },
-      threshold_notes:
-        'Per comparison (1:1, /compare and a caller-given threshold): a match is distance <= threshold. ' +
-        'Measured on LFW (lfw-dev, 2.8 M impostor pairs): high_security = FAR 1e-4 (TAR ~97 %), ' +
-        'balanced = FAR 1e-3 (TAR ~98.5 %), convenience = EER (~0.9 %). ' +
-        "The integration guide's generic 0.4 rejects most genuine users with this model. " +
-        '1:N decisions (identify, attendance, the duplicate gate) use open_set: thresholds for the gallery size.',
-      open_set: openSetSummary(deps, gallerySize),
-    });
+    return c.json(
+      {
+        embedding_model: deps.manifest.embedding_model_id,
+        embedding_dim: deps.manifest.embedding_dim,
+        source: deps.manifest.source,
+        models: deps.manifest.models,
+        thresholds: THRESHOLDS,
+        default_threshold: { level: 'balanced', cosine: THRESHOLDS.cosine.balanced },
+        threshold_notes:
+          'Per comparison (1:1, /compare and a caller-given threshold): a match is distance <= threshold. ' +
+          'Measured on LFW (lfw-dev, 2.8 M impostor pairs): high_security = FAR 1e-4 (TAR ~97 %), ' +
+          'balanced = FAR 1e-3 (TAR ~98.5 %), convenience = EER (~0.9 %). ' +
+          "The integration guide's generic 0.4 rejects most genuine users with this model. " +
+          '1:N decisions (identify, attendance, the duplicate gate) use open_set: thresholds for the gallery size.',
+        open_set: openSetSummary(deps, gallerySize),
+      },
+      200,
+    );
   });
   return app;
 }
@@ -64,10 +77,24 @@ function orFallback<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T>
   return Promise.race([promise.catch(() => fallback), late]);
 }
 
-/** GET /api/v1/health — never waits on a dead or frozen Redis: 500 ms ping, then 1 s for reads. */
-export function healthRoutes(deps: ApiDeps): Hono {
-  const app = new Hono();
-  app.get('/api/v1/health', async (c) => {
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/health',
+  operationId: 'getHealth',
+  tags: ['Service'],
+  summary: 'Redis, workers, queues, models',
+  description: 'No API key needed. 200 when ok or degraded (no worker yet), 503 when Redis or the store is down.',
+  ...NO_AUTH,
+  responses: {
+    200: ok(Health, 'ok, or degraded when no worker has announced itself'),
+    503: ok(Health, 'down: Redis or the store does not answer'),
+  },
+});
+
+/** GET /health — never waits on a dead or frozen Redis: 500 ms ping, then 1 s for reads. */
+export function healthRoutes(deps: ApiDeps) {
+  const app = routeApp();
+  app.openapi(healthRoute, async (c) => {
     const [redis, store] = await Promise.all([
       deps.jobs.ping(500),
       orFallback(
@@ -103,9 +130,30 @@ export function healthRoutes(deps: ApiDeps): Hono {
       status === 'down' ? 503 : 200,
     );
   });
-  app.get('/metrics', async (c) => {
+  return app;
+}
+
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  operationId: 'getMetrics',
+  tags: ['Service'],
+  summary: 'Prometheus metrics',
+  ...NO_AUTH,
+  responses: {
+    200: {
+      description: 'Prometheus text exposition',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    },
+  },
+});
+
+/** GET /metrics, open like health (scrapers carry no key). */
+export function metricsRoutes(deps: ApiDeps) {
+  const app = routeApp();
+  app.openapi(metricsRoute, async (c) => {
     c.header('content-type', deps.registry.contentType);
-    return c.body(await deps.registry.metrics());
+    return untyped(c.body(await deps.registry.metrics()));
   });
   return app;
 }

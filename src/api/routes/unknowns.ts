@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ServiceError } from '../../shared/errors.js';
 import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
@@ -9,9 +9,21 @@ import type { UnknownPerson } from '../../shared/store/index.js';
 import { bestFirst, EXEMPLARS } from '../../shared/unknowns.js';
 import { limitBody } from '../body-limit.js';
 import type { ApiDeps } from '../deps.js';
-import { parseWith, readJson } from '../validate.js';
+import { readJson } from '../validate.js';
+import { errors, idParam, jsonBody, ok, routeApp } from '../docs/openapi-kit.js';
+import {
+  Page,
+  SightingsSearchResponse,
+  UnknownEnrolled,
+  UnknownPerson as UnknownPersonView,
+  UnknownPersonDetail,
+} from '../docs/responses.js';
 
-const ListQuery = PageQuery.extend({ camera_id: z.string().max(128).optional() });
+const ListQuery = PageQuery.extend({
+  camera_id: z.string().max(128).optional().describe('Only persons seen by this camera'),
+});
+const UnknownId = idParam('unk_7d1c4b2a9e0f3c6b5a4d2e1f', 'The unknown_id of an unknown person');
+const AttendanceId = idParam('3f9a0c1d-5b2e-4c7a-9d8e-1f0a2b3c4d5e', 'The attendance_id of a record');
 const EnrollBody = z.object({
   user_id: UserId,
   name: z.string().min(1).max(256),
@@ -28,9 +40,9 @@ const photoUrl = (attendanceId: string) => `/api/v1/attendance/${encodeURICompon
 const view = (p: UnknownPerson) => ({ ...p, best_photo_url: photoUrl(p.best_attendance_id) });
 
 /** Unknown people (src/shared/unknowns.ts): listed, looked at, enrolled; faces searched; crops served. */
-export function unknownRoutes(deps: ApiDeps): Hono {
+export function unknownRoutes(deps: ApiDeps) {
   const { store, blobs, config } = deps;
-  const app = new Hono();
+  const app = routeApp();
 
   const person = async (id: string) => {
     const p = await store.getUnknownPerson(id);
@@ -38,18 +50,39 @@ export function unknownRoutes(deps: ApiDeps): Hono {
     return p;
   };
 
-  app.get('/api/v1/unknowns', async (c) => {
-    const q = parseWith(ListQuery, c.req.query());
+  const list = createRoute({
+    method: 'get',
+    path: '/unknowns',
+    operationId: 'listUnknowns',
+    tags: ['Unknown persons'],
+    summary: 'Unknown persons: unknown faces grouped across frames, cameras and batches',
+    request: { query: ListQuery },
+    responses: {
+      200: ok(Page(UnknownPersonView).openapi('UnknownPersonPage'), 'A page of unknown persons'),
+      ...errors('INVALID_REQUEST', 'UNAUTHORIZED'),
+    },
+  });
+  app.openapi(list, async (c) => {
+    const q = c.req.valid('query');
     const page = await store.listUnknownPersons({
       limit: q.limit,
       ...(q.camera_id !== undefined ? { camera_id: q.camera_id } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),
     });
-    return c.json({ items: page.items.map(view), next_cursor: page.next_cursor });
+    return c.json({ items: page.items.map(view), next_cursor: page.next_cursor }, 200);
   });
 
-  app.get('/api/v1/unknowns/:id', async (c) => {
-    const p = await person(c.req.param('id'));
+  const one = createRoute({
+    method: 'get',
+    path: '/unknowns/{id}',
+    operationId: 'getUnknown',
+    tags: ['Unknown persons'],
+    summary: `One unknown person with up to ${RECORDS_SHOWN} of its records`,
+    request: { params: UnknownId },
+    responses: { 200: ok(UnknownPersonDetail, 'The person'), ...errors('UNAUTHORIZED', 'NOT_FOUND') },
+  });
+  app.openapi(one, async (c) => {
+    const p = await person(c.req.valid('param').id);
     const sightings = (await store.unknownSightings({ unknown_id: p.unknown_id })).slice(0, RECORDS_SHOWN);
     const records = sightings.map((s) => ({
       attendance_id: s.attendance_id,
@@ -59,7 +92,7 @@ export function unknownRoutes(deps: ApiDeps): Hono {
       photo_url: photoUrl(s.attendance_id),
       job_id: s.job_id,
     }));
-    return c.json({ ...view(p), records });
+    return c.json({ ...view(p), records }, 200);
   });
 
   /**
@@ -68,9 +101,29 @@ export function unknownRoutes(deps: ApiDeps): Hono {
    * repeated call adds nothing), its records re-labelled as the user's, the person removed, and
    * every worker told the gallery changed.
    */
-  app.post('/api/v1/unknowns/:id/enroll', limitBody(64 * 1024), async (c) => {
+  const enroll = createRoute({
+    method: 'post',
+    path: '/unknowns/{id}/enroll',
+    operationId: 'enrollUnknown',
+    tags: ['Unknown persons'],
+    summary: "Enroll an unknown person; its records become the user's",
+    middleware: [limitBody(64 * 1024)] as const,
+    request: {
+      params: UnknownId,
+      body: jsonBody(app, 'UnknownEnrollRequest', EnrollBody, {
+        user_id: 'emp-3077',
+        name: 'Visitor from site B',
+        group: 'site-a',
+      }),
+    },
+    responses: {
+      200: ok(UnknownEnrolled, 'Enrolled'),
+      ...errors('INVALID_REQUEST', 'UNAUTHORIZED', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE'),
+    },
+  });
+  app.openapi(enroll, async (c) => {
     const body = await readJson(c, EnrollBody);
-    const p = await person(c.req.param('id'));
+    const p = await person(c.req.valid('param').id);
     const best = bestFirst(await store.unknownSightings({ unknown_id: p.unknown_id })).slice(0, EXEMPLARS);
     if (best.length === 0)
       throw new ServiceError('NOT_FOUND', `unknown person ${p.unknown_id} has no sightings left`);
@@ -91,16 +144,42 @@ export function unknownRoutes(deps: ApiDeps): Hono {
     const relabelled = await store.relabelUnknown(p.unknown_id, user);
     await store.deleteUnknownPerson(p.unknown_id);
     await deps.jobs.galleryChanged(user.user_id);
-    return c.json({
-      unknown_id: p.unknown_id,
-      user_id: user.user_id,
-      outcome,
-      templates: best.length,
-      records_relabelled: relabelled,
-    });
+    return c.json(
+      {
+        unknown_id: p.unknown_id,
+        user_id: user.user_id,
+        outcome,
+        templates: best.length,
+        records_relabelled: relabelled,
+      },
+      200,
+    );
   });
 
-  app.post('/api/v1/sightings/search', limitBody(config.maxBodyBytes), async (c) => {
+  const search = createRoute({
+    method: 'post',
+    path: '/sightings/search',
+    operationId: 'searchSightings',
+    tags: ['Unknown persons'],
+    summary: "Where and when a face was seen: the enrolled user's and unknown persons' records",
+    middleware: [limitBody(config.maxBodyBytes)] as const,
+    request: {
+      body: jsonBody(app, 'SightingsSearchRequest', SearchBody, { image: '/9j/4AAQ…', limit: 20 }),
+    },
+    responses: {
+      200: ok(SightingsSearchResponse, 'Each face found with its records'),
+      ...errors(
+        'INVALID_REQUEST',
+        'INVALID_IMAGE',
+        'UNAUTHORIZED',
+        'PAYLOAD_TOO_LARGE',
+        'NO_FACE_DETECTED',
+        'SERVICE_UNAVAILABLE',
+        'TIMEOUT',
+      ),
+    },
+  });
+  app.openapi(search, async (c) => {
     const arrivedAt = Date.now();
     const req = await readJson(c, SearchBody);
     const bytes = decodeBase64Image(req.image);
@@ -111,15 +190,31 @@ export function unknownRoutes(deps: ApiDeps): Hono {
       config.syncTimeoutMs,
       arrivedAt,
     );
-    return c.json(result);
+    return c.json(result, 200);
   });
 
   /** The record's face crop (the best sighting's), behind the API key like the rest of /api. */
-  app.get('/api/v1/attendance/:id/photo', async (c) => {
-    const record = await store.getAttendance(c.req.param('id'));
+  const photo = createRoute({
+    method: 'get',
+    path: '/attendance/{id}/photo',
+    operationId: 'getAttendancePhoto',
+    tags: ['Attendance'],
+    summary: "The record's face crop",
+    request: { params: AttendanceId },
+    responses: {
+      200: {
+        description: 'The aligned face crop',
+        content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } },
+      },
+      ...errors('UNAUTHORIZED', 'NOT_FOUND'),
+    },
+  });
+  app.openapi(photo, async (c) => {
+    const { id } = c.req.valid('param');
+    const record = await store.getAttendance(id);
     const key = record?.thumbnail;
     const bytes = key ? await blobs.get(key) : undefined;
-    if (!bytes) throw new ServiceError('NOT_FOUND', `no photo for attendance record ${c.req.param('id')}`);
+    if (!bytes) throw new ServiceError('NOT_FOUND', `no photo for attendance record ${id}`);
     return c.body(new Uint8Array(bytes), 200, {
       'content-type': 'image/jpeg',
       'cache-control': 'private, no-store',

@@ -1,31 +1,70 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ServiceError } from '../../shared/errors.js';
 import { PageQuery } from '../../shared/schemas.js';
 import type { ApiDeps } from '../deps.js';
-import { parseWith } from '../validate.js';
+import { errors, idParam, ok, routeApp } from '../docs/openapi-kit.js';
+import { ErasureReceipt, Page, User } from '../docs/responses.js';
 
-const ListQuery = PageQuery.extend({ group: z.string().max(128).optional() });
+const ListQuery = PageQuery.extend({
+  group: z.string().max(128).optional().describe('Only users enrolled in this group'),
+});
+const UserIdParam = idParam('emp-1042', 'The user_id given at enrollment');
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/users',
+  operationId: 'listUsers',
+  tags: ['Users'],
+  summary: 'Enrolled users, by user_id, paged',
+  request: { query: ListQuery },
+  responses: {
+    200: ok(Page(User).openapi('UserPage'), 'A page of users'),
+    ...errors('INVALID_REQUEST', 'UNAUTHORIZED'),
+  },
+});
+const getRoute = createRoute({
+  method: 'get',
+  path: '/users/{id}',
+  operationId: 'getUser',
+  tags: ['Users'],
+  summary: 'One user with template summaries',
+  request: { params: UserIdParam },
+  responses: { 200: ok(User, 'The user'), ...errors('UNAUTHORIZED', 'USER_NOT_FOUND') },
+});
+const eraseRoute = createRoute({
+  method: 'delete',
+  path: '/users/{id}',
+  operationId: 'eraseUser',
+  tags: ['Users'],
+  summary: 'Erase a user: templates, photos, queued work; returns a receipt',
+  request: { params: UserIdParam },
+  responses: {
+    200: ok(ErasureReceipt, 'What was erased'),
+    ...errors('UNAUTHORIZED', 'USER_NOT_FOUND'),
+  },
+});
 
 /** Enrolled users: look up, list by group, and erase (with a receipt of what was erased). */
-export function userRoutes(deps: ApiDeps): Hono {
+export function userRoutes(deps: ApiDeps) {
   const { store, blobs, jobs } = deps;
-  const app = new Hono();
+  const app = routeApp();
 
-  app.get('/api/v1/users', async (c) => {
-    const q = parseWith(ListQuery, c.req.query());
+  app.openapi(listRoute, async (c) => {
+    const q = c.req.valid('query');
     const page = await store.listUsers({
       limit: q.limit,
       ...(q.group !== undefined ? { group: q.group } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),
     });
-    return c.json(page);
+    return c.json(page, 200);
   });
 
-  app.get('/api/v1/users/:id', async (c) => {
-    const user = await store.getUser(c.req.param('id'));
-    if (!user) throw new ServiceError('USER_NOT_FOUND', `no user ${c.req.param('id')}`);
-    return c.json(user);
+  app.openapi(getRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const user = await store.getUser(id);
+    if (!user) throw new ServiceError('USER_NOT_FOUND', `no user ${id}`);
+    return c.json(user, 200);
   });
 
   /**
@@ -33,8 +72,8 @@ export function userRoutes(deps: ApiDeps): Hono {
    * user; queued items are removed with their photos and recorded as ERASED; workers are told
    * to drop the user from their galleries.
    */
-  app.delete('/api/v1/users/:id', async (c) => {
-    const userId = c.req.param('id');
+  app.openapi(eraseRoute, async (c) => {
+    const userId = c.req.valid('param').id;
     // Queued items first: one that started meanwhile is in flight, like those running now, and
     // needs the tombstone; an id with nothing stored and nothing in flight gets none.
     const removed = await jobs.removeQueuedEnrollments(userId);
@@ -60,14 +99,17 @@ export function userRoutes(deps: ApiDeps): Hono {
     await jobs.galleryChanged(userId);
     if (!erased && !inFlight && crops.length === 0)
       throw new ServiceError('USER_NOT_FOUND', `no user ${userId}`);
-    return c.json({
-      user_id: userId,
-      erased_at: erased?.erased_at ?? new Date().toISOString(),
-      templates_erased: erased?.templates_erased ?? 0,
-      attendance_records_kept: erased?.attendance_records_kept ?? 0,
-      queued_items_removed: removed.length,
-      photos_erased: photos,
-    });
+    return c.json(
+      {
+        user_id: userId,
+        erased_at: erased?.erased_at ?? new Date().toISOString(),
+        templates_erased: erased?.templates_erased ?? 0,
+        attendance_records_kept: erased?.attendance_records_kept ?? 0,
+        queued_items_removed: removed.length,
+        photos_erased: photos,
+      },
+      200,
+    );
   });
   return app;
 }
