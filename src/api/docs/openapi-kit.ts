@@ -123,6 +123,8 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   SERVICE_UNAVAILABLE: 'no worker is running; try again shortly',
   TIMEOUT: 'no result within 30000 ms',
   MODEL_INTEGRITY: 'model detector: models/det_10g.onnx is missing (run `npm run models`)',
+  WEBHOOK_SECRET_REQUIRED:
+    'a webhook_url needs a secret the receiver already knows: give webhook_secret, register the URL at /api/v1/webhook-endpoints, or set WEBHOOK_SECRET',
 };
 
 /** `{id}` in a path, documented with an example. */
