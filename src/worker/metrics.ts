@@ -7,7 +7,10 @@ import { DURATION_BUCKETS, METRICS } from '../shared/metrics-names.js';
 import type { InferencePool } from './inference/pool.js';
 
 export class WorkerMetrics {
-  /** outcome: completed, refused (the caller's input: a sync call's photo with no face), failed (the system). */
+  /**
+   * outcome: completed; refused (completed, but the input was refused: a sync call's photo with
+   * no face, a batch item's NO_FACE_DETECTED or DUPLICATE_PERSON); failed (an attempt failed).
+   */
   readonly jobs: Counter<'queue' | 'name' | 'outcome'>;
   readonly items: Counter<'kind' | 'outcome' | 'result'>;
   readonly jobDuration: Histogram<'name'>;

@@ -55,6 +55,11 @@ const CONCURRENCY: Record<QueueName, (c: Config) => number> = {
   unknowns: () => 1,
 };
 
+/** A job that completed with a refusal: a sync call's, or a batch item's `ok: false` outcome. */
+const refusedInput = (result: unknown) =>
+  isSyncRefusal(result) ||
+  (typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === false);
+
 export interface WorkerOptions {
   /**
    * Wraps the opened store and blob store (tests use it to inject faults into the real ones);
@@ -133,7 +138,7 @@ export async function startWorkerService(
           metrics.jobs.inc({
             queue: name,
             name: job.name,
-            outcome: isSyncRefusal(result) ? 'refused' : 'completed',
+            outcome: refusedInput(result) ? 'refused' : 'completed',
           });
           return result;
         } catch (err) {

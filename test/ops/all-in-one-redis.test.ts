@@ -82,7 +82,7 @@ describe('all-in-one and Redis', () => {
       const child = spawn(
         process.execPath,
         [
-          join(repoRoot, 'dist/test/ops/local-redis-harness.js'),
+          join(repoRoot, 'dist/test/helpers/local-redis-harness.js'),
           String(port),
           end.startsWith('SIG') ? 'wait' : end,
         ],
