@@ -83,7 +83,8 @@ const healthRoute = createRoute({
   operationId: 'getHealth',
   tags: ['Service'],
   summary: 'Redis, workers, queues, models',
-  description: 'No API key needed. 200 when ok or degraded (no worker yet), 503 when Redis or the store is down.',
+  description:
+    'No API key needed. 200 when ok or degraded (no worker yet), 503 when Redis or the store is down.',
   ...NO_AUTH,
   responses: {
     200: ok(Health, 'ok, or degraded when no worker has announced itself'),
