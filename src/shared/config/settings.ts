@@ -76,7 +76,7 @@ export const SETTINGS = {
     schema: int,
     doc: 'inference threads per worker process',
   },
-  /** Jobs in flight per worker process; 0 = 2 x pool size, so a thread never idles between jobs (config.ts). */
+  /** Jobs in flight per worker process; 0 = 2 x pool size, so a thread never idles between jobs (derived in config.ts). */
   workerConcurrency: {
     env: 'WORKER_CONCURRENCY',
     default: '0',
