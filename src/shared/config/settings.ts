@@ -17,6 +17,7 @@ const MB = 1024 * 1024;
 const int = z.coerce.number().int().positive();
 const port = z.coerce.number().int().min(0).max(65535);
 const rate = z.coerce.number().gt(0).lt(1);
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const list = z.string().transform((s) =>
   s
     .split(',')
@@ -216,7 +217,7 @@ export const SETTINGS = {
   keepPhotos: {
     env: 'KEEP_PHOTOS',
     default: 'false',
-    schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    schema: bool,
     doc: 'keep uploaded photos after their job (default: deleted)',
   },
   maxBatchItems: {
