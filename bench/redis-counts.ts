@@ -9,6 +9,8 @@ export interface RedisSnapshot {
   calls: Map<string, number>;
   inBytes: number;
   outBytes: number;
+  /** used_cpu_user + used_cpu_sys of the server, seconds. */
+  cpuSeconds: number;
 }
 
 export interface RedisUse {
@@ -24,10 +26,19 @@ function field(info: string, name: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+function decimal(info: string, name: string): number {
+  const m = new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info);
+  return m ? Number(m[1]) : 0;
+}
+
 export async function redisSnapshot(url: string): Promise<RedisSnapshot> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
-    const [stats, commandstats] = await Promise.all([redis.info('stats'), redis.info('commandstats')]);
+    const [stats, commandstats, cpu] = await Promise.all([
+      redis.info('stats'),
+      redis.info('commandstats'),
+      redis.info('cpu'),
+    ]);
     const calls = new Map<string, number>();
     for (const m of commandstats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
       calls.set(m[1] ?? '', Number(m[2]));
@@ -35,6 +46,7 @@ export async function redisSnapshot(url: string): Promise<RedisSnapshot> {
       calls,
       inBytes: field(stats, 'total_net_input_bytes'),
       outBytes: field(stats, 'total_net_output_bytes'),
+      cpuSeconds: decimal(cpu, 'used_cpu_user') + decimal(cpu, 'used_cpu_sys'),
     };
   } finally {
     redis.disconnect();
@@ -71,6 +83,8 @@ export interface ItemCost {
   redis_commands: number;
   redis_in_bytes: number;
   redis_out_bytes: number;
+  /** The Redis server's CPU per item, ms: 1000 / this is the items/s one Redis core carries. */
+  redis_cpu_ms: number;
   /** Command -> calls per item, the ten most called. */
   redis_top: Record<string, number>;
   store_calls: number;
@@ -111,6 +125,7 @@ export async function startMeter(
         redis_commands: per(redis.commands, items),
         redis_in_bytes: Math.round(redis.inBytes / items),
         redis_out_bytes: Math.round(redis.outBytes / items),
+        redis_cpu_ms: Math.round(((r1.cpuSeconds - r0.cpuSeconds) * 1000 * 1000) / items) / 1000,
         redis_top: Object.fromEntries(redis.byCommand.slice(0, 10).map(([k, n]) => [k, per(n, items)])),
         store_calls: per(
           sum((k) => k.includes('.store.')),
@@ -142,7 +157,7 @@ export function formatItemCost(label: string, c: ItemCost): string[] {
       .join(', ');
   return [
     `per ${label} (${c.items} measured): Redis ${c.redis_commands} commands, ${c.redis_in_bytes} B in, ` +
-      `${c.redis_out_bytes} B out; store ${c.store_calls} calls; blobs ${c.blob_reads} reads, ` +
+      `${c.redis_out_bytes} B out, ${c.redis_cpu_ms} ms Redis CPU; store ${c.store_calls} calls; blobs ${c.blob_reads} reads, ` +
       `${c.blob_writes} writes, ${c.blob_deletes} deletes`,
     `  Redis top: ${kv(c.redis_top)}`,
     `  store: ${kv(c.store_by_call)}`,
