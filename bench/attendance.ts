@@ -32,6 +32,7 @@ import {
   stopService,
   submitBatch,
   measureBatches,
+  serviceCounts,
   waitForJobs,
   waitHealthy,
   type ItemResult,
@@ -39,6 +40,12 @@ import {
 } from './service.js';
 import { machine, positiveInt, r2 } from './stats.js';
 import { mulberry32 } from '../src/shared/prng.js';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/shared/config.js';
+import { InferencePool } from '../src/worker/inference/pool.js';
+import { analyseOptions } from '../src/worker/processors/analyse-options.js';
+import { formatItemCost, startMeter } from './redis-counts.js';
+import { startPrivateRedis, type PrivateRedis } from './redis-private.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -238,9 +245,32 @@ function score(frame: Frame, detections: Detection[], t: Truth): void {
   t.extra += detections.length - used.size;
 }
 
+/**
+ * The frames straight through an InferencePool of the service's size, all at once, with the
+ * options the worker's attendance processor uses: what the frames cost without API, queue,
+ * gallery search and store. Run while the service is up but idle (it has nothing queued).
+ */
+async function rawFrames(frames: Frame[]): Promise<{ seconds: number; cpuSeconds: number }> {
+  const config = loadConfig({ ...process.env, ...SERVICE_ENV });
+  const options = { ...analyseOptions(config, 'all'), thumbnails: true };
+  const pool = new InferencePool({ modelsDir: config.modelsDir, size: config.poolSize });
+  try {
+    await pool.warmUp(new Uint8Array(frames[0]?.jpeg ?? Buffer.alloc(0)), options);
+    const copies = frames.map((f) => new Uint8Array(f.jpeg));
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    await Promise.all(copies.map((bytes) => pool.analyse(bytes, options, true).catch(() => undefined)));
+    const cpu = process.cpuUsage(cpu0);
+    return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  } finally {
+    await pool.close();
+  }
+}
+
 // --- main ---
 
 let spawned: Spawned | undefined;
+let redis: PrivateRedis | undefined;
 stopOnSignal(() => spawned);
 
 try {
@@ -253,7 +283,14 @@ try {
     throw new Error(`${facesDir} needs identities with 2+ photos and others to act as strangers`);
 
   note('starting the service (node dist/src/all-in-one.js)');
-  spawned = await spawnService({ tag: 'bench-attendance', env: SERVICE_ENV });
+  // A private Redis, so INFO commandstats counts only this service's commands.
+  redis = await startPrivateRedis();
+  spawned = await spawnService({
+    tag: 'bench-attendance',
+    env: SERVICE_ENV,
+    redisUrl: redis.url,
+    counted: true,
+  });
   const service = spawned;
   await waitHealthy(service);
 
@@ -312,9 +349,14 @@ try {
   }
   const bodyBytes = bodies.reduce((s, b) => s + b.length, 0);
 
+  note(`raw pipeline: ${frames.length} frames through an InferencePool (the service idles meanwhile)`);
+  const raw = await rawFrames(frames);
+
   // --- the measured part ---
   note(`submitting ${frames.length} frames in ${bodies.length} batch(es) of up to ${batchSize}`);
+  const meter = await startMeter(redis.url, () => serviceCounts(service));
   const measured = await measureBatches(service, '/api/v1/attendance', bodies);
+  const cost = await meter.stop(frames.length);
   const { jobs, jobIds } = measured;
   const seconds = measured.seconds;
 
@@ -353,6 +395,11 @@ try {
   // CPU per frame, which the load of other work on the machine skews far less than wall time.
   const cpuMsPerFrame =
     measured.cpuSeconds !== undefined ? (measured.cpuSeconds * 1000) / frames.length : undefined;
+  const rawFramesPerS = frames.length / raw.seconds;
+  const rawCpuMsPerFrame = (raw.cpuSeconds * 1000) / frames.length;
+  const overheadPct = ((rawFramesPerS - framesPerS) / rawFramesPerS) * 100;
+  const cpuOverheadPct =
+    cpuMsPerFrame !== undefined ? ((cpuMsPerFrame - rawCpuMsPerFrame) / cpuMsPerFrame) * 100 : undefined;
   const loadEnd = os.loadavg();
 
   // --- report ---
@@ -374,6 +421,10 @@ try {
   row('frames/s', r2(framesPerS));
   row('faces/s (detected)', r2(facesPerS));
   row('service CPU ms/frame', cpuMsPerFrame !== undefined ? r2(cpuMsPerFrame) : 'n/a');
+  row('raw frames/s', r2(rawFramesPerS));
+  row('raw CPU ms/frame', r2(rawCpuMsPerFrame));
+  row('queue overhead %', r2(overheadPct));
+  row('CPU overhead %', cpuOverheadPct !== undefined ? r2(cpuOverheadPct) : 'n/a');
   row('faces detected', totals.faces);
   row('  matched', totals.matched);
   row('  unknown', totals.unknown);
@@ -391,6 +442,7 @@ try {
       `${truth.strangerMatched} matched (false accept), ${truth.strangerMissed} not detected; ` +
       `${truth.extra} other detections (bystanders in the photos, false alarms)`,
   );
+  for (const line of formatItemCost('frame', cost)) log(line);
   log(
     `frames: ${Object.entries(outcomes)
       .map(([k, n]) => `${k} ${n}`)
@@ -415,6 +467,12 @@ try {
       frames_per_s: r2(framesPerS),
       faces_per_s: r2(facesPerS),
       cpu_ms_per_frame: cpuMsPerFrame !== undefined ? r2(cpuMsPerFrame) : null,
+      raw_seconds: r2(raw.seconds),
+      raw_frames_per_s: r2(rawFramesPerS),
+      raw_cpu_ms_per_frame: r2(rawCpuMsPerFrame),
+      queue_overhead_pct: r2(overheadPct),
+      cpu_overhead_pct: cpuOverheadPct !== undefined ? r2(cpuOverheadPct) : null,
+      per_frame: cost,
       faces_detected: totals.faces,
       matched: totals.matched,
       unknown: totals.unknown,
@@ -440,4 +498,5 @@ try {
   }
 } finally {
   if (spawned) await stopService(spawned);
+  await redis?.stop();
 }

@@ -32,22 +32,27 @@ import {
   stopService,
   submitBatch,
   measureBatches,
+  serviceCounts,
   waitForJobs,
   waitHealthy,
   type Spawned,
 } from './service.js';
+import { formatItemCost, startMeter, type ItemCost } from './redis-counts.js';
+import { startPrivateRedis, type PrivateRedis } from './redis-private.js';
 import { machine, positiveInt, r2 } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
     faces: { type: 'string' },
     limit: { type: 'string', default: '500' },
+    embeds: { type: 'string', default: '50' },
     chunk: { type: 'string', default: '100' },
     json: { type: 'boolean', default: false },
   },
 });
 const limit = positiveInt('limit', args.limit);
 const chunk = positiveInt('chunk', args.chunk);
+const embedCalls = positiveInt('embeds', args.embeds);
 // dist/bench/enroll.js -> repo root is two levels up; the shared photos sit next to the repo.
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const facesDir = path.resolve(args.faces ?? path.resolve(repoRoot, '..', 'shared', 'faces', 'lfw-dev'));
@@ -93,7 +98,26 @@ function enrollmentBody(people: Person[]): Buffer {
   return Buffer.from(JSON.stringify({ items }));
 }
 
+/**
+ * `embedCalls` sync POST /api/v1/embed, one after another, each with the next person's photo:
+ * what one sync call costs Redis and the store (the batch figures do not show it).
+ */
+async function measureEmbeds(s: Spawned, redisUrl: string, people: Person[]): Promise<ItemCost> {
+  const meter = await startMeter(redisUrl, () => serviceCounts(s));
+  for (let i = 0; i < embedCalls; i++) {
+    const person = people[i % people.length] as Person;
+    const res = await fetch(`${s.baseUrl}/api/v1/embed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': s.key },
+      body: JSON.stringify({ image: person.bytes.toString('base64') }),
+    });
+    await res.arrayBuffer();
+  }
+  return meter.stop(embedCalls);
+}
+
 let spawned: Spawned | undefined;
+let redis: PrivateRedis | undefined;
 stopOnSignal(() => spawned);
 
 try {
@@ -153,7 +177,9 @@ try {
   const warmUpBody = enrollmentBody(warmUpPeople);
 
   note('starting the service (node dist/src/all-in-one.js)');
-  spawned = await spawnService({ tag: 'bench-enroll', env: SERVICE_ENV });
+  // A private Redis, so INFO commandstats counts only this service's commands.
+  redis = await startPrivateRedis();
+  spawned = await spawnService({ tag: 'bench-enroll', env: SERVICE_ENV, redisUrl: redis.url, counted: true });
   const service = spawned;
   await waitHealthy(service);
   const warm = await submitBatch(service, '/api/v1/enrollments', warmUpBody);
@@ -163,7 +189,11 @@ try {
   for (const p of warmUpPeople) await eraseUser(service, p.userId).catch(() => undefined);
 
   note(`submitting ${people.length} people in ${bodies.length} batch(es) of up to ${chunk}`);
+  const meter = await startMeter(redis.url, () => serviceCounts(service));
   const measured = await measureBatches(service, '/api/v1/enrollments', bodies);
+  const cost = await meter.stop(people.length);
+  note(`${embedCalls} sync /embed calls, one at a time, counted`);
+  const embedCost = await measureEmbeds(service, redis.url, people);
   const { jobs, jobIds } = measured;
   const systemSeconds = measured.seconds;
   const systemPerS = people.length / systemSeconds;
@@ -217,6 +247,8 @@ try {
       `all accepted after ${r2(measured.submitSeconds)} s; last finish seen by polling after ` +
       `${r2(measured.seenSeconds)} s`,
   );
+  for (const line of formatItemCost('photo (enrollment item)', cost)) log(line);
+  for (const line of formatItemCost('sync /embed call', embedCost)) log(line);
   log(`raw: ${raw.ok} photos with a face, ${raw.failed} without or refused`);
   log(
     `outcomes: ${Object.entries(outcomes)
@@ -249,10 +281,13 @@ try {
       outcomes,
       duplicate_warnings: duplicateWarnings,
       batch_statuses: statuses,
+      per_item: cost,
+      per_embed: embedCost,
       ...machine(loadStart, loadEnd),
     };
     log(JSON.stringify(summary));
   }
 } finally {
   if (spawned) await stopService(spawned);
+  await redis?.stop();
 }

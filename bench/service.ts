@@ -67,6 +67,13 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Tag in the KEY_PREFIX and temp dir name, so leftovers say which bench made them. */
   tag?: string;
+  /** Redis to use (a bench's private one, whose INFO counts only this service); else REDIS_URL or 6379. */
+  redisUrl?: string;
+  /**
+   * Run bench/counted-service.ts instead of src/all-in-one.ts: the same service with its store and
+   * blob calls counted, read with serviceCounts().
+   */
+  counted?: boolean;
 }
 
 /** Starts `node dist/src/all-in-one.js`; waitHealthy() says when it can take requests. */
@@ -76,10 +83,12 @@ export async function spawnService(options: SpawnOptions = {}): Promise<Spawned>
   const keyPrefix = `${tag}-${process.pid}-${Date.now()}`;
   // A key, so the auth middleware's cost is part of the figure as it is in production.
   const key = randomBytes(16).toString('hex');
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `shelia-${tag}-`));
   // dist/bench/service.js -> dist/src/all-in-one.js
-  const entry = fileURLToPath(new URL('../src/all-in-one.js', import.meta.url));
+  const entry = fileURLToPath(
+    new URL(options.counted ? './counted-service.js' : '../src/all-in-one.js', import.meta.url),
+  );
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -91,9 +100,11 @@ export async function spawnService(options: SpawnOptions = {}): Promise<Spawned>
     LOG_LEVEL: 'warn',
     ...options.env,
   };
-  const child = spawn(process.execPath, [entry], {
+  // e.g. BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.counted ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   // The service's own output must not land between the table and the JSON line.
   child.stdout?.pipe(process.stderr);
@@ -116,6 +127,20 @@ export function childCpuSeconds(s: Spawned): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Store and blob calls so far (`worker.store.enroll` -> n), from a service spawned with `counted`. */
+export async function serviceCounts(s: Spawned): Promise<Record<string, number>> {
+  const { child } = s;
+  if (!child.send) throw new Error('the service was not spawned with counted: true');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the service did not send its counts within 5 s')), 5000);
+    child.once('message', (m: unknown) => {
+      clearTimeout(timer);
+      resolve((m as { counts: Record<string, number> }).counts);
+    });
+    child.send?.('counts');
+  });
 }
 
 /** Health "ok" = Redis reachable and a worker heartbeat seen (the pool's threads are up). */

@@ -6,7 +6,7 @@ import type { Logger } from '../shared/logger.js';
 import { loadManifest, loadOpenSet } from '../shared/model-manifest.js';
 import { createApp } from './app.js';
 import { closeComparePool } from './compare/compare-pool.js';
-import { openPersistence } from '../shared/store/index.js';
+import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { checkModelsDir, listenError, StartupError } from '../shared/startup.js';
 import { drainerFor } from './http-drain.js';
 import { JobGateway } from './job-gateway.js';
@@ -27,10 +27,16 @@ export interface ApiServer {
  * Starts the HTTP server. Without any API key configured the service is open, so it refuses to
  * listen on anything but loopback.
  */
+export interface ApiOptions {
+  /** Wraps the opened store and blob store (the benches count calls); its `close` must close the wrapped one. */
+  wrapPersistence?: (persistence: Persistence) => Persistence;
+}
+
 export async function startApiServer(
   config: Config,
   logger: Logger,
   registry = new Registry(),
+  options: ApiOptions = {},
 ): Promise<ApiServer> {
   const open = config.apiKeys.length === 0 && config.apiKeyHashes.length === 0;
   if (open && !LOOPBACK.has(config.host)) {
@@ -42,7 +48,8 @@ export async function startApiServer(
   checkModelsDir(config.modelsDir);
   const jobs = new JobGateway(config);
   await jobs.ready(2000);
-  const persistence = await openPersistence(config);
+  const opened = await openPersistence(config);
+  const persistence = options.wrapPersistence ? options.wrapPersistence(opened) : opened;
   const manifest = loadManifest(config.modelsDir);
   const app = createApp({
     store: persistence.store,

@@ -30,13 +30,15 @@ export const QUEUE_NAMES: readonly QueueName[] = [...new Set(Object.values(QUEUE
 export const PRIORITY = { sync: 1, batch: 10 } as const;
 
 /**
- * Sync jobs: one attempt (the caller retries, as the guide's clients do) and short retention —
- * the result is delivered through QueueEvents; nothing needs the job afterwards.
+ * Sync jobs: one attempt (the caller retries, as the guide's clients do). The result is
+ * delivered through QueueEvents (the completed event carries it), so a completed job is removed
+ * as it completes, photo and all: no job to clear, trim or discard afterwards (with 60 s
+ * retention each call paid a data rewrite and age/count trimming). Failed ones are kept briefly.
  */
 export const SYNC_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 1,
   priority: PRIORITY.sync,
-  removeOnComplete: { age: 60, count: 1000 },
+  removeOnComplete: true,
   removeOnFail: { age: 600, count: 5000 },
 };
 

@@ -70,14 +70,15 @@ export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
     if (err instanceof ServiceError && !err.retryable && SYNC_JOBS.has(job.name)) {
       return { refused: encodeError(err) } satisfies SyncRefusal;
     }
+    // The photo is not needed once the job has an outcome; do not leave it in Redis. A job that
+    // completes (a result or a refusal) is removed as it completes (SYNC_JOB_OPTIONS): only a
+    // failed one is left to clear (rewriting the data of every completed one cost a script call).
+    if (PHOTO_IN_PAYLOAD.has(job.name)) {
+      await job.updateData({ ...(job.data as object), image: '' }).catch(() => undefined);
+    }
     if (err instanceof ServiceError) {
       throw err.retryable ? new Error(encodeError(err)) : new UnrecoverableError(encodeError(err));
     }
     throw err;
-  } finally {
-    // The photo is not needed once the job has an outcome; do not leave it in Redis.
-    if (PHOTO_IN_PAYLOAD.has(job.name)) {
-      await job.updateData({ ...(job.data as object), image: '' }).catch(() => undefined);
-    }
   }
 }

@@ -94,7 +94,8 @@ void describe('worker shutdown', () => {
       Array.from({ length: 40 }, () => ({
         name: 'embed',
         data: { image, face: 'largest' },
-        opts: SYNC_JOB_OPTIONS,
+        // Kept when completed (sync jobs are removed as they complete), so the counts below see them.
+        opts: { ...SYNC_JOB_OPTIONS, removeOnComplete: false },
       })),
     );
     await until(async () => (await counts(queue)).completed >= 2, 'the first jobs to complete');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -29,9 +29,14 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const path = join(this.root, checkKey(key));
-    await mkdir(join(path, '..'), { recursive: true });
     const tmp = `${path}.${randomUUID()}.tmp`;
-    await writeFile(tmp, bytes);
+    // The folder is made only when the write says it is missing: a batch's photos share one,
+    // and a recursive mkdir per photo was more trips to the libuv pool for nothing.
+    await writeFile(tmp, bytes).catch(async (err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(tmp, bytes);
+    });
     await rename(tmp, path);
   }
 
@@ -45,7 +50,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(join(this.root, checkKey(key)), { force: true });
+    // unlink, not rm({ force }): rm lstats first, a second trip to the libuv pool per photo; a
+    // key is always a file.
+    await unlink(join(this.root, checkKey(key))).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    });
   }
 
   async deletePrefix(prefix: string): Promise<number> {

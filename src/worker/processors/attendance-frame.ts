@@ -1,5 +1,5 @@
 import type { AttendanceFrameData, ItemJobResult } from '../../shared/jobs/index.js';
-import { readPhoto, runItem } from '../batch-item.js';
+import { readPhoto, runItem, type ItemRun } from '../batch-item.js';
 import { decisionFor, evidenceThresholds } from '../../shared/decision.js';
 import { analyseOptions } from './analyse-options.js';
 import type { ProcessorDeps } from './types.js';
@@ -41,6 +41,7 @@ async function eraseCropsOfErased(
 export async function processAttendanceFrame(
   data: AttendanceFrameData,
   deps: ProcessorDeps,
+  job?: ItemRun,
 ): Promise<ItemJobResult> {
   return runItem(
     deps,
@@ -114,5 +115,6 @@ export async function processAttendanceFrame(
         },
       };
     },
+    job,
   );
 }

@@ -6,7 +6,7 @@ import {
   type WebhookJobData,
 } from '../../shared/jobs/index.js';
 import { webhookJobOptions } from '../../shared/queues.js';
-import type { BatchJob } from '../../shared/store/index.js';
+import type { BatchJob, WebhookEndpoint } from '../../shared/store/index.js';
 import type { ProcessorDeps } from './types.js';
 
 /**
@@ -25,13 +25,12 @@ interface Receiver {
  * (signed with its secret, the batch's intake relied on it), never a second one to the same URL.
  * `base` is the delivery id for the batch's URL; an endpoint's adds its id.
  */
-async function receiversOf(
-  deps: ProcessorDeps,
+function receiversOf(
+  endpoints: WebhookEndpoint[],
   batch: BatchJob,
   event: WebhookEvent,
   base: string,
-): Promise<Receiver[]> {
-  const endpoints = (await deps.store.listWebhookEndpoints()).filter((e) => !e.disabled_at);
+): Receiver[] {
   const receivers = endpoints
     .filter((e) => endpointWants(e, event))
     .map((e) => ({ url: e.url, endpoint_id: e.endpoint_id, delivery_id: `${base}_${e.endpoint_id}` }));
@@ -39,6 +38,11 @@ async function receiversOf(
   if (url && !endpoints.some((e) => e.url === url))
     receivers.unshift({ url, endpoint_id: '', delivery_id: base });
   return receivers;
+}
+
+/** The enabled registered endpoints: read once per batch, not once per record it sends. */
+async function enabledEndpoints(deps: ProcessorDeps): Promise<WebhookEndpoint[]> {
+  return (await deps.store.listWebhookEndpoints()).filter((e) => !e.disabled_at);
 }
 
 async function queueDeliveries(
@@ -76,6 +80,8 @@ export async function queueAttendanceRecorded(deps: ProcessorDeps, batch: BatchJ
   const confirmed = (await deps.store.attendanceOfJob(batch.job_id)).filter((r) => r.status === 'confirmed');
   if (confirmed.length === 0) return;
   const event = 'attendance.recorded';
+  // Once per batch: per record it was 2 store reads per frame of an attendance batch.
+  const endpoints = await enabledEndpoints(deps);
   for (const r of confirmed) {
     const base = `msg_${r.attendance_id}_attendance_recorded`;
     const payload = {
@@ -96,7 +102,7 @@ export async function queueAttendanceRecorded(deps: ProcessorDeps, batch: BatchJ
         job_id: batch.job_id,
       },
     };
-    await queueDeliveries(deps, batch, event, await receiversOf(deps, batch, event, base), payload);
+    await queueDeliveries(deps, batch, event, receiversOf(endpoints, batch, event, base), payload);
   }
 }
 
@@ -109,7 +115,7 @@ export async function queueWebhooks(
   const event = batch.status === 'failed' ? 'job.failed' : 'job.completed';
   // One delivery per batch, event and receiver: a parent retried after a crash queues the same ids.
   const base = `msg_${batch.job_id}_${event.replace('.', '_')}`;
-  const receivers = await receiversOf(deps, batch, event, base);
+  const receivers = receiversOf(await enabledEndpoints(deps), batch, event, base);
   const payload = {
     type: event,
     timestamp: new Date().toISOString(),
