@@ -6,6 +6,7 @@ import { ServiceError } from '../shared/errors.js';
 import { queueDashboard, QUEUE_DASHBOARD_PATH } from './admin/queues.js';
 import type { ApiDeps } from './deps.js';
 import { defaultHook } from './docs/openapi-kit.js';
+import { allowedMethods } from './allowed-methods.js';
 import { errorHandler } from './error-handler.js';
 import { gatewayMetrics } from './gateway-metrics.js';
 import { apiKeyAuth } from './middleware/auth.js';
@@ -52,7 +53,15 @@ export function createApp(deps: ApiDeps): Hono {
     app.route(QUEUE_DASHBOARD_PATH, queueDashboard(deps.config, deps.jobs.dashboardQueues()));
   }
   // Answered here, not thrown: Hono calls notFound outside the middleware chain's try/catch.
+  const allowed = allowedMethods(app);
   app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    if (methods.length > 0) {
+      c.set('errorCode', 'METHOD_NOT_ALLOWED');
+      c.header('Allow', methods.join(', '));
+      const why = `${c.req.method} is not allowed on ${c.req.path}; allowed: ${methods.join(', ')}`;
+      return c.json(new ServiceError('METHOD_NOT_ALLOWED', why).toBody(), 405);
+    }
     c.set('errorCode', 'NOT_FOUND');
     return c.json(new ServiceError('NOT_FOUND', 'no such endpoint').toBody(), 404);
   });

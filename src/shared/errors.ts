@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   EMPTY_REFERENCES: { status: 400, retryable: false },
   UNAUTHORIZED: { status: 401, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false },
   USER_NOT_FOUND: { status: 404, retryable: false },
   JOB_NOT_FOUND: { status: 404, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },

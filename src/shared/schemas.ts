@@ -200,6 +200,15 @@ export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Items per page'),
 });
 
+/** A batch's item results, paged, optionally only those with one outcome. */
+export const ResultsQuery = PageQuery.extend({
+  outcome: z
+    .string()
+    .regex(/^[A-Z_]{1,64}$/)
+    .optional()
+    .describe('Only items with this outcome, e.g. ENROLLED, NO_FACE_DETECTED, DUPLICATE_PERSON'),
+});
+
 export const IdentifyRequest = z.object({
   image: z.string().min(1),
   group: z.string().min(1).max(128).optional().describe('Search only this group (default: every group)'),

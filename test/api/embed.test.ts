@@ -223,8 +223,10 @@ describe('POST /api/v1/embed refusals', () => {
     }
   });
 
-  it('answers 404 NOT_FOUND with an error body for GET on the embed path', async () => {
-    await expectError(await svc.app.request('/api/v1/embed'), 404, 'NOT_FOUND');
+  it('answers 405 METHOD_NOT_ALLOWED with Allow: POST for GET on the embed path', async () => {
+    const res = await svc.app.request('/api/v1/embed');
+    await expectError(res, 405, 'METHOD_NOT_ALLOWED');
+    assert.equal(res.headers.get('allow'), 'POST');
   });
 });
 

@@ -190,7 +190,8 @@ describe('unknown routes', () => {
   it('answer 404 NOT_FOUND with the error body, whatever the method', async () => {
     await expectError(await svc.app.request('/api/v1/nope'), 404, 'NOT_FOUND');
     await expectError(await postJson(svc.app, '/api/v2/embed', {}), 404, 'NOT_FOUND');
-    await expectError(await svc.app.request('/api/v1/compare'), 404, 'NOT_FOUND');
     await expectError(await svc.app.request('/'), 404, 'NOT_FOUND');
+    // A known path with another method is 405 (test/api/http-conventions.test.ts).
+    await expectError(await svc.app.request('/api/v1/compare'), 405, 'METHOD_NOT_ALLOWED');
   });
 });

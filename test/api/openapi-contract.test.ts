@@ -99,7 +99,7 @@ describe('/openapi.json', () => {
     for (const name of ['user_id', 'camera_id', 'group', 'kind', 'status', 'from', 'to', 'cursor', 'limit'])
       assert.ok(query('/api/v1/attendance').includes(name), `attendance ?${name}`);
     assert.deepEqual(query('/api/v1/users').sort(), ['cursor', 'group', 'limit']);
-    assert.deepEqual(query('/api/v1/jobs/{id}/results').sort(), ['cursor', 'limit']);
+    assert.deepEqual(query('/api/v1/jobs/{id}/results').sort(), ['cursor', 'limit', 'outcome']);
     assert.deepEqual(query('/api/v1/calibration').sort(), ['format', 'group']);
   });
 

@@ -160,6 +160,22 @@ describe('enrollment with DUPLICATE_POLICY=reject', () => {
     assert.ok(Number(tiny.value) > 20 && Number(tiny.value) < 45 && tiny.min === 60, JSON.stringify(tiny));
     for (const r of items)
       await expectError(await svc.app.request(`/api/v1/users/${r.ref}`), 404, 'USER_NOT_FOUND');
+    // Results filtered by outcome: only those items, still in index order.
+    const res = await svc.app.request(`/api/v1/jobs/${final.job_id}/results?outcome=INVALID_IMAGE`);
+    assert.equal(res.status, 200);
+    const page = await json<{ items: ItemResultBody[] }>(res);
+    assert.deepEqual(
+      page.items.map((r) => [r.index, r.ref]),
+      [
+        [0, 'bad-text'],
+        [1, 'bad-base64'],
+      ],
+    );
+    await expectError(
+      await svc.app.request(`/api/v1/jobs/${final.job_id}/results?outcome=not-a-code`),
+      400,
+      'INVALID_REQUEST',
+    );
   });
 
   it('re-enrolling a person gives UPDATED and a second template; mode replace leaves one', async () => {

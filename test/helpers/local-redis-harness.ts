@@ -14,13 +14,13 @@ if (port) await harness(port, end);
 async function harness(port: string, end: string): Promise<void> {
   onShutdown(logger, () => Promise.resolve());
   const own = await redisForStart(`redis://127.0.0.1:${port}`, true, () => undefined);
-  // A pipe write is asynchronous: exit only once the line is out.
-  process.stdout.write(`ready ${own?.pid ?? 0}\n`, () => {
-    if (end === 'exit') process.exit(0);
-  });
+  process.stdout.write(`ready ${own?.pid ?? 0}\n`);
+  // Half a second for the test to see the redis-server running before this process ends (an
+  // exit at once raced the test's check: it found the server already gone, 1 run in ~5).
+  if (end === 'exit') setTimeout(() => process.exit(0), 500);
   if (end === 'throw')
     setTimeout(() => {
       throw new Error('a bug after start-up');
-    }, 50);
+    }, 500);
   setInterval(() => undefined, 1000);
 }

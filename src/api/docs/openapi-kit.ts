@@ -107,6 +107,7 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   EMPTY_REFERENCES: 'reference_embeddings is empty',
   UNAUTHORIZED: 'missing X-API-Key header',
   NOT_FOUND: 'no such endpoint',
+  METHOD_NOT_ALLOWED: 'DELETE is not allowed on /api/v1/jobs/{id}; allowed: GET',
   USER_NOT_FOUND: 'no user emp-1042',
   JOB_NOT_FOUND: 'no job job_0b6f7c1e7a4e4c1d9a532f4b1d0e9c11',
   PAYLOAD_TOO_LARGE: 'the request body exceeds 15728640 bytes',

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { ServiceError } from '../../shared/errors.js';
-import { JobStatus, PageQuery } from '../../shared/schemas.js';
+import { JobStatus, ResultsQuery } from '../../shared/schemas.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, idParam, named, ok, routeApp } from '../docs/openapi-kit.js';
 import { JobResults, WebhookDeliveries } from '../docs/responses.js';
@@ -55,9 +55,9 @@ export function jobRoutes(deps: ApiDeps) {
     operationId: 'listJobResults',
     tags: ['Jobs'],
     summary: 'Per-item results, paged',
-    request: { params: JobId, query: PageQuery },
+    request: { params: JobId, query: ResultsQuery },
     responses: {
-      200: ok(JobResults, 'A page of item results, by item index'),
+      200: ok(JobResults, 'A page of item results, by item index (with outcome: only those)'),
       ...errors('INVALID_REQUEST', 'UNAUTHORIZED', 'JOB_NOT_FOUND'),
     },
   });
@@ -67,6 +67,7 @@ export function jobRoutes(deps: ApiDeps) {
     const page = await store.listItemResults(job.job_id, {
       limit: q.limit,
       ...(q.cursor ? { cursor: q.cursor } : {}),
+      ...(q.outcome ? { outcome: q.outcome } : {}),
     });
     return c.json(
       {

@@ -130,7 +130,10 @@ export class MongoStore implements Store {
     return jobs.getItemResult(this.collections, jobId, index);
   }
 
-  listItemResults(jobId: string, q: { cursor?: string; limit: number }): Promise<Page<ItemResult>> {
+  listItemResults(
+    jobId: string,
+    q: { cursor?: string; limit: number; outcome?: string },
+  ): Promise<Page<ItemResult>> {
     return jobs.listItemResults(this.collections, jobId, q);
   }
 

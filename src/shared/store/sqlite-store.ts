@@ -183,7 +183,10 @@ export class SqliteStore implements Store {
     return jobs.getItemResult(this.db, jobId, index);
   }
 
-  listItemResults(jobId: string, q: { cursor?: string; limit: number }): Promise<Page<ItemResult>> {
+  listItemResults(
+    jobId: string,
+    q: { cursor?: string; limit: number; outcome?: string },
+  ): Promise<Page<ItemResult>> {
     return jobs.listItemResults(this.db, jobId, q);
   }
 

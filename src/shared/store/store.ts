@@ -75,7 +75,11 @@ export interface Store {
   putItemResult(result: ItemResult): Promise<void>;
   getItemResult(jobId: string, index: number): Promise<ItemResult | undefined>;
   /** Results ordered by index, after `cursor`. */
-  listItemResults(jobId: string, query: { cursor?: string; limit: number }): Promise<Page<ItemResult>>;
+  /** In index order; with `outcome`, only the items that ended with it. */
+  listItemResults(
+    jobId: string,
+    query: { cursor?: string; limit: number; outcome?: string },
+  ): Promise<Page<ItemResult>>;
   countItemResults(jobId: string): Promise<{ done: number; failed: number }>;
 
   /**

@@ -908,6 +908,37 @@ export function storeConformance(
         });
       });
 
+      void it('listItemResults with an outcome pages through only those items; a forged cursor is refused', async () => {
+        for (let i = 0; i < 9; i++) {
+          await store.putItemResult(
+            item('job-1', i, i % 3 !== 0, i % 3 === 0 ? 'NO_FACE_DETECTED' : 'ENROLLED'),
+          );
+        }
+        const first = await store.listItemResults('job-1', { limit: 2, outcome: 'NO_FACE_DETECTED' });
+        assert.deepEqual(
+          first.items.map((r) => [r.index, r.outcome]),
+          [
+            [0, 'NO_FACE_DETECTED'],
+            [3, 'NO_FACE_DETECTED'],
+          ],
+        );
+        assert.ok(first.next_cursor);
+        const rest = await store.listItemResults('job-1', {
+          limit: 2,
+          outcome: 'NO_FACE_DETECTED',
+          cursor: first.next_cursor,
+        });
+        assert.deepEqual(
+          rest.items.map((r) => r.index),
+          [6],
+        );
+        assert.equal(rest.next_cursor, null);
+        await assert.rejects(
+          async () => store.listItemResults('job-1', { limit: 2, cursor: 'bm90LWEtbnVtYmVy' }),
+          /cursor/,
+        );
+      });
+
       void it('countItemResults counts done and failed', async () => {
         assert.deepEqual(await store.countItemResults('job-1'), { done: 0, failed: 0 });
         for (let i = 0; i < 5; i++) await store.putItemResult(item('job-1', i, i % 2 === 0, 'X'));

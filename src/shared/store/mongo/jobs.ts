@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeIndexCursor, encodeCursor } from '../cursor.js';
 import {
   isFinalStatus,
   type BatchJob,
@@ -101,13 +101,14 @@ export async function getItemResult(
 export async function listItemResults(
   cols: Collections,
   jobId: string,
-  q: { cursor?: string; limit: number },
+  q: { cursor?: string; limit: number; outcome?: string },
 ): Promise<Page<ItemResult>> {
-  const after = Number(decodeCursor(q.cursor) ?? -1);
-  // SQLite binds NaN as NULL, so `idx > NULL` matches nothing: an unreadable cursor is an empty page.
-  if (Number.isNaN(after)) return { items: [], next_cursor: null };
+  const after = decodeIndexCursor(q.cursor) ?? -1;
   const docs = await cols.items
-    .find({ job_id: jobId, index: { $gt: after } }, NO_ID)
+    .find(
+      { job_id: jobId, index: { $gt: after }, ...(q.outcome !== undefined ? { outcome: q.outcome } : {}) },
+      NO_ID,
+    )
     .sort({ index: 1 })
     .limit(q.limit + 1)
     .toArray();

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeIndexCursor, encodeCursor } from '../cursor.js';
 import type {
   BatchJob,
   BatchJobPatch,
@@ -58,14 +58,21 @@ export function getItemResult(
 export function listItemResults(
   db: Database.Database,
   jobId: string,
-  q: { cursor?: string; limit: number },
+  q: { cursor?: string; limit: number; outcome?: string },
 ): Promise<Page<ItemResult>> {
-  const after = Number(decodeCursor(q.cursor) ?? -1);
-  const rows = db
-    .prepare<[string, number, number], ItemRow>(
-      'SELECT * FROM item_results WHERE job_id = ? AND idx > ? ORDER BY idx LIMIT ?',
-    )
-    .all(jobId, after, q.limit + 1);
+  const after = decodeIndexCursor(q.cursor) ?? -1;
+  const rows =
+    q.outcome === undefined
+      ? db
+          .prepare<[string, number, number], ItemRow>(
+            'SELECT * FROM item_results WHERE job_id = ? AND idx > ? ORDER BY idx LIMIT ?',
+          )
+          .all(jobId, after, q.limit + 1)
+      : db
+          .prepare<[string, string, number, number], ItemRow>(
+            'SELECT * FROM item_results WHERE job_id = ? AND outcome = ? AND idx > ? ORDER BY idx LIMIT ?',
+          )
+          .all(jobId, q.outcome, after, q.limit + 1);
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
   return Promise.resolve({

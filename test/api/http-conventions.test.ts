@@ -1,0 +1,54 @@
+/**
+ * The small HTTP conventions: a known path with a method it does not answer is 405 with `Allow`
+ * (an unknown path stays 404), and a page cursor the API did not give out is 400 naming
+ * `cursor` (read leniently, an edited cursor silently restarted or skipped pages).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { expectError, startService, type TestService } from '../helpers/service.js';
+
+let svc: TestService;
+before(async () => {
+  svc = await startService({ worker: false });
+});
+after(async () => {
+  await svc?.stop();
+});
+
+describe('405 for a method a path does not answer', () => {
+  for (const [method, path, allow] of [
+    ['DELETE', '/api/v1/jobs/job_0123', 'GET, HEAD'],
+    ['PUT', '/api/v1/users/emp-1', 'DELETE, GET, HEAD'],
+    ['GET', '/api/v1/embed', 'POST'],
+    ['PATCH', '/api/v1/health', 'GET, HEAD'],
+  ] as const) {
+    it(`${method} ${path}: 405, Allow: ${allow}`, async () => {
+      const res = await svc.app.request(path, { method });
+      const body = await expectError(res, 405, 'METHOD_NOT_ALLOWED');
+      assert.equal(res.headers.get('allow'), allow);
+      assert.match(String(body.error), new RegExp(`${method} is not allowed`));
+    });
+  }
+
+  it('an unknown path is still 404 NOT_FOUND, whatever the method', async () => {
+    await expectError(await svc.app.request('/api/v1/nothing-here'), 404, 'NOT_FOUND');
+    await expectError(await svc.app.request('/api/v1/users/a/b/c', { method: 'POST' }), 404, 'NOT_FOUND');
+  });
+});
+
+describe('400 for a malformed page cursor', () => {
+  for (const path of ['/api/v1/users', '/api/v1/attendance', '/api/v1/unknowns']) {
+    it(`${path}?cursor=<edited>: 400 naming cursor`, async () => {
+      for (const cursor of ['not*base64', 'abc=', '%%%']) {
+        const res = await svc.app.request(`${path}?cursor=${encodeURIComponent(cursor)}`);
+        const body = await expectError(res, 400, 'INVALID_REQUEST');
+        assert.equal(body.field, 'cursor', cursor);
+      }
+    });
+  }
+
+  it('a cursor the API gave out pages on', async () => {
+    const res = await svc.app.request('/api/v1/users?limit=1');
+    assert.equal(res.status, 200);
+  });
+});
