@@ -56,7 +56,8 @@ export function createApp(deps: ApiDeps): Hono {
   const allowed = allowedMethods(app);
   app.notFound((c) => {
     const methods = allowed(c.req.path);
-    if (methods.length > 0) {
+    // A route of this method that found nothing (an unknown asset) is a 404, not a 405.
+    if (methods.length > 0 && !methods.includes(c.req.method)) {
       c.set('errorCode', 'METHOD_NOT_ALLOWED');
       c.header('Allow', methods.join(', '));
       const why = `${c.req.method} is not allowed on ${c.req.path}; allowed: ${methods.join(', ')}`;

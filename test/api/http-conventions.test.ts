@@ -30,6 +30,10 @@ describe('405 for a method a path does not answer', () => {
     });
   }
 
+  it('a route of the right method that finds nothing stays 404 (an unknown docs asset)', async () => {
+    await expectError(await svc.app.request('/docs/assets/package.json'), 404, 'NOT_FOUND');
+  });
+
   it('an unknown path is still 404 NOT_FOUND, whatever the method', async () => {
     await expectError(await svc.app.request('/api/v1/nothing-here'), 404, 'NOT_FOUND');
     await expectError(await svc.app.request('/api/v1/users/a/b/c', { method: 'POST' }), 404, 'NOT_FOUND');
