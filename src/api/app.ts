@@ -17,6 +17,7 @@ import { batchEmbedRoutes } from './routes/batch-embed.js';
 import { calibrationRoutes } from './routes/calibration.js';
 import { compareRoutes } from './routes/compare.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
+import { groupRoutes } from './routes/groups.js';
 import { jobRoutes } from './routes/jobs.js';
 import { unknownRoutes } from './routes/unknowns.js';
 import { userRoutes } from './routes/users.js';
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route(V1, batchEmbedRoutes(deps));
   app.route(V1, jobRoutes(deps));
   app.route(V1, userRoutes(deps));
+  app.route(V1, groupRoutes(deps));
   app.route(V1, attendanceRoutes(deps));
   app.route(V1, unknownRoutes(deps));
   app.route('/', calibrationRoutes(deps)); // its prefix is its own: see there

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ServiceError, type ErrorCode } from '../shared/errors.js';
+import { requireBodyType, type BodyType } from './content-type.js';
 import { prescanJson, type ArrayLimit } from './json-prescan.js';
 
 export interface ReadJsonOptions {
@@ -15,8 +16,12 @@ export interface ReadJsonOptions {
 /** Python's json.dumps writes these for float('nan') / float('inf'); they are not JSON. */
 const NON_FINITE = /(?<![A-Za-z"])(NaN|-?Infinity)(?![A-Za-z"])/;
 
-/** The raw request body (already bounded by the route's body limit). */
-export async function readBody(c: Context): Promise<Buffer> {
+/**
+ * The raw request body (already bounded by the route's body limit), once its Content-Type is one
+ * the route reads (`accepts`: the error names them all, so a batch route says multipart too).
+ */
+export async function readBody(c: Context, accepts?: readonly BodyType[]): Promise<Buffer> {
+  requireBodyType(c, accepts);
   return Buffer.from(await c.req.arrayBuffer());
 }
 

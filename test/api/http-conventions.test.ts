@@ -56,3 +56,62 @@ describe('400 for a malformed page cursor', () => {
     assert.equal(res.status, 200);
   });
 });
+
+describe('415 for a body of a type the route does not read', () => {
+  const json = ['/embed', '/compare', '/identify', '/jobs/embed', '/sightings/search', '/webhook-endpoints'];
+  const jsonOrMultipart = ['/enrollments', '/attendance'];
+  for (const path of [...json, ...jsonOrMultipart]) {
+    it(`POST /api/v1${path} with text/plain: 415 naming what it reads, before the body is read`, async () => {
+      const res = await svc.app.request(`/api/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        body: '{}',
+      });
+      const body = await expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.match(String(body.error), /text\/plain/);
+      assert.match(String(body.error), /application\/json/);
+      if (jsonOrMultipart.includes(path)) assert.match(String(body.error), /multipart\/form-data/);
+    });
+  }
+
+  it('a form-encoded body (curl -d without -H) is 415 on a JSON-only route', async () => {
+    const res = await svc.app.request('/api/v1/embed', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '{"image":"x"}',
+    });
+    await expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  for (const type of [
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON',
+    'application/problem+json',
+    undefined,
+  ]) {
+    it(`${type ?? 'no Content-Type'} is read as JSON (an empty object: 400 for the field, not 415)`, async () => {
+      const headers: Record<string, string> = type ? { 'content-type': type } : {};
+      // Bytes, not a string: a string body makes the Request itself add text/plain.
+      const body = new TextEncoder().encode('{}');
+      const res = await svc.app.request('/api/v1/embed', { method: 'POST', headers, body });
+      const error = await expectError(res, 400, 'INVALID_REQUEST');
+      assert.equal(error.field, 'image');
+    });
+  }
+});
+
+describe('the reference documents 415 where it can happen', () => {
+  it('every operation with a JSON body lists 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const doc = (await (await svc.app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+    };
+    const withBody = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.requestBody !== undefined)
+        .map(([method, op]) => ({ at: `${method} ${path}`, op })),
+    );
+    assert.ok(withBody.length >= 9, `${withBody.length} operations with a body`);
+    for (const { at, op } of withBody) assert.ok(op.responses['415'], `${at} documents 415`);
+  });
+});

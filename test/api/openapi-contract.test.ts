@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -43,6 +43,8 @@ before(async () => {
   doc = await json<OpenApi>(res);
   docFile = join(dir, 'openapi.json');
   writeFileSync(docFile, JSON.stringify(doc));
+  // The two reviewed exceptions (why: in the file); Redocly reads it from its working directory.
+  copyFileSync(resolve('test/api/redocly-lint-ignore.yaml'), join(dir, '.redocly.lint-ignore.yaml'));
 });
 after(async () => {
   rmSync(dir, { recursive: true, force: true });
@@ -55,26 +57,28 @@ const operations = () =>
   );
 
 describe('/openapi.json', () => {
-  it('passes @redocly/cli lint with the recommended rules: 0 errors', () => {
-    const r = spawnSync(bin('redocly'), ['lint', '--extends', 'recommended', '--format', 'json', docFile], {
-      env: OFFLINE_ENV,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+  it('passes @redocly/cli lint with the recommended rules: 0 errors, 0 warnings', () => {
+    const r = spawnSync(
+      bin('redocly'),
+      ['lint', '--extends', 'recommended', '--format', 'json', 'openapi.json'],
+      {
+        cwd: dir,
+        env: OFFLINE_ENV,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     const report = JSON.parse(r.stdout) as {
       totals: { errors: number; warnings: number };
       problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
     };
-    const errors = report.problems.filter((p) => p.severity === 'error');
     assert.deepEqual(
-      errors.map((p) => `${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`),
+      report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`),
       [],
-      'Redocly errors',
+      'Redocly problems',
     );
-    assert.equal(report.totals.errors, 0);
+    assert.equal(report.totals.errors + report.totals.warnings, 0);
     assert.equal(r.status, 0, r.stderr);
-    // Warnings are reported, not failed on; the count is in the test output for review.
-    console.log(`redocly: ${report.totals.errors} errors, ${report.totals.warnings} warnings`);
   });
 
   it('declares every {param} of every path, and a success schema for every JSON operation', () => {

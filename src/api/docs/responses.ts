@@ -40,6 +40,21 @@ export const User = z
   })
   .openapi('User');
 
+export const GroupList = z
+  .object({
+    groups: z.array(
+      z.object({
+        group: z
+          .string()
+          .nullable()
+          .openapi({ example: 'site-north' })
+          .describe('null: users enrolled without a group'),
+        users: z.number().int().openapi({ example: 412 }),
+      }),
+    ),
+  })
+  .openapi('GroupList');
+
 export const ErasureReceipt = z
   .object({
     user_id: z.string(),

@@ -53,6 +53,7 @@ export function attendanceRoutes(deps: ApiDeps) {
         'INVALID_REQUEST',
         'INVALID_IMAGE',
         'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
         'IMAGE_TOO_LARGE',
         'SERVICE_UNAVAILABLE',
@@ -119,6 +120,7 @@ export function attendanceRoutes(deps: ApiDeps) {
       ...errors(
         'INVALID_REQUEST',
         'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
         'BATCH_TOO_LARGE',
         'IDEMPOTENCY_KEY_REUSED',
@@ -184,7 +186,7 @@ interface AttendanceUpload extends Omit<AttendanceBody, 'frames'> {
 }
 
 async function fromJson(c: Context, deps: ApiDeps): Promise<AttendanceUpload> {
-  const raw = await readBody(c);
+  const raw = await readBody(c, ['json', 'multipart']);
   const req = await readJson(c, AttendanceRequest, { bytes: raw, limits: [batchLimit(deps, 'frames')] });
   return {
     ...req,

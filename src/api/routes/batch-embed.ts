@@ -35,6 +35,7 @@ export function batchEmbedRoutes(deps: ApiDeps) {
       ...errors(
         'INVALID_REQUEST',
         'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
         'BATCH_TOO_LARGE',
         'IDEMPOTENCY_KEY_REUSED',

@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { CompareRequest, CompareResponse } from '../../shared/schemas.js';
 import { limitBody } from '../body-limit.js';
+import { requireBodyType } from '../content-type.js';
 import { runCompare } from '../compare/compare-pool.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, jsonBody, named, ok, routeApp } from '../docs/openapi-kit.js';
@@ -36,13 +37,15 @@ export function compareRoutes(deps: ApiDeps) {
         'DIMENSION_MISMATCH',
         'EMPTY_REFERENCES',
         'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
         'TOO_MANY_REFERENCES',
       ),
     },
   });
-  app.openapi(route, async (c) =>
-    c.json(await runCompare(await c.req.arrayBuffer(), config.maxReferences), 200),
-  );
+  app.openapi(route, async (c) => {
+    requireBodyType(c);
+    return c.json(await runCompare(await c.req.arrayBuffer(), config.maxReferences), 200);
+  });
   return app;
 }

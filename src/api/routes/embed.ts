@@ -29,6 +29,7 @@ export function embedRoutes(deps: ApiDeps) {
         'INVALID_REQUEST',
         'INVALID_IMAGE',
         'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
         'IMAGE_TOO_LARGE',
         'NO_FACE_DETECTED',

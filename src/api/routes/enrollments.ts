@@ -70,6 +70,7 @@ export function enrollmentRoutes(deps: ApiDeps) {
       ...errors(
         'INVALID_REQUEST',
         'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
         'BATCH_TOO_LARGE',
         'IDEMPOTENCY_KEY_REUSED',
@@ -122,7 +123,7 @@ export function enrollmentRoutes(deps: ApiDeps) {
 }
 
 async function fromJson(c: Context, deps: ApiDeps): Promise<ParsedEnrollment> {
-  const raw = await readBody(c);
+  const raw = await readBody(c, ['json', 'multipart']);
   const req = await readJson(c, EnrollmentRequest, { bytes: raw, limits: [batchLimit(deps, 'items')] });
   return {
     items: req.items.map(({ image, images, ...item }, i) => ({

@@ -118,7 +118,13 @@ export function unknownRoutes(deps: ApiDeps) {
     },
     responses: {
       200: ok(UnknownEnrolled, 'Enrolled'),
-      ...errors('INVALID_REQUEST', 'UNAUTHORIZED', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE'),
+      ...errors(
+        'INVALID_REQUEST',
+        'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
+        'NOT_FOUND',
+        'PAYLOAD_TOO_LARGE',
+      ),
     },
   });
   app.openapi(enroll, async (c) => {
@@ -172,6 +178,7 @@ export function unknownRoutes(deps: ApiDeps) {
         'INVALID_REQUEST',
         'INVALID_IMAGE',
         'UNAUTHORIZED',
+        'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
         'NO_FACE_DETECTED',
         'SERVICE_UNAVAILABLE',

@@ -39,7 +39,7 @@ export function webhookEndpointRoutes(deps: ApiDeps) {
     },
     responses: {
       201: ok(WebhookEndpointCreated, 'The endpoint with its secret'),
-      ...errors('INVALID_REQUEST', 'UNAUTHORIZED', 'PAYLOAD_TOO_LARGE'),
+      ...errors('INVALID_REQUEST', 'UNAUTHORIZED', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'),
     },
   });
   app.openapi(register, async (c) => {

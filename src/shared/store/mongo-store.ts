@@ -18,6 +18,7 @@ import type {
   EnrollOutcome,
   ErasureReceipt,
   GalleryEntry,
+  GroupSummary,
   IdempotencyRecord,
   ItemResult,
   Page,
@@ -84,6 +85,10 @@ export class MongoStore implements Store {
 
   listUsers(q: { group?: string; cursor?: string; limit: number }): Promise<Page<User>> {
     return users.listUsers(this.collections, q);
+  }
+
+  listGroups(): Promise<GroupSummary[]> {
+    return users.listGroups(this.collections);
   }
 
   deleteUser(userId: string, opts?: { tombstoneIfUnknown?: boolean }): Promise<ErasureReceipt | undefined> {

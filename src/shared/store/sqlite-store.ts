@@ -16,6 +16,7 @@ import type {
   EnrollOutcome,
   ErasureReceipt,
   GalleryEntry,
+  GroupSummary,
   IdempotencyRecord,
   ItemResult,
   Page,
@@ -81,6 +82,10 @@ export class SqliteStore implements Store {
 
   listUsers(q: { group?: string; cursor?: string; limit: number }): Promise<Page<User>> {
     return users.listUsers(this.db, q);
+  }
+
+  listGroups(): Promise<GroupSummary[]> {
+    return users.listGroups(this.db);
   }
 
   deleteUser(userId: string, opts?: { tombstoneIfUnknown?: boolean }): Promise<ErasureReceipt | undefined> {

@@ -6,6 +6,7 @@ import type {
   EnrollOutcome,
   ErasureReceipt,
   GalleryEntry,
+  GroupSummary,
   IdempotencyRecord,
   ItemResult,
   Page,
@@ -50,6 +51,8 @@ export interface Store {
   ): Promise<EnrollOutcome | 'ERASED'>;
   getUser(userId: string): Promise<User | undefined>;
   listUsers(query: { group?: string; cursor?: string; limit: number }): Promise<Page<User>>;
+  /** Every group with its user count, by name, the ungrouped (null) last. */
+  listGroups(): Promise<GroupSummary[]>;
   /**
    * Erases the user and templates; leaves a tombstone so in-flight work cannot re-create them
    * (see `enroll`'s acceptedAt). For a user id the store does not hold, the tombstone is written

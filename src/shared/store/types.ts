@@ -108,6 +108,12 @@ export interface IdempotencyRecord {
   created_at: string;
 }
 
+/** A group of users (a site, a shift: the gallery segment a query can name) and its size. */
+export interface GroupSummary {
+  group: string | null;
+  users: number;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;

@@ -179,6 +179,30 @@ export function storeConformance(
         });
       });
 
+      void it('listGroups counts each group’s users, by name, the ungrouped last; [] when empty', async () => {
+        assert.deepEqual(await store.listGroups(), []);
+        for (const [id, group] of [
+          ['u1', 'site-b'],
+          ['u2', 'site-a'],
+          ['u3', 'site-b'],
+          ['u4', null],
+          ['u5', 'site-b'],
+        ] as const) {
+          await store.enroll(user(id, group), template(`${id}-a`), 'add');
+          await store.enroll(user(id, null), template(`${id}-b`), 'add'); // keeps the group, adds a template
+        }
+        assert.deepEqual(await store.listGroups(), [
+          { group: 'site-a', users: 1 },
+          { group: 'site-b', users: 3 },
+          { group: null, users: 1 },
+        ]);
+        await store.deleteUser('u2');
+        assert.deepEqual(await store.listGroups(), [
+          { group: 'site-b', users: 3 },
+          { group: null, users: 1 },
+        ]);
+      });
+
       void it('getUser returns the user with template summaries and no embeddings', async () => {
         const input: UserInput = {
           user_id: 'u1',

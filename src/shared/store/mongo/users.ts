@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import type {
   EnrollOutcome,
   ErasureReceipt,
+  GroupSummary,
   Page,
   TemplateInput,
   TemplateSummary,
@@ -155,4 +156,16 @@ async function withTemplates(cols: Collections, docs: UserDoc[]): Promise<User[]
     updated_at: d.updated_at,
     templates: templates.filter((t) => t.user_id === d.user_id).map(toSummary),
   }));
+}
+
+/** $group with $sum (FerretDB v1 runs both); sorted here, so null (the ungrouped) goes last. */
+export async function listGroups(cols: Collections): Promise<GroupSummary[]> {
+  const rows = await cols.users
+    .aggregate<{ _id: string | null; users: number }>([{ $group: { _id: '$group', users: { $sum: 1 } } }])
+    .toArray();
+  return rows
+    .map((r) => ({ group: r._id ?? null, users: r.users }))
+    .sort((a, b) =>
+      a.group === b.group ? 0 : a.group === null ? 1 : b.group === null ? -1 : a.group < b.group ? -1 : 1,
+    );
 }

@@ -5,6 +5,7 @@ import type {
   EnrollOutcome,
   ErasureReceipt,
   GalleryEntry,
+  GroupSummary,
   Page,
   TemplateInput,
   TemplateSummary,
@@ -200,4 +201,14 @@ function toUser(db: Database.Database, row: UserRow): User {
     updated_at: row.updated_at,
     templates,
   };
+}
+
+/** On the (grp, user_id) index; NULLs sort first in SQLite, so the ungrouped are moved last. */
+export function listGroups(db: Database.Database): Promise<GroupSummary[]> {
+  const rows = db
+    .prepare<[], { grp: string | null; users: number }>(
+      'SELECT grp, COUNT(*) AS users FROM users GROUP BY grp ORDER BY grp IS NULL, grp',
+    )
+    .all();
+  return Promise.resolve(rows.map((r) => ({ group: r.grp, users: r.users })));
 }
