@@ -39,6 +39,14 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/(cli|shared)/' },
     },
     {
+      name: 'launcher-only-from-all-in-one',
+      severity: 'error',
+      comment:
+        'src/launcher (starting a local redis-server for `npm start`) is dev tooling: the API and worker connect to the Redis they are given.',
+      from: { path: '^src/(api|worker|shared|cli)/' },
+      to: { path: '^src/launcher/' },
+    },
+    {
       name: 'src-not-to-test-or-bench',
       severity: 'error',
       comment: 'Nothing in src imports test/ or bench/ (they import src, not the other way round).',

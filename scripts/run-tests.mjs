@@ -8,7 +8,7 @@
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureRedis } from '../dist/src/shared/redis-bootstrap.js';
+import { ensureRedis } from '../dist/src/launcher/redis-bootstrap.js';
 import { ensureFerretdb, FERRETDB_VERSION, startFerretdb } from './ferretdb.mjs';
 
 await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');

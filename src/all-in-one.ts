@@ -11,7 +11,7 @@ import { createLogger } from './shared/logger.js';
 import { onShutdown } from './shared/shutdown.js';
 import { checkModelsDir, startOrExit } from './shared/startup.js';
 import { startWorkerService, type WorkerService } from './worker/service.js';
-import { redisForStart } from './shared/redis-bootstrap.js';
+import { redisForStart } from './launcher/redis-bootstrap.js';
 
 const NAME = 'shelia';
 const config = await startOrExit(NAME, () => loadConfig());

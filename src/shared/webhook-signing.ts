@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 /**
  * Standard Webhooks (standardwebhooks.com): `webhook-id`, `webhook-timestamp` (unix seconds) and
@@ -32,21 +32,4 @@ export function webhookHeaders(
     'webhook-timestamp': String(timestamp),
     'webhook-signature': signWebhook(secret, id, timestamp, body),
   };
-}
-
-/** For receivers written against Shelia (and our tests): constant-time check of any v1 signature. */
-export function verifyWebhook(
-  secret: string,
-  headers: Record<string, string | undefined>,
-  body: string,
-): boolean {
-  const id = headers['webhook-id'];
-  const ts = Number(headers['webhook-timestamp']);
-  const given = headers['webhook-signature'];
-  if (!id || !Number.isFinite(ts) || !given) return false;
-  const expected = Buffer.from(signWebhook(secret, id, ts, body));
-  return given.split(' ').some((sig) => {
-    const b = Buffer.from(sig);
-    return b.length === expected.length && timingSafeEqual(b, expected);
-  });
 }

@@ -3,7 +3,7 @@
  * unset), on a port of the test's choosing (the real default, 6379, is the shared test Redis).
  * argv: <port> <how to end: wait | exit | throw> (used by test/ops/all-in-one-redis.test.ts). Prints `ready <pid of redis-server>`.
  */
-import { redisForStart } from '../../src/shared/redis-bootstrap.js';
+import { redisForStart } from '../../src/launcher/redis-bootstrap.js';
 import { onShutdown } from '../../src/shared/shutdown.js';
 import { logger } from './service.js';
 

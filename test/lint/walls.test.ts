@@ -35,6 +35,8 @@ const PROBES: Record<string, string> = {
   'src/shared/walls-probe.ts': "export { apiThing } from '../api/walls-target.js';\n",
   'src/cli/walls-probe.ts': "export { workerThing } from '../worker/walls-target.js';\n",
   'src/shared/walls-test-probe.ts': "export { testThing } from '../../test/walls-target.js';\n",
+  'src/launcher/walls-target.ts': 'export const launcherThing = 1;\n',
+  'src/worker/walls-launcher-probe.ts': "export { launcherThing } from '../launcher/walls-target.js';\n",
   // A type-only cycle: type-only imports count (the config says why).
   'src/shared/walls-cycle-a.ts':
     "import type { B } from './walls-cycle-b.js';\nexport interface A {\n  b?: B;\n}\n",
@@ -47,6 +49,7 @@ const EXPECTED: [rule: string, from: string, to: string][] = [
   ['shared-not-to-sides', 'src/shared/walls-probe.ts', 'src/api/walls-target.ts'],
   ['cli-only-shared', 'src/cli/walls-probe.ts', 'src/worker/walls-target.ts'],
   ['src-not-to-test-or-bench', 'src/shared/walls-test-probe.ts', 'test/walls-target.ts'],
+  ['launcher-only-from-all-in-one', 'src/worker/walls-launcher-probe.ts', 'src/launcher/walls-target.ts'],
   ['no-circular', 'src/shared/walls-cycle-a.ts', 'src/shared/walls-cycle-b.ts'],
 ];
 

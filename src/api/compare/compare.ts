@@ -1,6 +1,6 @@
 import { ServiceError, type ErrorCode } from '../../shared/errors.js';
 import { norm } from '../../shared/face-math.js';
-import { rank } from '../../shared/matching.js';
+import { rank } from './ranking.js';
 import { CompareRequest, type CompareResponse } from '../../shared/schemas.js';
 import { THRESHOLDS } from '../../shared/thresholds.js';
 import { parseJsonBytes } from '../validate.js';

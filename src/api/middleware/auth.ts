@@ -24,8 +24,8 @@ export function keyChecker(
 }
 
 /**
- * `X-API-Key`, as in the guide. With no key configured, auth is off — main.ts then refuses to
- * listen beyond loopback.
+ * `X-API-Key`, as in the guide. With no key configured, auth is off — startApiServer (server.ts)
+ * then refuses to listen beyond loopback.
  */
 export function apiKeyAuth(keys: readonly string[], hashes: readonly string[]): MiddlewareHandler {
   const matches = keyChecker(keys, hashes);

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { StartupError } from './startup.js';
+import { StartupError } from '../shared/startup.js';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

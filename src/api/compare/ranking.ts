@@ -1,4 +1,4 @@
-import { distance, type DistanceMetric, type Vector } from './face-math.js';
+import { distance, type DistanceMetric, type Vector } from '../../shared/face-math.js';
 
 export interface Candidate<Id> {
   id: Id;
