@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis-client.js';
 import sharp from 'sharp';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
@@ -149,7 +149,7 @@ export async function startWorkerService(
         }
       },
       {
-        ...queueOptions(config, workerConnections[i] as Redis),
+        ...queueOptions(config, workerConnections[i] as RedisClient),
         concurrency: CONCURRENCY[name](config),
         lockDuration: config.jobLockMs,
         stalledInterval: config.stalledIntervalMs,

@@ -1,0 +1,95 @@
+/**
+ * Shelia on a real Redis Cluster: three masters from redis-server on loopback (no replicas),
+ * REDIS_CLUSTER=true with REDIS_URL one of them, KEY_PREFIX hash-tagged. The API and a worker
+ * run a sync /embed of a real photo and an enrollment batch (a BullMQ flow across two queues)
+ * to its final status; every key Shelia wrote sits in one slot. A prefix without a hash tag is
+ * refused at start-up in one line (BullMQ's multi-key scripts would fail on a cluster).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { masters } from '../../src/shared/redis-client.js';
+import { enrollAndWait, firstIdentities, getUser, item, lfw, notAnImage } from '../helpers/batches.js';
+import { modelsDir, repoRoot } from '../helpers/faces.js';
+import { clusterUnavailable, startPrivateCluster, type PrivateCluster } from '../helpers/private-cluster.js';
+import { freshPrefix, json, postJson, startService, type TestService } from '../helpers/service.js';
+
+const skip = clusterUnavailable() ?? false;
+/** LFW people whose first photo enrolls (the measured outcomes of test/helpers/batches.ts). */
+const PEOPLE = firstIdentities(12)
+  .filter((p) => p.expected === 'ENROLLED')
+  .slice(0, 4)
+  .map((p) => p.name);
+
+describe('on a 3-master Redis Cluster with a hash-tagged KEY_PREFIX', { skip }, () => {
+  let cluster: PrivateCluster;
+  let svc: TestService;
+  before(async () => {
+    cluster = await startPrivateCluster(3);
+    svc = await startService({
+      env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', KEY_PREFIX: `{${freshPrefix('cluster')}}` },
+    });
+  });
+  after(async () => {
+    const left = await svc?.stop();
+    await cluster?.stop();
+    assert.equal(left, 0, 'connections the service left open');
+  });
+
+  it('answers a sync /embed of a real photo', async () => {
+    const res = await postJson(svc.app, '/api/v1/embed', { image: lfw('Aaron_Peirsol').toString('base64') });
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = await json<{ embedding: number[] }>(res);
+    assert.equal(body.embedding.length, 512);
+  });
+
+  it('runs an enrollment batch to completed_with_errors with each item its outcome', async () => {
+    const { final, items } = await enrollAndWait(svc.app, {
+      items: [...PEOPLE.map((p) => item(p, lfw(p), 'cluster')), item('bad-text', notAnImage)],
+    });
+    assert.equal(final.status, 'completed_with_errors');
+    assert.deepEqual(
+      items.map((r) => [r.ref, r.outcome]),
+      [...PEOPLE.map((p) => [p, 'ENROLLED']), ['bad-text', 'INVALID_IMAGE']],
+    );
+    for (const p of PEOPLE) assert.equal((await getUser(svc.app, p)).templates.length, 1, p);
+  });
+
+  it('kept every key it wrote in one slot, on one master', async () => {
+    const keys = await svc.keys();
+    assert.ok(keys.length > 0, 'no keys found under the prefix');
+    const slots = new Set(
+      await Promise.all(keys.map(async (k) => Number(await svc.redis.call('CLUSTER', 'KEYSLOT', k)))),
+    );
+    assert.equal(slots.size, 1, `keys in slots ${[...slots].join(', ')}`);
+    const holding = await Promise.all(masters(svc.redis).map(async (n) => Number(await n.dbsize())));
+    assert.equal(holding.filter((n) => n > 0).length, 1, `keys per master: ${holding.join(', ')}`);
+  });
+
+  it('refuses to start with a KEY_PREFIX without a hash tag, in one line', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'dist/src/api/main.js')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        REDIS_URL: cluster.url,
+        REDIS_CLUSTER: 'true',
+        KEY_PREFIX: 'shelia',
+        MODELS_DIR: modelsDir,
+        LOG_FORMAT: 'json',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    clearTimeout(timer);
+    assert.equal(code, 1, stderr);
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+    assert.deepEqual(lines, [
+      'shelia-api: invalid configuration: KEY_PREFIX: with REDIS_CLUSTER=true it must hold a hash tag, ' +
+        "e.g. {shelia}, so that all of Shelia's keys land in one slot (BullMQ's scripts use several keys at once) " +
+        '(see Redis Cluster in README.md)',
+    ]);
+  });
+});
