@@ -76,3 +76,14 @@ export function clusterConfigIssue(config: RedisTarget & { readonly keyPrefix: s
 export function masters(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];
 }
+
+/**
+ * Whether the server holding Shelia's keys answers. PING carries no key, so a cluster client
+ * sends it to any node: with the master of the prefix's slot killed, PING kept answering PONG
+ * from the other masters (8 of 8 over 8 s) while every command on Shelia's keys failed. A read
+ * of a key in the slot (EXISTS: nothing is written) goes to the master that holds it.
+ */
+export async function answers(client: RedisClient, keyPrefix: string): Promise<boolean> {
+  if (client instanceof Cluster) return typeof (await client.exists(`${keyPrefix}:ping`)) === 'number';
+  return (await client.ping()) === 'PONG';
+}

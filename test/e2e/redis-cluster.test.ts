@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { JobGateway } from '../../src/api/job-gateway.js';
+import { loadConfig } from '../../src/shared/config.js';
 import { masters } from '../../src/shared/redis-client.js';
 import { enrollAndWait, firstIdentities, getUser, item, lfw, notAnImage } from '../helpers/batches.js';
 import { modelsDir, repoRoot } from '../helpers/faces.js';
 import { clusterUnavailable, startPrivateCluster, type PrivateCluster } from '../helpers/private-cluster.js';
-import { freshPrefix, json, postJson, startService, type TestService } from '../helpers/service.js';
+import { freshPrefix, json, postJson, startService, waitFor, type TestService } from '../helpers/service.js';
 
 const skip = clusterUnavailable() ?? false;
 /** LFW people whose first photo enrolls (the measured outcomes of test/helpers/batches.ts). */
@@ -91,5 +93,36 @@ describe('on a 3-master Redis Cluster with a hash-tagged KEY_PREFIX', { skip }, 
         "e.g. {shelia}, so that all of Shelia's keys land in one slot (BullMQ's scripts use several keys at once) " +
         '(see Redis Cluster in README.md)',
     ]);
+  });
+});
+
+describe("on a Redis Cluster whose master of the prefix's slot dies", { skip }, () => {
+  let cluster: PrivateCluster;
+  let jobs: JobGateway;
+  before(async () => {
+    cluster = await startPrivateCluster(3);
+  });
+  after(async () => {
+    await jobs?.close();
+    await cluster?.stop();
+  });
+
+  it("/health's Redis ping fails, though the other masters still answer PING", async () => {
+    const config = loadConfig({
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: 'true',
+      KEY_PREFIX: `{${freshPrefix('cluster-down')}}`,
+      MODELS_DIR: modelsDir,
+    });
+    jobs = new JobGateway(config);
+    await jobs.ready(5000);
+    assert.equal(await jobs.ping(500), true);
+    const slot = Number(await jobs.redis.call('CLUSTER', 'KEYSLOT', `${config.keyPrefix}:x`));
+    const shards = (await jobs.redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const port = shards.find(([from, to]) => from <= slot && slot <= to)?.[2][1];
+    assert.ok(port !== undefined, `no master owns slot ${slot}`);
+    process.kill(cluster.pids[cluster.ports.indexOf(port)] ?? 0, 'SIGKILL');
+    // Before: PING went to any node, so /health said Redis was reachable (8 of 8 pings PONG over 8 s).
+    await waitFor(async () => !(await jobs.ping(500)), 'the ping to fail', 10_000);
   });
 });
