@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { StartupError } from './startup.js';
 
 /**
  * A connection to Shelia's Redis: one server, or a Redis Cluster (REDIS_CLUSTER=true, REDIS_URL
@@ -86,4 +87,46 @@ export function masters(client: RedisClient): Redis[] {
 export async function answers(client: RedisClient, keyPrefix: string): Promise<boolean> {
   if (client instanceof Cluster) return typeof (await client.exists(`${keyPrefix}:ping`)) === 'number';
   return (await client.ping()) === 'PONG';
+}
+
+/**
+ * Refuses to start when REDIS_CLUSTER says the opposite of what REDIS_URL is. A single-server
+ * client on a cluster node fails every BullMQ add with `MOVED 5669 127.0.0.1:42995` (hash-tagged
+ * prefix) or `CROSSSLOT` (not), i.e. 503s that do not say why; a cluster client on a single
+ * server never gets a slot map. One `INFO cluster` on a connection of its own, bounded by
+ * `timeoutMs`; a Redis that does not answer (or refuses INFO) gives no verdict: the service
+ * starts and reports it as it does any Redis outage.
+ */
+export async function checkRedisMode(target: RedisTarget, timeoutMs = 1000): Promise<void> {
+  const probe = new Redis(target.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+  });
+  probe.on('error', () => undefined);
+  let info: string;
+  try {
+    await probe.connect();
+    info = await probe.info('cluster');
+  } catch {
+    return;
+  } finally {
+    probe.disconnect();
+  }
+  const u = new URL(target.redisUrl);
+  const node = `${u.hostname}:${u.port || 6379}`;
+  const enabled = /^cluster_enabled:1\b/m.test(info);
+  if (enabled && !target.redisCluster) {
+    throw new StartupError(
+      `REDIS_URL (${node}) is a node of a Redis Cluster: set REDIS_CLUSTER=true and a hash-tagged KEY_PREFIX, e.g. {shelia}`,
+    );
+  }
+  if (!enabled && target.redisCluster) {
+    throw new StartupError(
+      `REDIS_CLUSTER=true but REDIS_URL (${node}) is not a cluster node (cluster_enabled:0): unset REDIS_CLUSTER`,
+    );
+  }
 }

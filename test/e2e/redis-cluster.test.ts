@@ -2,8 +2,10 @@
  * Shelia on a real Redis Cluster: three masters from redis-server on loopback (no replicas),
  * REDIS_CLUSTER=true with REDIS_URL one of them, KEY_PREFIX hash-tagged. The API and a worker
  * run a sync /embed of a real photo and an enrollment batch (a BullMQ flow across two queues)
- * to its final status; every key Shelia wrote sits in one slot. A prefix without a hash tag is
- * refused at start-up in one line (BullMQ's multi-key scripts would fail on a cluster).
+ * to its final status; every key Shelia wrote sits in one slot. A prefix without a hash tag, a
+ * cluster node without REDIS_CLUSTER=true and REDIS_CLUSTER=true on a single server are each
+ * refused at start-up in one line (BullMQ fails obscurely otherwise); /health notices the death
+ * of the master holding the prefix's slot.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,7 +17,15 @@ import { masters } from '../../src/shared/redis-client.js';
 import { enrollAndWait, firstIdentities, getUser, item, lfw, notAnImage } from '../helpers/batches.js';
 import { modelsDir, repoRoot } from '../helpers/faces.js';
 import { clusterUnavailable, startPrivateCluster, type PrivateCluster } from '../helpers/private-cluster.js';
-import { freshPrefix, json, postJson, startService, waitFor, type TestService } from '../helpers/service.js';
+import {
+  freshPrefix,
+  json,
+  postJson,
+  REDIS_URL,
+  startService,
+  waitFor,
+  type TestService,
+} from '../helpers/service.js';
 
 const skip = clusterUnavailable() ?? false;
 /** LFW people whose first photo enrolls (the measured outcomes of test/helpers/batches.ts). */
@@ -70,31 +80,47 @@ describe('on a 3-master Redis Cluster with a hash-tagged KEY_PREFIX', { skip }, 
   });
 
   it('refuses to start with a KEY_PREFIX without a hash tag, in one line', async () => {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist/src/api/main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        REDIS_URL: cluster.url,
-        REDIS_CLUSTER: 'true',
-        KEY_PREFIX: 'shelia',
-        MODELS_DIR: modelsDir,
-        LOG_FORMAT: 'json',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
-    clearTimeout(timer);
-    assert.equal(code, 1, stderr);
-    const lines = stderr.split('\n').filter((l) => l.trim() !== '');
-    assert.deepEqual(lines, [
+    const env = { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', KEY_PREFIX: 'shelia' };
+    assert.deepEqual(await apiStartError(env), [
       'shelia-api: invalid configuration: KEY_PREFIX: with REDIS_CLUSTER=true it must hold a hash tag, ' +
         "e.g. {shelia}, so that all of Shelia's keys land in one slot (BullMQ's scripts use several keys at once) " +
         '(see Redis Cluster in README.md)',
     ]);
   });
+
+  it('refuses to start on a cluster node without REDIS_CLUSTER=true, in one line', async () => {
+    // Before: every add failed with `MOVED 5669 127.0.0.1:42995` (or CROSSSLOT), as 503s.
+    assert.deepEqual(await apiStartError({ REDIS_URL: cluster.url, KEY_PREFIX: '{shelia}' }), [
+      `shelia-api: REDIS_URL (127.0.0.1:${cluster.ports[0]}) is a node of a Redis Cluster: ` +
+        'set REDIS_CLUSTER=true and a hash-tagged KEY_PREFIX, e.g. {shelia}',
+    ]);
+  });
 });
+
+describe('REDIS_CLUSTER=true on a single Redis server', () => {
+  it('refuses to start, in one line', async () => {
+    const u = new URL(REDIS_URL);
+    assert.deepEqual(await apiStartError({ REDIS_URL, REDIS_CLUSTER: 'true', KEY_PREFIX: '{shelia}' }), [
+      `shelia-api: REDIS_CLUSTER=true but REDIS_URL (${u.hostname}:${u.port || 6379}) is not a cluster node ` +
+        '(cluster_enabled:0): unset REDIS_CLUSTER',
+    ]);
+  });
+});
+
+/** The API entry point's stderr lines, once it has exited 1 at start-up with `env`. */
+async function apiStartError(env: Record<string, string>): Promise<string[]> {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/src/api/main.js')], {
+    env: { PATH: process.env.PATH ?? '', MODELS_DIR: modelsDir, LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearTimeout(timer);
+  assert.equal(code, 1, stderr);
+  return stderr.split('\n').filter((l) => l.trim() !== '');
+}
 
 describe("on a Redis Cluster whose master of the prefix's slot dies", { skip }, () => {
   let cluster: PrivateCluster;
