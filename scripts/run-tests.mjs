@@ -52,10 +52,11 @@ if (!process.env.SHELIA_ONLY_MONGO) {
 /**
  * The suites that touch storage, in two runs: the store contract, then every end-to-end flow
  * except the gallery-scale one (it measures 1:N decisions, not storage, and its 600 enrollments
- * take minutes on FerretDB's SQLite backend). Each run gets a fresh FerretDB: one that had
- * served all the end-to-end suites once wedged on a GridFS upload.
+ * take minutes on FerretDB's SQLite backend) and the Redis Cluster one (Redis, not storage). Each
+ * run gets a fresh FerretDB: one that had served all the end-to-end suites once wedged on a
+ * GridFS upload.
  */
-const NOT_ON_MONGO = new Set(['gallery-scale.test.js']);
+const NOT_ON_MONGO = new Set(['gallery-scale.test.js', 'redis-cluster.test.js']);
 const mongoRuns = () => [
   ['dist/test/shared/store/mongo-store.test.js'],
   readdirSync('dist/test/e2e')

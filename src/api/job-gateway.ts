@@ -1,5 +1,5 @@
 import { FlowProducer, Queue, QueueEvents, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { answers, type RedisClient } from '../shared/redis-client.js';
 import type { Config } from '../shared/config.js';
 import { unavailableOnError } from './redis-errors.js';
 import { SyncCalls } from './sync-calls.js';
@@ -31,10 +31,10 @@ const ERASURE_PAGE = 500;
  * commands while offline) or within COMMAND_TIMEOUT_MS (Redis connected but not answering).
  */
 export class JobGateway {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly queues: Map<QueueName, Queue>;
   private readonly events: QueueEvents;
-  private readonly eventsConnection: Redis;
+  private readonly eventsConnection: RedisClient;
   private readonly sync: SyncCalls;
   private readonly flows: FlowProducer;
 
@@ -176,10 +176,7 @@ export class JobGateway {
 
   async ping(timeoutMs: number): Promise<boolean> {
     const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
-    const pong = this.redis.ping().then(
-      (v) => v === 'PONG',
-      () => false,
-    );
+    const pong = answers(this.redis, this.config.keyPrefix).catch(() => false);
     return Promise.race([pong, timeout]);
   }
 

@@ -10,6 +10,7 @@ import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { checkModelsDir, listenError, StartupError } from '../shared/startup.js';
 import { drainerFor } from './http-drain.js';
 import { JobGateway } from './job-gateway.js';
+import { checkRedisMode } from '../shared/redis-client.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -46,6 +47,7 @@ export async function startApiServer(
   }
   if (open) logger.warn('no API key configured: authentication is off, listening on loopback only');
   checkModelsDir(config.modelsDir);
+  await checkRedisMode(config);
   const jobs = new JobGateway(config);
   await jobs.ready(2000);
   const opened = await openPersistence(config);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis-client.js';
 import type { Config } from '../shared/config.js';
 import { decodeError, ServiceError } from '../shared/errors.js';
 import { isSyncRefusal, type JobName, type JobResults } from '../shared/jobs/index.js';
@@ -44,7 +44,7 @@ export class SyncCalls {
 
   constructor(
     config: Config,
-    redis: Redis,
+    redis: RedisClient,
     private readonly events: QueueEvents,
   ) {
     this.waiters = new SyncWaiters(events, redis, `${config.keyPrefix}:${QUEUE_OF.embed}:events`);

@@ -1,5 +1,5 @@
 import type { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis-client.js';
 
 export type SyncOutcome =
   { ok: true; value: unknown } | { ok: false; reason: string } | { ok: false; timeout: true };
@@ -20,7 +20,7 @@ export class SyncWaiters {
 
   constructor(
     events: QueueEvents,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly eventsKey: string,
   ) {
     events.on('completed', ({ jobId, returnvalue }, id) =>

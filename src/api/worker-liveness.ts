@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis-client.js';
 import { HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_S } from '../shared/queues.js';
 
 /**
@@ -43,7 +43,7 @@ export class WorkerLiveness {
   private readonly beats = new Map<string, { score: number; silentMs: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly setKey: string,
   ) {}
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { StartupError } from './startup.js';
 import { envSchema, readTree, withDefaults, type ConfigOf } from './config/setting.js';
 import { DEFAULT_REDIS_URL, SETTINGS } from './config/settings.js';
+import { clusterConfigIssue } from './redis-client.js';
 
 export { DEFAULT_REDIS_URL };
 export const VERSION = '0.1.0';
@@ -31,6 +32,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new StartupError(`invalid configuration: ${bad.join('; ')} (see the settings table in README.md)`);
   }
   const read = readTree(SETTINGS, parsed.data);
+  const clusterIssue = clusterConfigIssue(read);
+  if (clusterIssue)
+    throw new StartupError(`invalid configuration: ${clusterIssue} (see Redis Cluster in README.md)`);
   return Object.freeze({
     ...read,
     redisUrlDefaulted: read.redisUrl.replace(/\/$/, '') === DEFAULT_REDIS_URL,

@@ -1,7 +1,8 @@
 import type { DefaultJobOptions, QueueOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { JobName } from './jobs/index.js';
+import { createRedis, type RedisClient } from './redis-client.js';
 
 /**
  * Job name -> queue. Inference jobs share one queue so priority orders sync before batch work;
@@ -120,8 +121,8 @@ export const COMMAND_TIMEOUT_MS = 2000;
  * queueing commands in memory until the client times out; with Redis not answering, within
  * COMMAND_TIMEOUT_MS.
  */
-export function apiConnection(config: Config): Redis {
-  return new Redis(config.redisUrl, {
+export function apiConnection(config: Config): RedisClient {
+  return createRedis(config, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
@@ -135,8 +136,8 @@ export function blockingConnectionOptions(): RedisOptions {
   return { maxRetriesPerRequest: null };
 }
 
-export function workerConnection(config: Config): Redis {
-  return new Redis(config.redisUrl, blockingConnectionOptions());
+export function workerConnection(config: Config): RedisClient {
+  return createRedis(config, blockingConnectionOptions());
 }
 
 /**
@@ -145,7 +146,7 @@ export function workerConnection(config: Config): Redis {
  */
 const EVENTS_MAX_LEN = 500;
 
-export function queueOptions(config: Config, connection: Redis): QueueOptions {
+export function queueOptions(config: Config, connection: RedisClient): QueueOptions {
   return { connection, prefix: config.keyPrefix, streams: { events: { maxLen: EVENTS_MAX_LEN } } };
 }
 
@@ -166,6 +167,10 @@ export const HEARTBEAT_EVERY_MS = 1000;
 const GALLERY_STREAM_MAXLEN = 100_000;
 
 /** Announces that a user's templates changed (call after the store has committed). */
-export async function publishGalleryChange(redis: Redis, streamKey: string, userId: string): Promise<void> {
+export async function publishGalleryChange(
+  redis: RedisClient,
+  streamKey: string,
+  userId: string,
+): Promise<void> {
   await redis.xadd(streamKey, 'MAXLEN', '~', GALLERY_STREAM_MAXLEN, '*', 'user_id', userId);
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis-client.js';
 import type { Config } from '../shared/config.js';
 import type { ModelManifest } from '../shared/model-manifest.js';
 import { HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_S, workerHeartbeatKey, workerSetKey } from '../shared/queues.js';
@@ -20,7 +20,7 @@ export interface WorkerAnnouncement {
  * alive" (503 at once) from "busy", and /health can list what each worker loaded.
  */
 export function startHeartbeat(
-  redis: Redis,
+  redis: RedisClient,
   config: Config,
   manifest: ModelManifest,
   galleryTemplates: () => number | null = () => null,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { checkRedisMode, type RedisClient } from '../shared/redis-client.js';
 import sharp from 'sharp';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
@@ -74,6 +74,7 @@ export async function startWorkerService(
   registry = new Registry(),
   options: WorkerOptions = {},
 ): Promise<WorkerService> {
+  await checkRedisMode(config);
   // The pool verifies the model files first: a bad model stops start-up before anything opens.
   const pool = new InferencePool({ modelsDir: config.modelsDir, size: config.poolSize });
   const { manifest } = pool;
@@ -149,7 +150,7 @@ export async function startWorkerService(
         }
       },
       {
-        ...queueOptions(config, workerConnections[i] as Redis),
+        ...queueOptions(config, workerConnections[i] as RedisClient),
         concurrency: CONCURRENCY[name](config),
         lockDuration: config.jobLockMs,
         stalledInterval: config.stalledIntervalMs,

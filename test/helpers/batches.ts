@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/shared/redis-client.js';
 import sharp from 'sharp';
 import type { JobStatus } from '../../src/shared/schemas.js';
 import { composite, identities, photo } from './faces.js';
@@ -243,7 +243,7 @@ export async function listUsers(
 }
 
 /** Everything stored under the given Redis keys, as text (whatever the key's type). */
-export async function redisText(redis: Redis, keys: string[]): Promise<string> {
+export async function redisText(redis: RedisClient, keys: string[]): Promise<string> {
   const parts: string[] = [];
   for (const key of keys) {
     const type = await redis.type(key);

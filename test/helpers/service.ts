@@ -19,6 +19,7 @@ import { loadConfig, type Config } from '../../src/shared/config.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { loadManifest, loadOpenSet } from '../../src/shared/model-manifest.js';
 import { workerSetKey } from '../../src/shared/queues.js';
+import { createRedis, masters, type RedisClient } from '../../src/shared/redis-client.js';
 import { openPersistence, type Persistence } from '../../src/shared/store/index.js';
 import { startWorkerService, type WorkerOptions, type WorkerService } from '../../src/worker/service.js';
 import { defaultOptions, modelsDir, photo } from './faces.js';
@@ -64,7 +65,7 @@ async function disconnectLeftovers(clients: Set<Redis>): Promise<number> {
 }
 
 let serial = 0;
-/** A KEY_PREFIX no other test run uses (config allows [A-Za-z0-9_.-]). */
+/** A KEY_PREFIX no other test run uses (config allows [A-Za-z0-9_.{}-]). */
 export const freshPrefix = (tag: string) => `test-${tag}-${process.pid}-${Date.now()}-${serial++}`;
 
 export type Env = Record<string, string>;
@@ -93,8 +94,8 @@ export interface TestService {
   stopWorker(): Promise<void>;
   /** Every Redis key under this service's prefix. */
   keys(): Promise<string[]>;
-  /** A plain connection to the test Redis, for inspecting keys. */
-  redis: Redis;
+  /** A plain connection to the test Redis (a cluster client on a cluster), for inspecting keys. */
+  redis: RedisClient;
   /** The service's blob store (files under DATA_DIR, or GridFS on the MongoDB run). */
   blobs: Persistence['blobs'];
   /** The API's store (SQLite file or the MongoDB database of this service). */
@@ -136,7 +137,11 @@ async function assemble(
   mine: Set<Redis>,
   options: ServiceOptions,
 ): Promise<TestService> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  // The service's own Redis when it runs on a cluster; else the test Redis (a test may point
+  // REDIS_URL at a port nothing answers on yet).
+  const redis = config.redisCluster
+    ? createRedis(config, { maxRetriesPerRequest: 1 })
+    : new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const registry = new Registry();
   const logger = options.logger ?? silent;
   let worker: WorkerService | undefined;
@@ -149,7 +154,8 @@ async function assemble(
   // The gateway caches "workers alive" for a second: create it only once the heartbeat is there.
   const jobs = new JobGateway(config);
   // Its connection does not queue commands while connecting: a request before 'ready' gets 503.
-  if (REDIS_URL === config.redisUrl) await waitFor(() => jobs.redis.status === 'ready', 'API Redis');
+  if (REDIS_URL === config.redisUrl || config.redisCluster)
+    await waitFor(() => jobs.redis.status === 'ready', 'API Redis');
   const persistence: Persistence = await openPersistence(config);
   const manifest = loadManifest(config.modelsDir);
   const openSet = loadOpenSet(config.modelsDir, manifest);
@@ -222,14 +228,17 @@ async function dropMongoDatabase(url: string): Promise<void> {
   }
 }
 
-export async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
+/** Every key under the prefix: SCAN walks one server's keyspace, so on a cluster each master's. */
+export async function scanKeys(redis: RedisClient, prefix: string): Promise<string[]> {
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...batch);
-  } while (cursor !== '0');
+  for (const node of masters(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      found.push(...batch);
+    } while (cursor !== '0');
+  }
   return found;
 }
 

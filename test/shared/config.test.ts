@@ -218,7 +218,7 @@ describe('loadConfig', () => {
     const see = ' (see the settings table in README.md)';
     const cases: [string, string, string][] = [
       ['PORT', '99999', 'PORT: Too big: expected number to be <=65535'],
-      ['KEY_PREFIX', 'a b', 'KEY_PREFIX: Invalid string: must match pattern /^[A-Za-z0-9_.-]+$/'],
+      ['KEY_PREFIX', 'a b', 'KEY_PREFIX: Invalid string: must match pattern /^[A-Za-z0-9_.{}-]+$/'],
       ['API_KEY_HASHES', 'xyz', 'API_KEY_HASHES.0: each entry must be the sha256 of a key, as 64 hex digits'],
       ['POOL_SIZE', '0', 'POOL_SIZE: Too small: expected number to be >0'],
       ['WORKER_CONCURRENCY', '-1', 'WORKER_CONCURRENCY: Too small: expected number to be >=0'],

@@ -42,12 +42,25 @@ export const SETTINGS = {
     schema: z.string().url(),
     doc: "BullMQ's Redis; only when unset (or the default) may `npm start` run a local `redis-server`",
   },
-  /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
+  /**
+   * A Redis Cluster: REDIS_URL is one seed node, the client finds the others (src/shared/redis-client.ts).
+   * Requires a hash-tagged KEY_PREFIX, checked at start-up.
+   */
+  redisCluster: {
+    env: 'REDIS_CLUSTER',
+    default: 'false',
+    schema: bool,
+    doc: '`true`: `REDIS_URL` is one node of a Redis Cluster; `KEY_PREFIX` must then hold a hash tag, e.g. `{shelia}`',
+  },
+  /**
+   * Prefix of every Redis key, so several deployments (or test runs) can share one Redis. Braces
+   * make a hash tag (`{shelia}`): every key in one Redis Cluster slot, as BullMQ requires there.
+   */
   keyPrefix: {
     env: 'KEY_PREFIX',
     default: 'shelia',
-    schema: z.string().regex(/^[A-Za-z0-9_.-]+$/),
-    doc: 'prefix of every Redis key',
+    schema: z.string().regex(/^[A-Za-z0-9_.{}-]+$/),
+    doc: 'prefix of every Redis key; on a Redis Cluster hash-tagged, e.g. `{shelia}` (see Redis Cluster)',
   },
   apiKeys: {
     env: 'API_KEYS',

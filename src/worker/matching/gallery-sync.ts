@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis-client.js';
 import type { Logger } from '../../shared/logger.js';
 import { publishGalleryChange } from '../../shared/queues.js';
 import type { Store } from '../../shared/store/index.js';
@@ -53,7 +53,7 @@ export class GallerySync {
 
   constructor(
     private readonly store: Store,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly streamKey: string,
     private readonly dim: number,
     private readonly logger?: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis-client.js';
 
 /** Compares two stream ids ("ms-seq"). */
 export function compareStreamIds(a: string, b: string): number {
@@ -16,7 +16,7 @@ interface StreamInfo {
 }
 
 /** XINFO STREAM's fields this needs, or undefined when the stream does not exist. */
-export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo | undefined> {
+export async function streamInfo(redis: RedisClient, key: string): Promise<StreamInfo | undefined> {
   let info: unknown[];
   try {
     info = (await redis.xinfo('STREAM', key)) as unknown[];
@@ -43,7 +43,7 @@ export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo 
  * beyond its last id (the stream was recreated), means changes may be lost: only a full load of
  * the store is safe then.
  */
-export async function streamCovers(redis: Redis, key: string, since: string): Promise<true | string> {
+export async function streamCovers(redis: RedisClient, key: string, since: string): Promise<true | string> {
   const info = await streamInfo(redis, key);
   if (!info) return `stream ${key} is gone`;
   if (compareStreamIds(since, info.lastId) > 0)
