@@ -4,7 +4,7 @@
  *
  *   npm run bench:identify -- --real ../shared/faces/lfw-dev [--gallery 1000000]
  *       [--index binary,exact,binary-store,hnsw-i8,hnsw-b1] [--queries 1000] [--top-k 5]
- *       [--shortlist 5000] [--exact-reads 200] [--json]
+ *       [--shortlist 5000] [--exact-reads 200] [--rerank 1000] [--json]
  *
  * The gallery is one real embedding per enrolled lfw-dev identity plus synthetic look-alikes up
  * to --gallery (identify-gallery.ts); queries are the other photos of enrolled people and every
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     real: { type: 'string' },
     shortlist: { type: 'string', default: '5000' },
     'exact-reads': { type: 'string', default: '200' },
+    rerank: { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -97,6 +98,7 @@ function galleryIndex(int8: boolean): Searcher {
     int8,
     shortlist: Number(args.shortlist),
     exactReads: Number(args['exact-reads']),
+    rerank: Number(args.rerank),
   });
   index.reserve(null, N);
   for (let s = 0; s < N; s += 10_000) index.add(entries(s, Math.min(N, s + 10_000)));
@@ -259,6 +261,7 @@ const report = {
   top_k: K,
   shortlist: Number(args.shortlist),
   exact_reads: Number(args['exact-reads']),
+  rerank: Number(args.rerank),
   kernel: kernelsName,
   brute_force_s: r2(truthS),
   total_s: r2((performance.now() - t0) / 1000),
