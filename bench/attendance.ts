@@ -45,7 +45,7 @@ import { loadConfig } from '../src/shared/config.js';
 import { InferencePool } from '../src/worker/inference/pool.js';
 import { analyseOptions } from '../src/worker/processors/analyse-options.js';
 import { formatItemCost, startMeter } from './redis-counts.js';
-import { startPrivateRedis, type PrivateRedis } from './redis-private.js';
+import { startPrivateRedis, type PrivateRedis } from '../test/helpers/private-redis.js';
 
 const { values: args } = parseArgs({
   options: {

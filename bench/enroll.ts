@@ -38,7 +38,7 @@ import {
   type Spawned,
 } from './service.js';
 import { formatItemCost, startMeter, type ItemCost } from './redis-counts.js';
-import { startPrivateRedis, type PrivateRedis } from './redis-private.js';
+import { startPrivateRedis, type PrivateRedis } from '../test/helpers/private-redis.js';
 import { machine, positiveInt, r2 } from './stats.js';
 
 const { values: args } = parseArgs({
