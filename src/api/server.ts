@@ -10,6 +10,7 @@ import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { checkModelsDir, listenError, StartupError } from '../shared/startup.js';
 import { drainerFor } from './http-drain.js';
 import { JobGateway } from './job-gateway.js';
+import { jobDeps } from './job-deps.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -56,7 +57,7 @@ export async function startApiServer(
     blobs: persistence.blobs,
     config,
     logger,
-    jobs,
+    ...jobDeps(jobs, config),
     manifest,
     openSet: loadOpenSet(config.modelsDir, manifest),
     registry,

@@ -1,5 +1,5 @@
-import type { Queue } from 'bullmq';
 import type { Config } from '../../shared/config.js';
+import type { JobProducer } from '../../shared/jobs/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ModelManifest } from '../../shared/model-manifest.js';
 import type { OpenSetModel } from '../../shared/open-set.js';
@@ -18,11 +18,8 @@ export interface ProcessorDeps {
   store: Store;
   blobs: BlobStore;
   gallery: GallerySync;
-  webhookQueue: Queue;
-  /** The queue of batch parents and batch clean-up jobs. */
-  batchQueue: Queue;
-  /** The queue of unknown-face grouping (global concurrency 1). */
-  unknownsQueue: Queue;
+  /** Where processors queue follow-up jobs (webhooks, clean-ups, groupings). */
+  jobs: JobProducer;
   logger: Logger;
   metrics?: WorkerMetrics;
 }
