@@ -10,7 +10,7 @@ import { galleryStreamKey } from '../shared/gallery-stream.js';
 import { BullJobProducer } from '../shared/jobs/bullmq-producer.js';
 import { isSyncRefusal, JOBS, UNKNOWNS_GROUP_JOB } from '../shared/jobs/index.js';
 import { retryDelay } from '../shared/jobs/options.js';
-import { QUEUE_NAMES, queueOptions, type QueueName } from '../shared/jobs/queues.js';
+import { QUEUE_NAMES, queueOptions, SYNC_QUEUE, type QueueName } from '../shared/jobs/queues.js';
 import { workerConnection } from '../shared/redis-connections.js';
 import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../shared/store/index.js';
@@ -45,8 +45,8 @@ async function warmUpImage(): Promise<Uint8Array> {
  * Inference is bounded by the pool; batch parents and clean-ups are bookkeeping; webhooks mostly
  * wait on the network. Sync jobs and batch items each get WORKER_CONCURRENCY: when one queue
  * was shared, a sync call outranked queued items (BullMQ priority) but waited for an item to
- * finish before a slot was free; now it always has its own slots while a batch keeps the others
- * busy, and shares the pool's threads with the items in flight (the pool runs tasks in order).
+ * finish before a slot was free; now it has slots of its own while a batch keeps the others
+ * busy, and the pool gives its photo the next free thread (the `sync` lane, inference/pool.ts).
  */
 const CONCURRENCY: Record<QueueName, (c: Config) => number> = {
   inference: (c) => c.workerConcurrency,
@@ -109,7 +109,7 @@ export async function startWorkerService(
   const openSet = loadOpenSet(config.modelsDir, manifest);
   const deps: ProcessorDeps = {
     config,
-    pool,
+    pool: pool.lane('batch'),
     manifest,
     openSet,
     metrics,
@@ -120,6 +120,10 @@ export async function startWorkerService(
     blobs: persistence.blobs,
   };
 
+  // Sync jobs (the `inference` queue: a caller waits) run before queued items in the pool.
+  const depsOf = (queue: QueueName): ProcessorDeps =>
+    queue === SYNC_QUEUE ? { ...deps, pool: pool.lane('sync') } : deps;
+
   // Load every thread's ONNX sessions before taking jobs, so the first ones are not slow.
   await pool.warmUp(await warmUpImage(), analyseOptions(config, 'largest'));
   // BullMQ does not close connections it is handed: keep them to close on shutdown.
@@ -127,12 +131,13 @@ export async function startWorkerService(
   /** What runs after a job gave up (see gave-up.ts); close() lets it finish before the queues close. */
   const afterwards = new Set<Promise<void>>();
   const workers = QUEUE_NAMES.map((name, i) => {
+    const jobDeps = depsOf(name);
     const worker = new Worker(
       name,
       async (job) => {
         const end = metrics.jobDuration.startTimer({ name: job.name });
         try {
-          const result = await runJob(job, deps);
+          const result = await runJob(job, jobDeps);
           metrics.jobs.inc({
             queue: name,
             name: job.name,

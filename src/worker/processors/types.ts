@@ -5,13 +5,14 @@ import type { ModelManifest } from '../../shared/model-manifest.js';
 import type { OpenSetModel } from '../../shared/open-set.js';
 import type { BlobStore, Store } from '../../shared/store/index.js';
 import type { GallerySync } from '../matching/gallery-sync.js';
-import type { InferencePool } from '../inference/pool.js';
+import type { PoolLane } from '../inference/pool.js';
 import type { WorkerMetrics } from '../metrics.js';
 
 /** What every processor may use; passed in so tests can build it from real parts. */
 export interface ProcessorDeps {
   config: Config;
-  pool: InferencePool;
+  /** The inference pool, on the lane of the job's queue (sync jobs before items). */
+  pool: PoolLane;
   manifest: ModelManifest;
   /** The embedder's open-set threshold model (gallery-size-aware 1:N thresholds). */
   openSet: OpenSetModel;
