@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import { publishGalleryChange } from '../src/shared/queues.js';
+import { publishGalleryChange } from '../src/shared/gallery-stream.js';
 import { mulberry32 } from '../src/shared/prng.js';
 import { SqliteStore } from '../src/shared/store/sqlite-store.js';
 import { GallerySync } from '../src/worker/matching/gallery-sync.js';

@@ -4,7 +4,8 @@
  */
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAMES, QUEUE_OF } from '../src/shared/queues.js';
+import { JOBS } from '../src/shared/jobs/index.js';
+import { QUEUE_NAMES } from '../src/shared/jobs/queues.js';
 import { JobStatus } from '../src/shared/schemas.js';
 import type { Spawned } from './service.js';
 import { apiGet, type Submitted } from './tower-audit.js';
@@ -31,7 +32,7 @@ export async function watchQueues(api: Spawned): Promise<QueueWatch> {
   for (const w of watchers) w.on('stalled', () => stalled++);
   await Promise.all(watchers.map((w) => w.waitUntilReady()));
   const plain = new Redis(api.redisUrl, { maxRetriesPerRequest: null });
-  const inference = new Queue(QUEUE_OF['enroll-item'], { connection: plain, prefix: api.keyPrefix });
+  const inference = new Queue(JOBS['enroll-item'].queue, { connection: plain, prefix: api.keyPrefix });
   return {
     stalled: () => stalled,
     async activeInference() {

@@ -32,7 +32,7 @@ const V1 = '/api/v1';
 export function createApp(deps: ApiDeps): Hono {
   const app = new OpenAPIHono<BlankEnv>({ defaultHook });
   app.use('*', requestIds(), accessLog(deps.logger), httpMetrics(deps.registry));
-  gatewayMetrics(deps.registry, deps.jobs);
+  gatewayMetrics(deps.registry, deps.workers);
   // Health, metrics and the docs are open; every other /api route needs a key (when keys are set).
   app.use('/api/*', except('/api/v1/health', apiKeyAuth(deps.config.apiKeys, deps.config.apiKeyHashes)));
   app.route(V1, healthRoutes(deps));
@@ -52,7 +52,7 @@ export function createApp(deps: ApiDeps): Hono {
   // /openapi.json and /docs describe the routes mounted above.
   app.route('/', docsRoutes(app, deps));
   if (deps.config.queueDashboard !== 'off') {
-    app.route(QUEUE_DASHBOARD_PATH, queueDashboard(deps.config, deps.jobs.dashboardQueues()));
+    app.route(QUEUE_DASHBOARD_PATH, queueDashboard(deps.config, deps.queues.dashboardQueues()));
   }
   // Answered here, not thrown: Hono calls notFound outside the middleware chain's try/catch.
   const allowed = allowedMethods(app);

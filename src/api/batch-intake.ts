@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../shared/errors.js';
 import { decodeBase64Image } from '../shared/image-input.js';
-import type { JobName } from '../shared/jobs/index.js';
+import type { BatchChild, ItemJobName, JobData, ParentJobName } from '../shared/jobs/index.js';
 import type { BatchType } from '../shared/store/index.js';
 import { assertWebhookTarget } from '../shared/url-guard.js';
 import { WebhookSecret } from '../shared/schemas.js';
@@ -10,14 +10,14 @@ import type { ArrayLimit } from './json-prescan.js';
 import { parseWith } from './validate.js';
 
 /** One item of a batch as the intake sees it: its photos (bytes or a reason they are unusable). */
-export interface IntakeItem {
+export interface IntakeItem<C extends ItemJobName = ItemJobName> {
   ref: string | null;
   photos: (Buffer | ServiceError)[];
   /**
    * The child job's payload, given the blob keys of its stored photos and, when some but not all
    * of its photos are unusable, those (by position): each photo of a person gets its own outcome.
    */
-  data: (jobId: string, index: number, photoKeys: string[], refused: RefusedPhoto[]) => unknown;
+  data: (jobId: string, index: number, photoKeys: string[], refused: RefusedPhoto[]) => JobData<C>;
 }
 
 export interface RefusedPhoto {
@@ -60,13 +60,13 @@ export function photoOrError(image: string, field: string): Buffer | ServiceErro
  * job; an item with some readable photos gets a job told about the others.
  * If anything fails before the flow is queued, what was written is removed again.
  */
-export async function acceptBatch(
+export async function acceptBatch<C extends ItemJobName>(
   deps: ApiDeps,
   spec: {
     type: BatchType;
-    parent: JobName;
-    child: JobName;
-    items: IntakeItem[];
+    parent: ParentJobName;
+    child: C;
+    items: IntakeItem<C>[];
     webhookUrl: string | undefined;
     /** The caller's own secret for webhookUrl (webhook_secret); see webhookSecretFor. */
     webhookSecret?: string | undefined;
@@ -79,7 +79,7 @@ export async function acceptBatch(
   const webhook_secret = spec.webhookUrl
     ? await webhookSecretFor(deps, spec.webhookUrl, spec.webhookSecret)
     : null;
-  const children: { name: JobName; data: unknown; index: number }[] = [];
+  const children: BatchChild<C>[] = [];
   try {
     await store.createJob({
       job_id,

@@ -11,6 +11,7 @@ import { checkModelsDir, listenError, StartupError } from '../shared/startup.js'
 import { drainerFor } from './http-drain.js';
 import { JobGateway } from './job-gateway.js';
 import { checkRedisMode } from '../shared/redis-client.js';
+import { jobDeps } from './job-deps.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -58,7 +59,7 @@ export async function startApiServer(
     blobs: persistence.blobs,
     config,
     logger,
-    jobs,
+    ...jobDeps(jobs, config),
     manifest,
     openSet: loadOpenSet(config.modelsDir, manifest),
     registry,

@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Queue, QueueEvents } from 'bullmq';
+import type { JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { RedisClient } from '../shared/redis-client.js';
 import type { Config } from '../shared/config.js';
 import { decodeError, ServiceError } from '../shared/errors.js';
-import { isSyncRefusal, type JobName, type JobResults } from '../shared/jobs/index.js';
-import {
-  COMMAND_TIMEOUT_MS,
-  HEARTBEAT_EVERY_MS,
-  QUEUE_OF,
-  SYNC_JOB_OPTIONS,
-  workerSetKey,
-} from '../shared/queues.js';
+import { isSyncRefusal } from '../shared/jobs/index.js';
+import { SYNC_QUEUE } from '../shared/jobs/queues.js';
+import { COMMAND_TIMEOUT_MS } from '../shared/redis-connections.js';
+import { HEARTBEAT_EVERY_MS } from '../shared/worker-heartbeat.js';
 import { AbandonedJobs } from './abandoned-jobs.js';
 import { unavailable, unavailableOnError, within } from './redis-errors.js';
 import { SyncWaiters, type SyncOutcome } from './sync-waiters.js';
-import { WORKER_SILENT_MS, WorkerLiveness } from './worker-liveness.js';
+import { WORKER_SILENT_MS, type WorkerLiveness } from './worker-liveness.js';
 
 /** How long a 503/504 waits for its job's removal (which goes on in the background after). */
 const ABANDON_WAIT_MS = 500;
@@ -39,37 +35,38 @@ interface Call {
  */
 export class SyncCalls {
   private readonly waiters: SyncWaiters;
-  private readonly liveness: WorkerLiveness;
   private readonly abandoned = new AbandonedJobs();
 
   constructor(
     config: Config,
     redis: RedisClient,
     private readonly events: QueueEvents,
+    private readonly liveness: WorkerLiveness,
   ) {
-    this.waiters = new SyncWaiters(events, redis, `${config.keyPrefix}:${QUEUE_OF.embed}:events`);
-    this.liveness = new WorkerLiveness(redis, workerSetKey(config));
+    this.waiters = new SyncWaiters(events, redis, `${config.keyPrefix}:${SYNC_QUEUE}:events`);
   }
 
   /**
-   * Enqueues a high-priority job on `queue` and waits for its result, or throws the job's typed
+   * Enqueues a high-priority job on `queue` (with `opts`, the registry's options for `name`) and
+   * waits for its result, or throws the job's typed
    * error. Answers within `timeoutMs` of `arrivedAt` (when the request arrived) whatever Redis does:
    * 504 TIMEOUT then, 503 sooner when no worker is left to run the job or Redis stops
    * answering. A job whose caller got 503/504 is removed if no worker has taken it yet.
    */
-  async run<N extends JobName>(
+  async run(
     queue: Queue,
-    name: N,
+    name: string,
     data: unknown,
+    opts: JobsOptions,
     timeoutMs: number,
     arrivedAt: number,
-  ): Promise<JobResults[N]> {
+  ): Promise<unknown> {
     const deadline = arrivedAt + timeoutMs;
     const jobId = randomUUID();
     // Armed before the first Redis call: its timer is the deadline, however long Redis takes.
     const outcome = this.waiters.wait(jobId, deadline);
     const call: Call = { answered: false, addSent: false };
-    const added = this.enqueue(queue, name, data, jobId, call);
+    const added = this.enqueue(queue, name, data, { ...opts, jobId }, call);
     const settled = outcome.then((o): Step => ({ kind: 'outcome', outcome: o }));
     let step = await Promise.race([
       added.then(
@@ -88,7 +85,7 @@ export class SyncCalls {
       // A refusal (no face...) completes the job (so it is not a failed job) and is thrown here.
       if (isSyncRefusal(value))
         throw decodeError(value.refused) ?? new ServiceError('INTERNAL_ERROR', 'the job failed');
-      return value as JobResults[N];
+      return value;
     }
     if (result && 'reason' in result) {
       await this.discard(queue, jobId);
@@ -106,17 +103,12 @@ export class SyncCalls {
     throw new ServiceError('TIMEOUT', `no result within ${timeoutMs} ms`, { job_id: jobId });
   }
 
-  /** Ids of the workers whose heartbeat still advances (see Liveness.live). */
-  async liveWorkerIds(): Promise<string[]> {
-    return (await unavailableOnError(() => this.liveness.check())).live;
-  }
-
   /** Checks that a worker is alive, then adds the job — unless the call was answered meanwhile. */
   private async enqueue(
     queue: Queue,
-    name: JobName,
+    name: string,
     data: unknown,
-    jobId: string,
+    opts: JobsOptions & { jobId: string },
     call: Call,
   ): Promise<void> {
     const { alive, silent } = await unavailableOnError(() => this.liveness.check());
@@ -126,7 +118,7 @@ export class SyncCalls {
     await unavailableOnError(() => within(COMMAND_TIMEOUT_MS, this.events.waitUntilReady()));
     if (call.answered) return;
     call.addSent = true;
-    await unavailableOnError(() => queue.add(name, data, { ...SYNC_JOB_OPTIONS, jobId }), { job_id: jobId });
+    await unavailableOnError(() => queue.add(name, data, opts), { job_id: opts.jobId });
   }
 
   /**

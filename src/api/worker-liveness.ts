@@ -1,5 +1,5 @@
 import type { RedisClient } from '../shared/redis-client.js';
-import { HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_S } from '../shared/queues.js';
+import { HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_S } from '../shared/worker-heartbeat.js';
 
 /**
  * No heartbeat from any worker for this long (of time the API watched) means no worker is left

@@ -1,11 +1,6 @@
 import type { Job } from 'bullmq';
 import { decodeError } from '../shared/errors.js';
-import {
-  BATCH_CLEANUP_JOB,
-  BATCH_PARENT_JOBS,
-  BatchCleanupData,
-  BatchParentData,
-} from '../shared/jobs/index.js';
+import { BATCH_CLEANUP_JOB, BatchCleanupData, BatchParentData, isBatchParent } from '../shared/jobs/index.js';
 import { queueCleanup } from './processors/batch-parent.js';
 import type { ProcessorDeps } from './processors/types.js';
 
@@ -20,7 +15,7 @@ export const gaveUp = (job: Job) => Boolean(job.finishedOn) || job.attemptsMade 
  * - a batch clean-up: the batch says `photos: deletion_failed` (the files are still there).
  */
 export async function afterGivingUp(job: Job, err: Error, deps: ProcessorDeps): Promise<void> {
-  if (BATCH_PARENT_JOBS.has(job.name)) {
+  if (isBatchParent(job.name)) {
     const { job_id } = BatchParentData.parse(job.data);
     const failure = decodeError(err.message)?.message ?? err.message;
     deps.logger.error({ job: job_id, err: failure }, 'the batch could not be finalised; marking it failed');

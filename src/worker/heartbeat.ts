@@ -2,7 +2,12 @@ import { hostname } from 'node:os';
 import type { RedisClient } from '../shared/redis-client.js';
 import type { Config } from '../shared/config.js';
 import type { ModelManifest } from '../shared/model-manifest.js';
-import { HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_S, workerHeartbeatKey, workerSetKey } from '../shared/queues.js';
+import {
+  HEARTBEAT_EVERY_MS,
+  HEARTBEAT_TTL_S,
+  workerHeartbeatKey,
+  workerSetKey,
+} from '../shared/worker-heartbeat.js';
 
 export interface WorkerAnnouncement {
   id: string;

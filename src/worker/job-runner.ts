@@ -1,11 +1,12 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { encodeError, ServiceError } from '../shared/errors.js';
 import {
-  JOB_SCHEMAS,
-  PHOTO_IN_PAYLOAD,
-  SYNC_JOBS,
+  isJobName,
+  isSyncJob,
+  JOBS,
+  type JobData,
   type JobName,
-  type JobResults,
+  type JobResult,
   type SyncRefusal,
 } from '../shared/jobs/index.js';
 import { processAttendanceFrame } from './processors/attendance-frame.js';
@@ -20,9 +21,11 @@ import { processWebhook } from './processors/webhook.js';
 import { processSightingsSearch } from './processors/sightings-search.js';
 import { processUnknownsGroup } from './processors/unknowns-group.js';
 
-type Processors = { [K in JobName]: (data: never, deps: ProcessorDeps, job: Job) => Promise<JobResults[K]> };
+type Processors = {
+  [N in JobName]: (data: JobData<N>, deps: ProcessorDeps, job: Job) => Promise<JobResult<N>>;
+};
 
-/** One processor per job; the `satisfies`-style table makes a missing one a compile error. */
+/** One processor per job of the registry (src/shared/jobs/registry.ts): a missing one does not compile. */
 const PROCESSORS: Processors = {
   embed: processEmbed,
   'enroll-item': processEnrollItem,
@@ -38,8 +41,6 @@ const PROCESSORS: Processors = {
   'sightings-search': processSightingsSearch,
 };
 
-const isJobName = (name: string): name is JobName => Object.hasOwn(JOB_SCHEMAS, name);
-
 /**
  * Runs one BullMQ job: re-parses its payload (old payloads outlive deploys), calls the
  * processor, and turns failures into what BullMQ should do with them. Nothing is swallowed:
@@ -49,7 +50,7 @@ export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
   if (!isJobName(job.name)) {
     throw new UnrecoverableError(encodeError(new ServiceError('INVALID_REQUEST', `unknown job ${job.name}`)));
   }
-  const parsed = JOB_SCHEMAS[job.name].safeParse(job.data);
+  const parsed = JOBS[job.name].schema.safeParse(job.data);
   if (!parsed.success) {
     const err = new ServiceError(
       'INVALID_REQUEST',
@@ -57,23 +58,18 @@ export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
     );
     throw new UnrecoverableError(encodeError(err));
   }
-  const processor = PROCESSORS[job.name] as (
-    data: unknown,
-    deps: ProcessorDeps,
-    job: Job,
-  ) => Promise<unknown>;
   try {
-    return await processor(parsed.data, deps, job);
+    return await run(job.name, parsed.data as JobData<JobName>, deps, job);
   } catch (err) {
     // A sync call refused on its input (no face in the photo) is the caller's answer, not a
     // failure of the system: the job completes with it, so BullMQ's failed set means faults only.
-    if (err instanceof ServiceError && !err.retryable && SYNC_JOBS.has(job.name)) {
+    if (err instanceof ServiceError && !err.retryable && isSyncJob(job.name)) {
       return { refused: encodeError(err) } satisfies SyncRefusal;
     }
     // The photo is not needed once the job has an outcome; do not leave it in Redis. A job that
     // completes (a result or a refusal) is removed as it completes (SYNC_JOB_OPTIONS): only a
     // failed one is left to clear (rewriting the data of every completed one cost a script call).
-    if (PHOTO_IN_PAYLOAD.has(job.name)) {
+    if (JOBS[job.name].photoInPayload) {
       await job.updateData({ ...(job.data as object), image: '' }).catch(() => undefined);
     }
     if (err instanceof ServiceError) {
@@ -81,4 +77,15 @@ export async function runJob(job: Job, deps: ProcessorDeps): Promise<unknown> {
     }
     throw err;
   }
+}
+
+/** The processor of `name` with the payload its schema parsed. */
+function run<N extends JobName>(
+  name: N,
+  data: JobData<N>,
+  deps: ProcessorDeps,
+  job: Job,
+): Promise<JobResult<N>> {
+  const processor: Processors[N] = PROCESSORS[name];
+  return processor(data, deps, job);
 }

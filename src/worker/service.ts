@@ -1,21 +1,17 @@
 import { join } from 'node:path';
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { checkRedisMode, type RedisClient } from '../shared/redis-client.js';
 import sharp from 'sharp';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
-import {
-  galleryStreamKey,
-  QUEUE_NAMES,
-  QUEUE_OF,
-  queueOptions,
-  retryDelay,
-  workerConnection,
-  type QueueName,
-} from '../shared/queues.js';
 import { decodeError } from '../shared/errors.js';
-import { isSyncRefusal } from '../shared/jobs/index.js';
+import { galleryStreamKey } from '../shared/gallery-stream.js';
+import { BullJobProducer } from '../shared/jobs/bullmq-producer.js';
+import { isSyncRefusal, JOBS, UNKNOWNS_GROUP_JOB } from '../shared/jobs/index.js';
+import { retryDelay } from '../shared/jobs/options.js';
+import { QUEUE_NAMES, queueOptions, SYNC_QUEUE, type QueueName } from '../shared/jobs/queues.js';
+import { workerConnection } from '../shared/redis-connections.js';
 import { loadOpenSet } from '../shared/model-manifest.js';
 import { openPersistence, type Persistence } from '../shared/store/index.js';
 import { afterGivingUp, gaveUp } from './gave-up.js';
@@ -45,9 +41,16 @@ async function warmUpImage(): Promise<Uint8Array> {
     .toBuffer();
 }
 
-/** Inference is bounded by the pool; batch parents and clean-ups are bookkeeping; webhooks mostly wait on the network. */
+/**
+ * Inference is bounded by the pool; batch parents and clean-ups are bookkeeping; webhooks mostly
+ * wait on the network. Sync jobs and batch items each get WORKER_CONCURRENCY: when one queue
+ * was shared, a sync call outranked queued items (BullMQ priority) but waited for an item to
+ * finish before a slot was free; now it has slots of its own while a batch keeps the others
+ * busy, and the pool gives its photo the next free thread (the `sync` lane, inference/pool.ts).
+ */
 const CONCURRENCY: Record<QueueName, (c: Config) => number> = {
   inference: (c) => c.workerConcurrency,
+  items: (c) => c.workerConcurrency,
   batch: () => 4,
   webhooks: () => 16,
   // Grouping unknown faces is serial by design (src/shared/unknowns.ts); the queue's global
@@ -81,12 +84,9 @@ export async function startWorkerService(
   const opened = await openPersistence(config);
   const persistence = options.wrapPersistence ? options.wrapPersistence(opened) : opened;
   const connection = workerConnection(config);
-  const queues = QUEUE_NAMES.map((name) => new Queue(name, queueOptions(config, connection)));
-  const webhookQueue = queues.find((q) => q.name === QUEUE_OF.webhook) as Queue;
-  const batchQueue = queues.find((q) => q.name === QUEUE_OF['batch-cleanup']) as Queue;
-  const unknownsQueue = queues.find((q) => q.name === QUEUE_OF['unknowns-group']) as Queue;
-  await unknownsQueue.setGlobalConcurrency(1);
-  const metrics = new WorkerMetrics(registry, pool, queues);
+  const producer = new BullJobProducer(config, connection);
+  await producer.queue(JOBS[UNKNOWNS_GROUP_JOB].queue).setGlobalConcurrency(1);
+  const metrics = new WorkerMetrics(registry, pool, [...producer.queues.values()]);
   const gallery = new GallerySync(
     persistence.store,
     connection,
@@ -110,18 +110,20 @@ export async function startWorkerService(
   const openSet = loadOpenSet(config.modelsDir, manifest);
   const deps: ProcessorDeps = {
     config,
-    pool,
+    pool: pool.lane('batch'),
     manifest,
     openSet,
     metrics,
-    webhookQueue,
-    batchQueue,
-    unknownsQueue,
+    jobs: producer,
     gallery,
     logger,
     store: persistence.store,
     blobs: persistence.blobs,
   };
+
+  // Sync jobs (the `inference` queue: a caller waits) run before queued items in the pool.
+  const depsOf = (queue: QueueName): ProcessorDeps =>
+    queue === SYNC_QUEUE ? { ...deps, pool: pool.lane('sync') } : deps;
 
   // Load every thread's ONNX sessions before taking jobs, so the first ones are not slow.
   await pool.warmUp(await warmUpImage(), analyseOptions(config, 'largest'));
@@ -130,12 +132,13 @@ export async function startWorkerService(
   /** What runs after a job gave up (see gave-up.ts); close() lets it finish before the queues close. */
   const afterwards = new Set<Promise<void>>();
   const workers = QUEUE_NAMES.map((name, i) => {
+    const jobDeps = depsOf(name);
     const worker = new Worker(
       name,
       async (job) => {
         const end = metrics.jobDuration.startTimer({ name: job.name });
         try {
-          const result = await runJob(job, deps);
+          const result = await runJob(job, jobDeps);
           metrics.jobs.inc({
             queue: name,
             name: job.name,
@@ -208,7 +211,7 @@ export async function startWorkerService(
       }
       await Promise.allSettled([...afterwards]);
       await gallery.settled();
-      await Promise.all(queues.map((q) => q.close()));
+      await producer.close();
       await pool.close();
       await persistence.close();
       connection.disconnect();

@@ -16,6 +16,7 @@ import { Registry } from 'prom-client';
 import type { ApiDeps } from '../../src/api/deps.js';
 import { errorHandler } from '../../src/api/error-handler.js';
 import { JobGateway } from '../../src/api/job-gateway.js';
+import { jobDeps } from '../../src/api/job-deps.js';
 import { apiKeyAuth } from '../../src/api/middleware/auth.js';
 import { calibrationRoutes } from '../../src/api/routes/calibration.js';
 import { runCalibrate } from '../../src/cli/calibrate.js';
@@ -110,7 +111,7 @@ before(async () => {
   const deps: ApiDeps = {
     config,
     logger: createLogger('silent', 't'),
-    jobs,
+    ...jobDeps(jobs, config),
     manifest,
     openSet: loadOpenSet(config.modelsDir, manifest),
     registry: new Registry(),

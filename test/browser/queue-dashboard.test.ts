@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { QUEUE_NAMES } from '../../src/shared/queues.js';
+import { QUEUE_NAMES } from '../../src/shared/jobs/queues.js';
 import { photo } from '../helpers/faces.js';
 import { expectError, json, postJson, startService, type TestService } from '../helpers/service.js';
 import { elsewhere, launch, open, serveApp, type Served } from './browser.js';
@@ -29,8 +29,8 @@ before(async () => {
     { 'x-api-key': KEY },
   );
   assert.equal(res.status, 202);
-  const inference = svc.jobs.dashboardQueues().find((q) => q.name === 'inference');
-  const [job] = (await inference?.getJobs(['prioritized', 'waiting'])) ?? [];
+  const items = svc.jobs.dashboardQueues().find((q) => q.name === 'items');
+  const [job] = (await items?.getJobs(['prioritized', 'waiting'])) ?? [];
   assert.ok(job?.id, 'the enrollment item is not queued');
   jobId = job.id;
   served = await serveApp(svc.app);
@@ -69,7 +69,7 @@ describe('/admin/queues', () => {
     for (const name of QUEUE_NAMES) {
       await page.getByRole('link', { name, exact: true }).first().waitFor();
     }
-    await page.goto(`${served.origin}/admin/queues/queue/inference?status=prioritized`);
+    await page.goto(`${served.origin}/admin/queues/queue/items?status=waiting`);
     await page.getByText(jobId).first().waitFor();
     assert.ok(await page.getByText('enroll-item').first().isVisible());
     assert.deepEqual(elsewhere(requests, served.origin), []);

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { b64, enroll, results, untilFinished } from '../helpers/batches.js';
 import { identities, modelsDir } from '../helpers/faces.js';
 import { phonePhoto } from '../helpers/phone-photo.js';
-import { QUEUE_OF } from '../../src/shared/queues.js';
+import { JOBS } from '../../src/shared/jobs/index.js';
 import { REDIS_URL, startService, waitFor, type TestService } from '../helpers/service.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../src/worker/main.js', import.meta.url));
@@ -41,24 +41,24 @@ describe('a job whose worker is killed twice while running it', () => {
     return { child, exited };
   }
 
-  let inference: Queue;
-  /** Inference jobs held by a live worker: a killed worker's stay `active` until the stalled check, but their lock expires. */
+  let items: Queue;
+  /** Batch items held by a live worker: a killed worker's stay `active` until the stalled check, but their lock expires. */
   const lockedItems = async () => {
-    const ids = await inference.getRanges(['active'], 0, -1);
+    const ids = await items.getRanges(['active'], 0, -1);
     if (ids.length === 0) return 0;
-    return svc.redis.exists(...ids.map((id) => `${svc.config.keyPrefix}:${inference.name}:${id}:lock`));
+    return svc.redis.exists(...ids.map((id) => `${svc.config.keyPrefix}:${items.name}:${id}:lock`));
   };
 
   before(async () => {
     svc = await startService({ worker: false });
-    inference = new Queue(QUEUE_OF['enroll-item'], { connection: svc.redis, prefix: svc.config.keyPrefix });
+    items = new Queue(JOBS['enroll-item'].queue, { connection: svc.redis, prefix: svc.config.keyPrefix });
   });
   after(async () => {
     for (const { child, exited } of children) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     }
-    await inference?.close();
+    await items?.close();
     await svc?.stop();
   });
 

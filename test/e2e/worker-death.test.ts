@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { workerSetKey } from '../../src/shared/queues.js';
+import { workerSetKey } from '../../src/shared/worker-heartbeat.js';
 import { modelsDir, photo } from '../helpers/faces.js';
 import {
   expectError,

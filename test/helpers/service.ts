@@ -15,10 +15,11 @@ import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
 import { createApp } from '../../src/api/app.js';
 import { JobGateway } from '../../src/api/job-gateway.js';
+import { jobDeps } from '../../src/api/job-deps.js';
 import { loadConfig, type Config } from '../../src/shared/config.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { loadManifest, loadOpenSet } from '../../src/shared/model-manifest.js';
-import { workerSetKey } from '../../src/shared/queues.js';
+import { workerSetKey } from '../../src/shared/worker-heartbeat.js';
 import { createRedis, masters, type RedisClient } from '../../src/shared/redis-client.js';
 import { openPersistence, type Persistence } from '../../src/shared/store/index.js';
 import { startWorkerService, type WorkerOptions, type WorkerService } from '../../src/worker/service.js';
@@ -163,7 +164,7 @@ async function assemble(
     createApp({
       config: cfg,
       logger,
-      jobs,
+      ...jobDeps(jobs, cfg),
       manifest,
       openSet,
       registry: reg,

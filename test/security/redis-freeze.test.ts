@@ -14,7 +14,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/shared/config.js';
-import { workerSetKey } from '../../src/shared/queues.js';
+import { workerSetKey } from '../../src/shared/worker-heartbeat.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/service.js';
 import { modelsDir, photo } from '../helpers/faces.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { SYNC_JOB_OPTIONS } from '../../src/shared/queues.js';
+import { SYNC_JOB_OPTIONS } from '../../src/shared/jobs/options.js';
 import { modelsDir, photo } from '../helpers/faces.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -16,7 +16,7 @@ import {
   IdentifyRequest,
   type AttendanceRequest as AttendanceBody,
 } from '../../shared/schemas.js';
-import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
+import { base64PhotoForJob } from '../../shared/image-input.js';
 import { acceptBatch, batchLimit, batchTooLarge, photoOrError } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
 import { prescanJson } from '../json-prescan.js';
@@ -64,12 +64,11 @@ export function attendanceRoutes(deps: ApiDeps) {
   app.openapi(identify, async (c) => {
     const arrivedAt = Date.now(); // SYNC_TIMEOUT_MS counts from here, as in /embed
     const req = await readJson(c, IdentifyRequest);
-    const bytes = decodeBase64Image(req.image);
-    assertSupportedImage(bytes);
+    const image = base64PhotoForJob(req.image);
     const result = await deps.jobs.runSync(
       IDENTIFY_JOB,
       {
-        image: bytes.toString('base64'),
+        image,
         top_k: req.top_k,
         ...(req.threshold !== undefined ? { threshold: req.threshold } : {}),
         ...(req.group !== undefined ? { group: req.group } : {}),

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { limitBody } from '../body-limit.js';
-import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
+import { base64PhotoForJob } from '../../shared/image-input.js';
 import { EMBED_JOB } from '../../shared/jobs/index.js';
 import { EmbedRequest, EmbedResponse } from '../../shared/schemas.js';
 import type { ApiDeps } from '../deps.js';
@@ -43,11 +43,10 @@ export function embedRoutes(deps: ApiDeps) {
     // SYNC_TIMEOUT_MS counts from the request's arrival: reading the body is part of the wait.
     const arrivedAt = Date.now();
     const req = await readJson(c, EmbedRequest);
-    const bytes = decodeBase64Image(req.image);
-    assertSupportedImage(bytes);
+    const image = base64PhotoForJob(req.image);
     const result = await deps.jobs.runSync(
       EMBED_JOB,
-      { image: bytes.toString('base64'), face: req.face },
+      { image, face: req.face },
       deps.config.syncTimeoutMs,
       arrivedAt,
     );

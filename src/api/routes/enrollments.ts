@@ -82,7 +82,7 @@ export function enrollmentRoutes(deps: ApiDeps) {
     const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
     const res = await idempotent(c, deps.store, req.bodySha256, async () => {
       const accepted_at = new Date().toISOString();
-      const items: IntakeItem[] = req.items.map(({ item, photos }) => ({
+      const items: IntakeItem<typeof ENROLL_ITEM_JOB>[] = req.items.map(({ item, photos }) => ({
         ref: item.user_id,
         photos,
         data: (job_id, index, photoKeys, refused): EnrollItemData => ({

@@ -55,7 +55,7 @@ const ModelsQuery = z.object({
 
 /** The gallery size the workers announce (the largest, should one lag), 0 before any loaded. */
 async function announcedGallerySize(deps: ApiDeps): Promise<number> {
-  const announced = await deps.jobs.workerAnnouncements().catch(() => []);
+  const announced = await deps.workers.announcements().catch(() => []);
   const sizes = announced.map((a) =>
     typeof a === 'object' && a !== null && 'gallery_templates' in a && typeof a.gallery_templates === 'number'
       ? a.gallery_templates
@@ -97,7 +97,7 @@ export function healthRoutes(deps: ApiDeps) {
   const app = routeApp();
   app.openapi(healthRoute, async (c) => {
     const [redis, store] = await Promise.all([
-      deps.jobs.ping(500),
+      deps.queues.ping(500),
       orFallback(
         deps.store.ping().then(() => true),
         HEALTH_READS_MS,
@@ -106,8 +106,8 @@ export function healthRoutes(deps: ApiDeps) {
     ]);
     const [workers, queues] = redis
       ? await Promise.all([
-          orFallback(deps.jobs.workerAnnouncements(), HEALTH_READS_MS, []),
-          orFallback(deps.jobs.queueDepths(), HEALTH_READS_MS, {}),
+          orFallback(deps.workers.announcements(), HEALTH_READS_MS, []),
+          orFallback(deps.queues.queueDepths(), HEALTH_READS_MS, {}),
         ])
       : [[], {}];
     // Without the store no batch is accepted and no result read: as down as without Redis.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ServiceError } from '../../shared/errors.js';
-import { assertSupportedImage, decodeBase64Image } from '../../shared/image-input.js';
+import { base64PhotoForJob } from '../../shared/image-input.js';
 import { SIGHTINGS_SEARCH_JOB } from '../../shared/jobs/index.js';
 import { PageQuery, UserId } from '../../shared/schemas.js';
 import type { UnknownPerson } from '../../shared/store/index.js';
@@ -149,7 +149,7 @@ export function unknownRoutes(deps: ApiDeps) {
     }
     const relabelled = await store.relabelUnknown(p.unknown_id, user);
     await store.deleteUnknownPerson(p.unknown_id);
-    await deps.jobs.galleryChanged(user.user_id);
+    await deps.gallery.changed(user.user_id);
     return c.json(
       {
         unknown_id: p.unknown_id,
@@ -189,11 +189,10 @@ export function unknownRoutes(deps: ApiDeps) {
   app.openapi(search, async (c) => {
     const arrivedAt = Date.now();
     const req = await readJson(c, SearchBody);
-    const bytes = decodeBase64Image(req.image);
-    assertSupportedImage(bytes);
+    const image = base64PhotoForJob(req.image);
     const result = await deps.jobs.runSync(
       SIGHTINGS_SEARCH_JOB,
-      { image: bytes.toString('base64'), limit: req.limit },
+      { image, limit: req.limit },
       config.syncTimeoutMs,
       arrivedAt,
     );

@@ -47,7 +47,7 @@ const eraseRoute = createRoute({
 
 /** Enrolled users: look up, list by group, and erase (with a receipt of what was erased). */
 export function userRoutes(deps: ApiDeps) {
-  const { store, blobs, jobs } = deps;
+  const { store, blobs, erasure, gallery } = deps;
   const app = routeApp();
 
   app.openapi(listRoute, async (c) => {
@@ -76,8 +76,8 @@ export function userRoutes(deps: ApiDeps) {
     const userId = c.req.valid('param').id;
     // Queued items first: one that started meanwhile is in flight, like those running now, and
     // needs the tombstone; an id with nothing stored and nothing in flight gets none.
-    const removed = await jobs.removeQueuedEnrollments(userId);
-    const inFlight = removed.length > 0 || (await jobs.enrollmentInFlight(userId));
+    const removed = await erasure.removeQueuedEnrollments(userId);
+    const inFlight = removed.length > 0 || (await erasure.enrollmentInFlight(userId));
     const erased = await store.deleteUser(userId, { tombstoneIfUnknown: inFlight });
     let photos = 0;
     for (const item of removed) {
@@ -96,7 +96,7 @@ export function userRoutes(deps: ApiDeps) {
     const crops = await store.eraseAttendancePhotos(userId);
     await Promise.all(crops.map((key) => blobs.delete(key)));
     photos += crops.length;
-    await jobs.galleryChanged(userId);
+    await gallery.changed(userId);
     if (!erased && !inFlight && crops.length === 0)
       throw new ServiceError('USER_NOT_FOUND', `no user ${userId}`);
     return c.json(

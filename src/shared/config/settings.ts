@@ -96,7 +96,7 @@ export const SETTINGS = {
     default: '0',
     shown: '2 x `POOL_SIZE`',
     schema: z.coerce.number().int().min(0),
-    doc: 'jobs in flight per worker process',
+    doc: 'jobs in flight per worker process, for sync calls and for batch items each',
   },
   maxBodyBytes: {
     env: 'MAX_BODY_BYTES',

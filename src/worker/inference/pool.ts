@@ -1,12 +1,56 @@
 // sharp must be loaded on the main thread before any worker thread loads it (libvips keeps
 // process-wide state; loading it first in a thread that later exits has crashed processes).
 import 'sharp';
-import { Piscina } from 'piscina';
+import { Piscina, queueOptionsSymbol, type TaskQueue } from 'piscina';
 import type { AnalysisResult } from '../../shared/face-types.js';
 import { decodeError, ServiceError } from '../../shared/errors.js';
 import { verifyModels, type ModelManifest } from '../../shared/model-manifest.js';
 import type { AnalyseOptions } from '../pipeline/face-pipeline.js';
 import type { AnalyseOutcome, AnalyseTask, PoolWorkerData } from './task-types.js';
+
+/**
+ * Which tasks a free thread takes first: `sync` (a caller waits: /embed, /identify, /sightings)
+ * before `batch` (items). When sync jobs and items shared one BullMQ queue, BullMQ's priority
+ * did this at the job level; with a queue each (the worker runs both with WORKER_CONCURRENCY),
+ * it is done here, where the two meet.
+ */
+export type Lane = 'sync' | 'batch';
+
+/** What a processor uses of the pool: the pipeline, on one lane. */
+export interface PoolLane {
+  analyse(bytes: Uint8Array, options: AnalyseOptions, transfer?: boolean): Promise<AnalysisResult>;
+}
+
+type Task = Parameters<TaskQueue['push']>[0];
+const laneOf = (task: Task): Lane =>
+  (task[queueOptionsSymbol] as { lane?: Lane } | null)?.lane === 'sync' ? 'sync' : 'batch';
+
+/** Piscina's task queue in two lanes, sync first; first in first out within a lane. */
+class LaneQueue implements TaskQueue {
+  private readonly lanes: Record<Lane, Task[]> = { sync: [], batch: [] };
+
+  get size(): number {
+    return this.lanes.sync.length + this.lanes.batch.length;
+  }
+
+  push(task: Task): void {
+    this.lanes[laneOf(task)].push(task);
+  }
+
+  unshift(task: Task): void {
+    this.lanes[laneOf(task)].unshift(task);
+  }
+
+  shift(): Task | null {
+    return this.lanes.sync.shift() ?? this.lanes.batch.shift() ?? null;
+  }
+
+  remove(task: Task): void {
+    const lane = this.lanes[laneOf(task)];
+    const i = lane.indexOf(task);
+    if (i >= 0) lane.splice(i, 1);
+  }
+}
 
 export interface InferencePoolOptions {
   modelsDir: string;
@@ -29,20 +73,31 @@ export class InferencePool {
       maxThreads: options.size,
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData,
+      taskQueue: new LaneQueue(),
     });
+  }
+
+  /** The pool as seen by the jobs of one lane (the worker gives sync jobs the `sync` lane). */
+  lane(lane: Lane): PoolLane {
+    return { analyse: (bytes, options, transfer) => this.analyse(bytes, options, transfer, lane) };
   }
 
   /**
    * Runs the pipeline on a pool thread. With `transfer` the caller hands `bytes` over (its
    * buffer is detached, nothing copied); without it the thread gets a copy.
    */
-  async analyse(bytes: Uint8Array, options: AnalyseOptions, transfer = false): Promise<AnalysisResult> {
+  async analyse(
+    bytes: Uint8Array,
+    options: AnalyseOptions,
+    transfer = false,
+    lane: Lane = 'batch',
+  ): Promise<AnalysisResult> {
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
     const own = transfer && whole ? bytes : new Uint8Array(bytes);
-    const outcome = await this.pool.run(
-      { bytes: own, options },
-      { transferList: [own.buffer as ArrayBuffer] },
-    );
+    // The lane rides on the task under Piscina's queue-options symbol: read by LaneQueue, not
+    // sent to the thread (a structured clone leaves symbol-keyed properties out).
+    const task = { bytes: own, options, [queueOptionsSymbol]: { lane } };
+    const outcome = await this.pool.run(task, { transferList: [own.buffer as ArrayBuffer] });
     if (outcome.ok) return outcome.result;
     throw decodeError(outcome.error) ?? new ServiceError('INTERNAL_ERROR', 'inference failed');
   }

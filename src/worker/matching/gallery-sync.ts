@@ -1,6 +1,6 @@
 import type { RedisClient } from '../../shared/redis-client.js';
 import type { Logger } from '../../shared/logger.js';
-import { publishGalleryChange } from '../../shared/queues.js';
+import { publishGalleryChange } from '../../shared/gallery-stream.js';
 import type { Store } from '../../shared/store/index.js';
 import { GalleryIndex, type Candidate, type GalleryIndexOptions } from './gallery-index.js';
 import { readSnapshot, writeSnapshot } from './gallery-snapshot.js';

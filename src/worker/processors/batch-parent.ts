@@ -8,7 +8,6 @@ import {
   type BatchParentData,
   type BatchSummary,
 } from '../../shared/jobs/index.js';
-import { cleanupJobOptions } from '../../shared/queues.js';
 import type { BatchJob, BatchStatus, PhotosState } from '../../shared/store/index.js';
 import type { ProcessorDeps } from './types.js';
 import { queueAttendanceRecorded, queueWebhooks } from './webhook-events.js';
@@ -52,10 +51,10 @@ export async function processBatchParent(
   // Its unknown faces are grouped by one serial job (src/shared/unknowns.ts); the id makes a
   // retried parent queue it once.
   if (batch.type === 'attendance') {
-    await deps.unknownsQueue.add(
+    await deps.jobs.enqueue(
       UNKNOWNS_GROUP_JOB,
       { job_id: batch.job_id },
-      { ...cleanupJobOptions(deps.config), jobId: `${batch.job_id}-unknowns` },
+      { jobId: `${batch.job_id}-unknowns` },
     );
   }
   if (photos === 'pending_deletion') await queueCleanup(deps, { job_id: batch.job_id });
@@ -80,7 +79,7 @@ async function deletePhotosNow(deps: ProcessorDeps, jobId: string): Promise<Phot
  */
 export async function queueCleanup(deps: ProcessorDeps, data: BatchCleanupData): Promise<void> {
   const jobId = `${data.job_id}-cleanup${data.failure === undefined ? '' : '-abandoned'}`;
-  await deps.batchQueue.add(BATCH_CLEANUP_JOB, data, { ...cleanupJobOptions(deps.config), jobId });
+  await deps.jobs.enqueue(BATCH_CLEANUP_JOB, data, { jobId });
 }
 
 /** The webhook's and the job result's summary of a batch. */

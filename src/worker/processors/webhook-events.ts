@@ -5,7 +5,6 @@ import {
   type WebhookEvent,
   type WebhookJobData,
 } from '../../shared/jobs/index.js';
-import { webhookJobOptions } from '../../shared/queues.js';
 import type { BatchJob, WebhookEndpoint } from '../../shared/store/index.js';
 import type { ProcessorDeps } from './types.js';
 
@@ -61,10 +60,7 @@ async function queueDeliveries(
       ...(r.endpoint_id ? { endpoint_id: r.endpoint_id } : {}),
       payload,
     };
-    await deps.webhookQueue.add(WEBHOOK_JOB, data, {
-      ...webhookJobOptions(deps.config.webhook.retryScheduleMs),
-      jobId: r.delivery_id,
-    });
+    await deps.jobs.enqueue(WEBHOOK_JOB, data, { jobId: r.delivery_id });
   }
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { publishGalleryChange } from '../../../src/shared/queues.js';
+import { publishGalleryChange } from '../../../src/shared/gallery-stream.js';
 import type { Page, GalleryEntry } from '../../../src/shared/store/index.js';
 import { SqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { GallerySync } from '../../../src/worker/matching/gallery-sync.js';
