@@ -6,10 +6,28 @@ import {
   type AttendanceStatus,
   type EvidenceCounter,
 } from '../../evidence.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { byPair, keysetPage } from '../cursor.js';
+import type { AttendanceRepository } from '../repositories/attendance.js';
+import { recordSighting } from '../rules/attendance-window.js';
 import type { AttendanceQuery, AttendanceRecord, Page } from '../types.js';
 import { NO_ID, type AttendanceDoc, type Collections } from './collections.js';
 import { fromBinary, isoTime } from './encoding.js';
+import { mongoSightings } from './sightings.js';
+
+const RECORDS = byPair((d: AttendanceDoc) => [d.timestamp, d.attendance_id]);
+
+/** Attendance records on MongoDB; sightings are placed by the shared window rule. */
+export function mongoAttendance(cols: Collections): AttendanceRepository {
+  const sightings = mongoSightings(cols);
+  return {
+    recordSighting: (s, windowMs) => recordSighting(sightings, s, windowMs),
+    listAttendance: (q) => listAttendance(cols, q),
+    attendanceOfJob: (jobId, now) => attendanceOfJob(cols, jobId, now),
+    eraseAttendancePhotos: (userId) => eraseAttendancePhotos(cols, userId),
+    getAttendance: (id) => getAttendance(cols, id),
+    deleteAttendance: (ids) => deleteAttendance(cols, ids),
+  };
+}
 
 /**
  * What a document from before the evidence fields counts as: its sightings were matches at the
@@ -84,7 +102,7 @@ function statusFilter(status: AttendanceStatus, now: string): Filter<AttendanceD
   ];
 }
 
-export async function listAttendance(cols: Collections, q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
+function listAttendance(cols: Collections, q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
   const and: Filter<AttendanceDoc>[] = [];
   if (q.user_id !== undefined) and.push({ user_id: q.user_id });
   if (q.camera_id !== undefined) and.push({ camera_id: q.camera_id });
@@ -94,31 +112,26 @@ export async function listAttendance(cols: Collections, q: AttendanceQuery): Pro
   if (q.status !== undefined) and.push(...statusFilter(q.status, now));
   if (q.from !== undefined) and.push({ timestamp: { $gte: isoTime(q.from) } });
   if (q.to !== undefined) and.push({ timestamp: { $lte: isoTime(q.to) } });
-  const after = decodeCursor(q.cursor);
-  if (after) {
-    const [ts = '', id = ''] = after.split('|');
-    and.push({ $or: [{ timestamp: { $gt: ts } }, { timestamp: ts, attendance_id: { $gt: id } }] });
-  }
-  const docs = await cols.attendance
-    .find(and.length ? { $and: and } : {}, NO_ID)
-    .sort({ timestamp: 1, attendance_id: 1 })
-    .limit(q.limit + 1)
-    .toArray();
-  const page = docs.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map((d) => toAttendance(d, now)),
-    next_cursor:
-      docs.length > q.limit && last ? encodeCursor(`${last.timestamp}|${last.attendance_id}`) : null,
-  };
+  return keysetPage(
+    q,
+    RECORDS,
+    (after, limit) => {
+      if (after) {
+        const [ts, id] = after;
+        and.push({ $or: [{ timestamp: { $gt: ts } }, { timestamp: ts, attendance_id: { $gt: id } }] });
+      }
+      return cols.attendance
+        .find(and.length ? { $and: and } : {}, NO_ID)
+        .sort({ timestamp: 1, attendance_id: 1 })
+        .limit(limit)
+        .toArray();
+    },
+    (docs) => docs.map((d) => toAttendance(d, now)),
+  );
 }
 
 /** Two plain queries (no $lookup): the batch's sightings, then their match records. */
-export async function attendanceOfJob(
-  cols: Collections,
-  jobId: string,
-  now?: string,
-): Promise<AttendanceRecord[]> {
+async function attendanceOfJob(cols: Collections, jobId: string, now?: string): Promise<AttendanceRecord[]> {
   const linked = await cols.sightings
     .find({ job_id: jobId, attendance_id: { $ne: null } }, { projection: { _id: 0, attendance_id: 1 } })
     .toArray();
@@ -137,7 +150,7 @@ export async function attendanceOfJob(
  * the crops it read are detached (no transaction: a crop recorded between the read and the
  * update must stay attached, so a later call returns it rather than losing track of it).
  */
-export async function eraseAttendancePhotos(cols: Collections, userId: string): Promise<string[]> {
+async function eraseAttendancePhotos(cols: Collections, userId: string): Promise<string[]> {
   const docs = await cols.attendance
     .find({ user_id: userId }, { projection: { _id: 0, attendance_id: 1, thumbnail: 1 } })
     .toArray();
@@ -158,4 +171,24 @@ export async function eraseAttendancePhotos(cols: Collections, userId: string): 
     { $set: { thumbnail: null } },
   );
   return keys;
+}
+
+async function getAttendance(cols: Collections, id: string): Promise<AttendanceRecord | undefined> {
+  const doc = await cols.attendance.findOne({ attendance_id: id }, NO_ID);
+  return doc ? toAttendance(doc, new Date().toISOString()) : undefined;
+}
+
+async function deleteAttendance(cols: Collections, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const records = await cols.attendance
+    .find({ attendance_id: { $in: ids } }, { projection: { _id: 0, thumbnail: 1 } })
+    .toArray();
+  const own = await cols.sightings
+    .find({ attendance_id: { $in: ids } }, { projection: { _id: 0, thumbnail: 1 } })
+    .toArray();
+  // Sightings first: a retry after a fault between the two still finds the records to delete.
+  await cols.sightings.deleteMany({ attendance_id: { $in: ids } });
+  await cols.attendance.deleteMany({ attendance_id: { $in: ids } });
+  const keys = [...records, ...own].map((d) => d.thumbnail);
+  return [...new Set(keys.filter((t): t is string => typeof t === 'string'))];
 }

@@ -1,28 +1,45 @@
 import type { Binary } from 'mongodb';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { byId, keysetPage } from '../cursor.js';
+import type { UserRepository } from '../repositories/users.js';
 import type { GalleryEntry, Page } from '../types.js';
-import { NO_ID, type Collections, type UserDoc } from './collections.js';
+import { NO_ID, type Collections, type TemplateDoc, type UserDoc } from './collections.js';
 import { fromBinary } from './encoding.js';
 
 /** templateEmbeddings asks for at most this many ids per query. */
 const IDS_PER_QUERY = 1000;
+const TEMPLATES = byId((t: TemplateDoc) => t.template_id);
+
+/** The gallery reads of the user repository. */
+export type GalleryReads = Pick<
+  UserRepository,
+  'gallery' | 'galleryPage' | 'userTemplates' | 'templateEmbeddings'
+>;
+
+export function mongoGallery(cols: Collections): GalleryReads {
+  return {
+    gallery: (group) => gallery(cols, group),
+    galleryPage: (q) => galleryPage(cols, q),
+    userTemplates: (userId) => userTemplates(cols, userId),
+    templateEmbeddings: (ids) => templateEmbeddings(cols, ids),
+  };
+}
 
 /**
  * Templates joined with their users (an inner join, as in SQLite: a template whose user is gone,
  * left by an enroll racing a delete, is not part of the gallery).
  */
-export async function gallery(cols: Collections, group?: string): Promise<GalleryEntry[]> {
+async function gallery(cols: Collections, group?: string): Promise<GalleryEntry[]> {
   const users = await cols.users
     .find(group === undefined ? {} : { group }, { projection: { _id: 0, user_id: 1, name: 1, group: 1 } })
     .toArray();
-  const byId = new Map(users.map((u) => [u.user_id, u]));
+  const byUser = new Map(users.map((u) => [u.user_id, u]));
   const templates = await cols.templates
-    .find(group === undefined ? {} : { user_id: { $in: [...byId.keys()] } }, {
+    .find(group === undefined ? {} : { user_id: { $in: [...byUser.keys()] } }, {
       projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 },
     })
     .toArray();
   return templates.flatMap((t) => {
-    const u = byId.get(t.user_id);
+    const u = byUser.get(t.user_id);
     return u ? [entry(u, t.template_id, t.embedding)] : [];
   });
 }
@@ -32,34 +49,33 @@ export async function gallery(cols: Collections, group?: string): Promise<Galler
  * page, as SQLite's (a template whose user is gone is skipped, not counted). Two queries rather
  * than `$lookup`, which FerretDB v1 does not implement; both use an index (template_id, user_id).
  */
-export async function galleryPage(
-  cols: Collections,
-  q: { cursor?: string; limit: number },
-): Promise<Page<GalleryEntry>> {
-  const rows = await cols.templates
-    .find(
-      { template_id: { $gt: decodeCursor(q.cursor) ?? '' } },
-      { projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 } },
-    )
-    .sort({ template_id: 1 })
-    .limit(q.limit + 1)
-    .toArray();
-  const page = rows.slice(0, q.limit);
-  const users = await cols.users
-    .find(
-      { user_id: { $in: [...new Set(page.map((r) => r.user_id))] } },
-      { projection: { _id: 0, user_id: 1, name: 1, group: 1 } },
-    )
-    .toArray();
-  const byId = new Map(users.map((u) => [u.user_id, u]));
-  const last = page[page.length - 1];
-  return {
-    items: page.flatMap((r) => {
-      const u = byId.get(r.user_id);
-      return u ? [entry(u, r.template_id, r.embedding)] : [];
-    }),
-    next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
-  };
+function galleryPage(cols: Collections, q: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>> {
+  return keysetPage(
+    q,
+    TEMPLATES,
+    (after = '', limit) =>
+      cols.templates
+        .find(
+          { template_id: { $gt: after } },
+          { projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 } },
+        )
+        .sort({ template_id: 1 })
+        .limit(limit)
+        .toArray(),
+    async (page) => {
+      const users = await cols.users
+        .find(
+          { user_id: { $in: [...new Set(page.map((r) => r.user_id))] } },
+          { projection: { _id: 0, user_id: 1, name: 1, group: 1 } },
+        )
+        .toArray();
+      const byUser = new Map(users.map((u) => [u.user_id, u]));
+      return page.flatMap((r) => {
+        const u = byUser.get(r.user_id);
+        return u ? [entry(u, r.template_id, r.embedding)] : [];
+      });
+    },
+  );
 }
 
 /** FerretDB v1 leaves a null field out of a projection's result: read it back as null. */
@@ -77,7 +93,7 @@ function entry(
   };
 }
 
-export async function userTemplates(cols: Collections, userId: string): Promise<GalleryEntry[]> {
+async function userTemplates(cols: Collections, userId: string): Promise<GalleryEntry[]> {
   const user = await cols.users.findOne({ user_id: userId }, NO_ID);
   if (!user) return [];
   const templates = await cols.templates
@@ -87,7 +103,7 @@ export async function userTemplates(cols: Collections, userId: string): Promise<
   return templates.map((t) => entry(user, t.template_id, t.embedding));
 }
 
-export async function templateEmbeddings(
+async function templateEmbeddings(
   cols: Collections,
   templateIds: string[],
 ): Promise<Map<string, Float32Array>> {

@@ -1,13 +1,7 @@
 import type { Filter } from 'mongodb';
-import { decodeCursor, encodeCursor } from '../cursor.js';
-import type {
-  AttendanceRecord,
-  Page,
-  UnknownPerson,
-  UnknownSighting,
-  UnknownSightingQuery,
-} from '../types.js';
-import { toAttendance } from './attendance.js';
+import { byPair, keysetPage } from '../cursor.js';
+import type { UnknownRepository } from '../repositories/unknowns.js';
+import type { Page, UnknownPerson, UnknownSighting, UnknownSightingQuery } from '../types.js';
 import { NO_ID, type AttendanceDoc, type Collections, type UnknownPersonDoc } from './collections.js';
 import { fromBinary } from './encoding.js';
 
@@ -16,31 +10,19 @@ import { fromBinary } from './encoding.js';
  * updates only (FerretDB v1). Only the grouping job writes persons and unknown_ids, one job at
  * a time (a queue with global concurrency 1), so no write here needs to be atomic with another.
  */
-
-export async function getAttendance(cols: Collections, id: string): Promise<AttendanceRecord | undefined> {
-  const doc = await cols.attendance.findOne({ attendance_id: id }, NO_ID);
-  return doc ? toAttendance(doc, new Date().toISOString()) : undefined;
+export function mongoUnknowns(cols: Collections): UnknownRepository {
+  return {
+    unknownSightings: (q) => unknownSightings(cols, q),
+    setUnknownId: (attendanceId, unknownId) => setUnknownId(cols, attendanceId, unknownId),
+    relabelUnknown: (unknownId, user) => relabelUnknown(cols, unknownId, user),
+    putUnknownPerson: (p) => putUnknownPerson(cols, p),
+    getUnknownPerson: (id) => getUnknownPerson(cols, id),
+    deleteUnknownPerson: (id) => deleteUnknownPerson(cols, id),
+    listUnknownPersons: (q) => listUnknownPersons(cols, q),
+  };
 }
 
-export async function deleteAttendance(cols: Collections, ids: string[]): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const records = await cols.attendance
-    .find({ attendance_id: { $in: ids } }, { projection: { _id: 0, thumbnail: 1 } })
-    .toArray();
-  const own = await cols.sightings
-    .find({ attendance_id: { $in: ids } }, { projection: { _id: 0, thumbnail: 1 } })
-    .toArray();
-  // Sightings first: a retry after a fault between the two still finds the records to delete.
-  await cols.sightings.deleteMany({ attendance_id: { $in: ids } });
-  await cols.attendance.deleteMany({ attendance_id: { $in: ids } });
-  const keys = [...records, ...own].map((d) => d.thumbnail);
-  return [...new Set(keys.filter((t): t is string => typeof t === 'string'))];
-}
-
-export async function unknownSightings(
-  cols: Collections,
-  q: UnknownSightingQuery,
-): Promise<UnknownSighting[]> {
+async function unknownSightings(cols: Collections, q: UnknownSightingQuery): Promise<UnknownSighting[]> {
   const and: Filter<AttendanceDoc>[] = [{ kind: 'unknown' }, { embedding: { $ne: null } }];
   if (q.job_id !== undefined) and.push({ job_id: q.job_id });
   if (q.unknown_id !== undefined) and.push({ unknown_id: q.unknown_id });
@@ -84,18 +66,14 @@ export async function unknownSightings(
   return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-export async function setUnknownId(
-  cols: Collections,
-  attendanceId: string,
-  unknownId: string,
-): Promise<void> {
+async function setUnknownId(cols: Collections, attendanceId: string, unknownId: string): Promise<void> {
   await cols.attendance.updateOne(
     { attendance_id: attendanceId, kind: 'unknown' },
     { $set: { unknown_id: unknownId } },
   );
 }
 
-export async function relabelUnknown(
+async function relabelUnknown(
   cols: Collections,
   unknownId: string,
   user: { user_id: string; name: string; group: string | null },
@@ -107,6 +85,7 @@ export async function relabelUnknown(
   return modifiedCount;
 }
 
+const PERSONS = byPair((d: UnknownPersonDoc) => [d.first_seen, d.unknown_id]);
 const toPerson = (d: UnknownPersonDoc): UnknownPerson => ({
   unknown_id: d.unknown_id,
   sightings: d.sightings,
@@ -117,39 +96,39 @@ const toPerson = (d: UnknownPersonDoc): UnknownPerson => ({
   best_thumbnail: d.best_thumbnail,
 });
 
-export async function putUnknownPerson(cols: Collections, p: UnknownPerson): Promise<void> {
+async function putUnknownPerson(cols: Collections, p: UnknownPerson): Promise<void> {
   await cols.unknownPersons.replaceOne({ unknown_id: p.unknown_id }, toPerson(p), { upsert: true });
 }
 
-export async function getUnknownPerson(cols: Collections, id: string): Promise<UnknownPerson | undefined> {
+async function getUnknownPerson(cols: Collections, id: string): Promise<UnknownPerson | undefined> {
   const doc = await cols.unknownPersons.findOne({ unknown_id: id }, NO_ID);
   return doc ? toPerson(doc) : undefined;
 }
 
-export async function deleteUnknownPerson(cols: Collections, id: string): Promise<void> {
+async function deleteUnknownPerson(cols: Collections, id: string): Promise<void> {
   await cols.unknownPersons.deleteOne({ unknown_id: id });
 }
 
-export async function listUnknownPersons(
+function listUnknownPersons(
   cols: Collections,
   q: { camera_id?: string; cursor?: string; limit: number },
 ): Promise<Page<UnknownPerson>> {
   const and: Filter<UnknownPersonDoc>[] = [];
   if (q.camera_id !== undefined) and.push({ cameras: q.camera_id });
-  const after = decodeCursor(q.cursor);
-  if (after) {
-    const [ts = '', id = ''] = after.split('|');
-    and.push({ $or: [{ first_seen: { $gt: ts } }, { first_seen: ts, unknown_id: { $gt: id } }] });
-  }
-  const docs = await cols.unknownPersons
-    .find(and.length ? { $and: and } : {}, NO_ID)
-    .sort({ first_seen: 1, unknown_id: 1 })
-    .limit(q.limit + 1)
-    .toArray();
-  const page = docs.slice(0, q.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toPerson),
-    next_cursor: docs.length > q.limit && last ? encodeCursor(`${last.first_seen}|${last.unknown_id}`) : null,
-  };
+  return keysetPage(
+    q,
+    PERSONS,
+    (after, limit) => {
+      if (after) {
+        const [ts, id] = after;
+        and.push({ $or: [{ first_seen: { $gt: ts } }, { first_seen: ts, unknown_id: { $gt: id } }] });
+      }
+      return cols.unknownPersons
+        .find(and.length ? { $and: and } : {}, NO_ID)
+        .sort({ first_seen: 1, unknown_id: 1 })
+        .limit(limit)
+        .toArray();
+    },
+    (docs) => docs.map(toPerson),
+  );
 }

@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Filter } from 'mongodb';
-import { decodeCursor, encodeCursor } from '../cursor.js';
-import type {
-  EnrollOutcome,
-  ErasureReceipt,
-  Page,
-  TemplateInput,
-  TemplateSummary,
-  User,
-  UserInput,
-} from '../types.js';
+import { byId, keysetPage } from '../cursor.js';
+import type { UserRepository } from '../repositories/users.js';
+import type { TemplateSummary, User } from '../types.js';
 import { NO_ID, type Collections, type TemplateDoc, type UserDoc } from './collections.js';
 import { now, toBinary } from './encoding.js';
+import type { GalleryReads } from './gallery.js';
 
 const toSummary = (t: TemplateDoc): TemplateSummary => ({
   template_id: t.template_id,
@@ -22,13 +16,27 @@ const toSummary = (t: TemplateDoc): TemplateSummary => ({
   created_at: t.created_at,
 });
 
-export async function enroll(
+const USERS = byId((d: UserDoc) => d.user_id);
+
+/**
+ * Users and templates on MongoDB, the gallery reads in gallery.ts. No transactions: each write
+ * is one single-document operation (or an idempotent deleteMany), in the order SQLite's
+ * transaction makes them; where SQLite relies on the transaction, the comment says what instead.
+ */
+export function mongoUsers(cols: Collections): Omit<UserRepository, keyof GalleryReads> {
+  return {
+    enroll: (user, t, mode, acceptedAt) => enroll(cols, user, t, mode, acceptedAt),
+    getUser: (userId) => getUser(cols, userId),
+    listUsers: (q) => listUsers(cols, q),
+    deleteUser: (userId, opts) => deleteUser(cols, userId, opts?.tombstoneIfUnknown ?? true),
+    erasedAt: (userId) => erasedAt(cols, userId),
+  };
+}
+
+async function enroll(
   cols: Collections,
-  user: UserInput,
-  t: TemplateInput,
-  mode: 'add' | 'replace',
-  acceptedAt?: string,
-): Promise<EnrollOutcome | 'ERASED'> {
+  ...[user, t, mode, acceptedAt]: Parameters<UserRepository['enroll']>
+): ReturnType<UserRepository['enroll']> {
   if (acceptedAt !== undefined && (await erasedSince(cols, user.user_id, acceptedAt))) return 'ERASED';
   const at = now();
   // The upsert says whether the user existed: upsertedCount is 1 exactly when this call
@@ -84,38 +92,31 @@ async function erasedSince(cols: Collections, userId: string, acceptedAt: string
   return at !== undefined && at >= acceptedAt;
 }
 
-export async function getUser(cols: Collections, userId: string): Promise<User | undefined> {
+async function getUser(cols: Collections, userId: string): Promise<User | undefined> {
   const doc = await cols.users.findOne({ user_id: userId }, NO_ID);
   if (!doc) return undefined;
   const [user] = await withTemplates(cols, [doc]);
   return user;
 }
 
-export async function listUsers(
-  cols: Collections,
-  q: { group?: string; cursor?: string; limit: number },
-): Promise<Page<User>> {
-  const after = decodeCursor(q.cursor) ?? '';
-  const filter: Filter<UserDoc> =
-    q.group === undefined ? { user_id: { $gt: after } } : { group: q.group, user_id: { $gt: after } };
-  const docs = await cols.users
-    .find(filter, NO_ID)
-    .sort({ user_id: 1 })
-    .limit(q.limit + 1)
-    .toArray();
-  const page = docs.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    items: await withTemplates(cols, page),
-    next_cursor: docs.length > q.limit && last ? encodeCursor(last.user_id) : null,
-  };
+function listUsers(cols: Collections, q: Parameters<UserRepository['listUsers']>[0]) {
+  return keysetPage(
+    q,
+    USERS,
+    (after = '', limit) => {
+      const filter: Filter<UserDoc> =
+        q.group === undefined ? { user_id: { $gt: after } } : { group: q.group, user_id: { $gt: after } };
+      return cols.users.find(filter, NO_ID).sort({ user_id: 1 }).limit(limit).toArray();
+    },
+    (docs) => withTemplates(cols, docs),
+  );
 }
 
-export async function deleteUser(
+async function deleteUser(
   cols: Collections,
   userId: string,
   tombstoneIfUnknown: boolean,
-): Promise<ErasureReceipt | undefined> {
+): ReturnType<UserRepository['deleteUser']> {
   const at = now();
   // Unknown and no work in flight (the caller says): nothing to stop, so no tombstone. A racing
   // first enrollment of this id is one the caller would have seen in flight.
@@ -133,7 +134,7 @@ export async function deleteUser(
   };
 }
 
-export async function erasedAt(cols: Collections, userId: string): Promise<string | undefined> {
+async function erasedAt(cols: Collections, userId: string): Promise<string | undefined> {
   const doc = await cols.erasures.findOne({ user_id: userId }, NO_ID);
   return doc?.erased_at;
 }
