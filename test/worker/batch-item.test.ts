@@ -9,7 +9,6 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../src/shared/store/blobs.js';
 import { sqliteStore } from '../../src/shared/store/sqlite-store.js';
-import type { Store } from '../../src/shared/store/index.js';
 import { runItem } from '../../src/worker/batch-item.js';
 import type { ProcessorDeps } from '../../src/worker/processors/types.js';
 
@@ -27,7 +26,7 @@ async function setUp() {
         return (value as (...a: unknown[]) => unknown).apply(t, args);
       };
     },
-  }) as Store;
+  });
   const blobs = new FsBlobStore(path.join(dir, 'blobs'));
   const logger = { warn: () => undefined };
   const deps = { store, blobs, config: { keepPhotos: false }, logger } as unknown as ProcessorDeps;

@@ -59,20 +59,13 @@ export type Store = StoreLifecycle &
  * silently overridden by the later part.
  */
 export function composeStore(parts: StoreParts): Store {
+  const { lifecycle, users, batches, idempotency, attendance, unknowns, webhooks } = parts;
   const seen = new Set<string>();
-  for (const part of Object.values(parts)) {
+  for (const part of [lifecycle, users, batches, idempotency, attendance, unknowns, webhooks]) {
     for (const name of Object.keys(part)) {
       if (seen.has(name)) throw new Error(`composeStore: "${name}" is given by two repositories`);
       seen.add(name);
     }
   }
-  return {
-    ...parts.lifecycle,
-    ...parts.users,
-    ...parts.batches,
-    ...parts.idempotency,
-    ...parts.attendance,
-    ...parts.unknowns,
-    ...parts.webhooks,
-  };
+  return { ...lifecycle, ...users, ...batches, ...idempotency, ...attendance, ...unknowns, ...webhooks };
 }
