@@ -120,9 +120,9 @@ export function recordSighting(
 }
 
 function* recordSteps(io: SightingStorage, s: Sighting, windowMs: number): Steps<{ attendance_id: string }> {
+  const started = newRecord(s, windowMs); // first: a captured_at that is not a time claims nothing
   const recorded = yield* step(io.claim(s));
   if (recorded !== undefined) return { attendance_id: recorded };
-  const started = newRecord(s, windowMs);
   let attendance_id: string;
   if (s.kind === 'unknown') {
     yield* step(io.start(started));
