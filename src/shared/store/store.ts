@@ -43,7 +43,7 @@ export interface StoreParts {
  * The persistence the API and the workers use: every repository's methods on one object (so
  * `store.enroll(...)` reads as before). Code that needs one concern can ask for that repository.
  * Implementations: SQLite (sqlite-store.ts, the embedded default) and MongoDB (mongo-store.ts,
- * when MONGODB_URL is set); both pass one conformance suite (test/shared/store/conformance.ts).
+ * when MONGODB_URL is set); both pass one conformance suite (test/shared/store/conformance/, a file per repository).
  */
 export type Store = StoreLifecycle &
   UserRepository &

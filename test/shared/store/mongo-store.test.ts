@@ -6,7 +6,7 @@ import { GridFsBlobStore } from '../../../src/shared/store/mongo/gridfs-blobs.js
 import { openMongo } from '../../../src/shared/store/mongo-store.js';
 import { storeConformance } from './conformance.js';
 
-const NAME = 'MongoStore + GridFsBlobStore';
+const NAME = 'Mongo store + GridFsBlobStore';
 const url = process.env.MONGODB_URL;
 
 /** Drops a test database through a client of its own. */

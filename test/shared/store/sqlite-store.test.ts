@@ -8,7 +8,7 @@ import { FsBlobStore } from '../../../src/shared/store/blobs.js';
 import { sqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { storeConformance } from './conformance.js';
 
-storeConformance('SqliteStore + FsBlobStore', async () => {
+storeConformance('SQLite store + FsBlobStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
   const store = sqliteStore(join(dir, 'shelia.db'));
   await store.init();
@@ -22,7 +22,7 @@ storeConformance('SqliteStore + FsBlobStore', async () => {
   };
 });
 
-void describe('SqliteStore on one file', () => {
+void describe('SQLite store on one file', () => {
   void it('two instances (API and worker processes) see each other’s writes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
     const file = join(dir, 'data', 'shelia.db');
@@ -90,7 +90,7 @@ void describe('SqliteStore on one file', () => {
   });
 });
 
-void describe('SqliteStore on a database from before photos and failure_reason', () => {
+void describe('SQLite store on a database from before photos and failure_reason', () => {
   void it('adds both columns: final batches say deleted (as they were), others stored', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
     const file = join(dir, 'shelia.db');
@@ -135,7 +135,7 @@ void describe('SqliteStore on a database from before photos and failure_reason',
   });
 });
 
-void describe('SqliteStore on a database from before the attendance evidence columns', () => {
+void describe('SQLite store on a database from before the attendance evidence columns', () => {
   void it('adds them: old records read as decided (closed windows), new sightings chain onto them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
     const file = join(dir, 'shelia.db');

@@ -122,7 +122,7 @@ export function mongoAttendance(cols: Collections): AttendanceRepository {
 
 /**
  * What a document from before the evidence fields counts as: its sightings were matches at the
- * threshold of the time (each confirming, as SqliteStore's migration sets them), none strong.
+ * threshold of the time (each confirming, as the SQLite migration sets them), none strong.
  */
 const LEGACY: Record<EvidenceCounter, 'sightings' | null> = {
   confirming_sightings: 'sightings',

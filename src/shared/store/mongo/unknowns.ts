@@ -6,7 +6,7 @@ import { NO_ID, type AttendanceDoc, type Collections, type UnknownPersonDoc } fr
 import { fromBinary } from './encoding.js';
 
 /**
- * Unknown people (issue 8 §6), with SqliteStore's semantics. Plain finds and single-field
+ * Unknown people (issue 8 §6), with the SQLite store's semantics. Plain finds and single-field
  * updates only (FerretDB v1). Only the grouping job writes persons and unknown_ids, one job at
  * a time (a queue with global concurrency 1), so no write here needs to be atomic with another.
  */
