@@ -164,8 +164,8 @@ function* placeMatch(io: SightingStorage, s: Sighting, windowMs: number, started
 
 /**
  * `into` with `other` (a sighting, or a record it absorbs) folded in. The best sighting is the
- * one of strictly higher similarity: on a tie the record keeps its own, so of equal sightings
- * the earliest recorded stays.
+ * one of strictly higher similarity: on a tie `into` keeps its own. Folded in the order kept
+ * record, absorbed records by time, the sighting: of equal ones the kept record's stays.
  */
 export function merge(into: RecordState, other: RecordState): RecordState {
   const higher = (other.best.similarity_score ?? -Infinity) > (into.best.similarity_score ?? -Infinity);
