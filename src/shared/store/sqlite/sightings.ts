@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { RecordState, SightingStorage } from '../rules/attendance-window.js';
 import { runSync } from '../rules/steps.js';
 import { toBlob, type AttendanceRow } from './rows.js';
+import { statements } from './statements.js';
 
 type StateRow = Pick<
   AttendanceRow,
@@ -52,31 +53,29 @@ const toState = (r: StateRow): RecordState => ({
  * processes (one writer per database file).
  */
 export function sqliteSightings(db: Database.Database): SightingStorage {
+  const prepare = statements(db);
   return {
     run: (steps) => Promise.resolve(db.transaction(() => runSync(steps)).immediate()),
     exclusive: (_key, body) => runSync(body()),
 
     claim(s) {
       // The sighting's row is written with its record (link), in this transaction: none, not recorded.
-      return db
-        .prepare<[string], { attendance_id: string }>(
-          'SELECT attendance_id FROM sightings WHERE sighting_id = ?',
-        )
-        .get(s.sighting_id)?.attendance_id;
+      return prepare<[string], { attendance_id: string }>(
+        'SELECT attendance_id FROM sightings WHERE sighting_id = ?',
+      ).get(s.sighting_id)?.attendance_id;
     },
 
     near(q) {
-      return db
-        .prepare<[string, string, string, string], StateRow>(
-          `SELECT ${STATE_COLUMNS} FROM attendance WHERE kind = 'match' AND user_id = ? AND camera_id = ?
+      return prepare<[string, string, string, string], StateRow>(
+        `SELECT ${STATE_COLUMNS} FROM attendance WHERE kind = 'match' AND user_id = ? AND camera_id = ?
              AND timestamp <= ? AND last_seen >= ? ORDER BY timestamp, attendance_id`,
-        )
+      )
         .all(q.user_id, q.camera_id, q.startsBy, q.lastSeenFrom)
         .map(toState);
     },
 
     start(r) {
-      db.prepare(
+      prepare(
         `INSERT INTO attendance (attendance_id, kind, user_id, name, grp, camera_id, timestamp, last_seen, sightings,
            confirming_sightings, strong_sightings, window_closes_at, similarity_score, distance, margin, threshold,
            confirm_threshold, strong_threshold, bbox, thumbnail, embedding, job_id, recorded_at)
@@ -122,34 +121,32 @@ export function sqliteSightings(db: Database.Database): SightingStorage {
         window_closes_at = ?`;
       const { best } = u;
       const { changes } = best
-        ? db
-            .prepare(
-              `UPDATE attendance SET ${set}, similarity_score = ?, distance = ?, margin = ?, threshold = ?,
+        ? prepare(
+            `UPDATE attendance SET ${set}, similarity_score = ?, distance = ?, margin = ?, threshold = ?,
                  confirm_threshold = ?, strong_threshold = ?, bbox = ?, thumbnail = ? WHERE attendance_id = ?`,
-            )
-            .run(
-              ...counts,
-              best.similarity_score,
-              best.distance,
-              best.margin,
-              best.threshold,
-              best.confirm_threshold,
-              best.strong_threshold,
-              JSON.stringify(best.bbox),
-              best.thumbnail,
-              id,
-            )
-        : db.prepare(`UPDATE attendance SET ${set} WHERE attendance_id = ?`).run(...counts, id);
+          ).run(
+            ...counts,
+            best.similarity_score,
+            best.distance,
+            best.margin,
+            best.threshold,
+            best.confirm_threshold,
+            best.strong_threshold,
+            JSON.stringify(best.bbox),
+            best.thumbnail,
+            id,
+          )
+        : prepare(`UPDATE attendance SET ${set} WHERE attendance_id = ?`).run(...counts, id);
       return changes === 1;
     },
 
     absorb(from, into) {
-      db.prepare('UPDATE sightings SET attendance_id = ? WHERE attendance_id = ?').run(into, from);
-      db.prepare('DELETE FROM attendance WHERE attendance_id = ?').run(from);
+      prepare('UPDATE sightings SET attendance_id = ? WHERE attendance_id = ?').run(into, from);
+      prepare('DELETE FROM attendance WHERE attendance_id = ?').run(from);
     },
 
     link(s, attendanceId) {
-      db.prepare(
+      prepare(
         'INSERT INTO sightings (sighting_id, attendance_id, job_id, thumbnail) VALUES (?, ?, ?, ?)',
       ).run(s.sighting_id, attendanceId, s.job_id, s.thumbnail);
     },
