@@ -22,7 +22,7 @@ export function mongoAttendance(cols: Collections): AttendanceRepository {
   return {
     recordSighting: (s, windowMs) => recordSighting(sightings, s, windowMs),
 
-    listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
+    async listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
       const and: Filter<AttendanceDoc>[] = [];
       if (q.user_id !== undefined) and.push({ user_id: q.user_id });
       if (q.camera_id !== undefined) and.push({ camera_id: q.camera_id });

@@ -72,7 +72,7 @@ export function mongoBatches(cols: Collections): BatchRepository {
       return doc ? toItem(doc) : undefined;
     },
 
-    listItemResults(jobId, q) {
+    async listItemResults(jobId, q) {
       return keysetPage(
         q,
         ITEMS,

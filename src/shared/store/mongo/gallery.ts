@@ -42,7 +42,7 @@ export function mongoGallery(cols: Collections): GalleryReads {
      * page, as SQLite's (a template whose user is gone is skipped, not counted). Two queries rather
      * than `$lookup`, which FerretDB v1 does not implement; both use an index (template_id, user_id).
      */
-    galleryPage(q: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>> {
+    async galleryPage(q: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>> {
       return keysetPage(
         q,
         TEMPLATES,

@@ -112,7 +112,8 @@ export function mongoSightings(cols: Collections): SightingStorage {
     },
 
     async absorb(from, into) {
-      // Sightings first: a fault between the two leaves the record, whose sightings are moved.
+      // Sightings first: after a fault between the two the record stays, emptied; the next
+      // sighting in its window merges it again (see the rule).
       await cols.sightings.updateMany({ attendance_id: from }, { $set: { attendance_id: into } });
       await cols.attendance.deleteOne({ attendance_id: from });
     },

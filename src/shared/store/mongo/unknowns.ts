@@ -92,7 +92,7 @@ export function mongoUnknowns(cols: Collections): UnknownRepository {
       await cols.unknownPersons.deleteOne({ unknown_id: id });
     },
 
-    listUnknownPersons(q: {
+    async listUnknownPersons(q: {
       camera_id?: string;
       cursor?: string;
       limit: number;

@@ -83,7 +83,7 @@ export function mongoUsers(cols: Collections): Omit<UserRepository, keyof Galler
       return user;
     },
 
-    listUsers(q) {
+    async listUsers(q) {
       return keysetPage(
         q,
         USERS,
