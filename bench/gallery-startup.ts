@@ -17,7 +17,8 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { publishGalleryChange } from '../src/shared/gallery-stream.js';
 import { mulberry32 } from '../src/shared/prng.js';
-import { SqliteStore } from '../src/shared/store/sqlite-store.js';
+import { sqliteStore } from '../src/shared/store/sqlite-store.js';
+import type { Store } from '../src/shared/store/store.js';
 import { GallerySync } from '../src/worker/matching/gallery-sync.js';
 import { r2 } from './stats.js';
 
@@ -44,7 +45,7 @@ function unit(seed: number): Float32Array {
 const userId = (i: number) => `user-${String(i).padStart(9, '0')}`;
 const templateId = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 
-const enrollOne = (store: SqliteStore, i: number, embedding = unit(i)) =>
+const enrollOne = (store: Store, i: number, embedding = unit(i)) =>
   store.enroll(
     { user_id: userId(i), name: `User ${i}`, group: null, metadata: {} },
     {
@@ -62,7 +63,7 @@ const dbPath = join(cacheDir, `startup-${N}.db`);
 if (!existsSync(dbPath)) {
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${dbPath}.${process.pid}.tmp`;
-  const filling = new SqliteStore(tmp);
+  const filling = sqliteStore(tmp);
   await filling.init(); // the schema
   await filling.close();
   // The rows enroll() writes, in transactions of 10k and in key order (one enroll() per
@@ -92,7 +93,7 @@ if (!existsSync(dbPath)) {
   db.close();
   for (const ext of ['', '-wal', '-shm']) if (existsSync(tmp + ext)) renameSync(tmp + ext, dbPath + ext);
 }
-const store = new SqliteStore(dbPath);
+const store = sqliteStore(dbPath);
 await store.init();
 // A previous run erased user 123 and enrolled user N+1 in the cached store: undo that.
 if (!(await store.getUser(userId(123)))) await enrollOne(store, 123);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ServiceError } from '../shared/errors.js';
-import type { Store } from '../shared/store/index.js';
+import type { IdempotencyRepository } from '../shared/store/index.js';
 
 /** How long a duplicate waits for the first request with its key to produce the response. */
 const WAIT_FOR_FIRST_MS = 15_000;
@@ -23,7 +23,7 @@ export const sha256 = (data: string | Uint8Array) => createHash('sha256').update
  */
 export async function idempotent(
   c: Context,
-  store: Store,
+  store: IdempotencyRepository,
   bodySha256: string,
   create: () => Promise<{ status: number; body: unknown }>,
 ): Promise<Response> {

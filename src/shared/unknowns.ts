@@ -24,7 +24,13 @@ import type { Config } from './config.js';
 import { STRONG_FPIR_FACTOR } from './evidence.js';
 import { cosineDistance } from './face-math.js';
 import type { OpenSetModel } from './open-set.js';
-import type { BlobStore, Store, UnknownPerson, UnknownSighting } from './store/index.js';
+import type {
+  AttendanceRepository,
+  BlobStore,
+  UnknownPerson,
+  UnknownRepository,
+  UnknownSighting,
+} from './store/index.js';
 import { THRESHOLDS } from './thresholds.js';
 
 /** Sightings per person compared with (and enrolled from): its largest faces. */
@@ -128,7 +134,7 @@ export interface GroupingResult {
 
 /** Groups batch `jobId`'s ungrouped unknown sightings (see the top of the file). Serial callers only. */
 export async function groupUnknowns(
-  deps: { config: Config; openSet: OpenSetModel; store: Store },
+  deps: { config: Config; openSet: OpenSetModel; store: UnknownRepository },
   jobId: string,
 ): Promise<GroupingResult> {
   const pending = await deps.store.unknownSightings({ job_id: jobId, grouped: false });
@@ -161,7 +167,11 @@ export async function groupUnknowns(
  * on arrival, and a camera's wrong clock cannot shorten or stretch the retention.
  */
 export async function expireUnknowns(
-  deps: { config: Config; store: Store; blobs: BlobStore },
+  deps: {
+    config: Config;
+    store: UnknownRepository & Pick<AttendanceRepository, 'deleteAttendance'>;
+    blobs: BlobStore;
+  },
   now = Date.now(),
 ): Promise<{ records: number; crops: number; persons_removed: number }> {
   const cutoff = new Date(now - deps.config.unknownRetentionMs).toISOString();

@@ -8,14 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../src/shared/store/blobs.js';
-import { SqliteStore } from '../../src/shared/store/sqlite-store.js';
-import type { Store } from '../../src/shared/store/index.js';
+import { sqliteStore } from '../../src/shared/store/sqlite-store.js';
 import { runItem } from '../../src/worker/batch-item.js';
 import type { ProcessorDeps } from '../../src/worker/processors/types.js';
 
 async function setUp() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shelia-batch-item-'));
-  const sqlite = new SqliteStore(path.join(dir, 'shelia.db'));
+  const sqlite = sqliteStore(path.join(dir, 'shelia.db'));
   await sqlite.init();
   const calls: string[] = [];
   const store = new Proxy(sqlite, {
@@ -27,7 +26,7 @@ async function setUp() {
         return (value as (...a: unknown[]) => unknown).apply(t, args);
       };
     },
-  }) as Store;
+  });
   const blobs = new FsBlobStore(path.join(dir, 'blobs'));
   const logger = { warn: () => undefined };
   const deps = { store, blobs, config: { keepPhotos: false }, logger } as unknown as ProcessorDeps;

@@ -3,7 +3,7 @@ import type { FaceQuality } from '../face-types.js';
 
 /**
  * What the store holds. Both implementations (SQLite, MongoDB) store exactly these shapes and
- * pass the same conformance suite (test/shared/store/conformance.ts).
+ * pass the same conformance suite (test/shared/store/conformance/, a file per repository).
  */
 export interface UserInput {
   user_id: string;

@@ -6,7 +6,7 @@ import { GridFsBlobStore } from '../../../src/shared/store/mongo/gridfs-blobs.js
 import { openMongo } from '../../../src/shared/store/mongo-store.js';
 import { storeConformance } from './conformance.js';
 
-const NAME = 'MongoStore + GridFsBlobStore';
+const NAME = 'Mongo store + GridFsBlobStore';
 const url = process.env.MONGODB_URL;
 
 /** Drops a test database through a client of its own. */
@@ -105,6 +105,79 @@ if (url) {
         await client.close();
         await dropDatabase(url, dbName);
         await persistence.close();
+      }
+    });
+  });
+
+  void describe(`${NAME}: documents from before the attendance evidence fields`, () => {
+    void it('a sighting chaining onto one counts its sightings as confirming, as SQLite’s migration does', async () => {
+      const dbName = freshDbName();
+      const persistence = await openMongo(url, { dbName });
+      const { store } = persistence;
+      const client = await new MongoClient(url).connect();
+      try {
+        // As written before confirming_sightings, strong_sightings, window_closes_at and the thresholds.
+        await client
+          .db(dbName)
+          .collection('attendance')
+          .insertOne({
+            attendance_id: 'r-old',
+            kind: 'match',
+            user_id: 'u2',
+            name: 'Name u2',
+            group: null,
+            camera_id: 'cam-1',
+            timestamp: '2026-03-02T09:00:00.000Z',
+            last_seen: '2026-03-02T09:00:00.000Z',
+            sightings: 1,
+            similarity_score: 0.8,
+            distance: 0.2,
+            bbox: { x: 0, y: 0, width: 9, height: 9 },
+            thumbnail: null,
+            embedding: null,
+            job_id: 'job-old',
+          });
+        const before = await store.listAttendance({ limit: 10, now: '2026-03-02T09:01:00.000Z' });
+        assert.deepEqual(
+          before.items.map((r) => [r.status, r.confirming_sightings]),
+          [['unconfirmed', 1]],
+        );
+        const s = {
+          sighting_id: 'new-1',
+          kind: 'match' as const,
+          user_id: 'u2',
+          name: 'Name u2',
+          group: null,
+          camera_id: 'cam-1',
+          captured_at: '2026-03-02T09:03:00.000Z',
+          similarity: 0.9,
+          distance: 0.1,
+          margin: 0.3,
+          threshold: 0.59,
+          confirm_threshold: 0.5,
+          strong_threshold: 0.45,
+          bbox: { x: 1, y: 1, width: 9, height: 9 },
+          thumbnail: null,
+          embedding: null,
+          job_id: 'job-new',
+        };
+        assert.deepEqual(await store.recordSighting(s, 5 * 60_000), { attendance_id: 'r-old' });
+        const [merged] = await store.attendanceOfJob('job-new');
+        assert.deepEqual(
+          [
+            merged?.sightings,
+            merged?.confirming_sightings,
+            merged?.strong_sightings,
+            merged?.status,
+            merged?.window_closes_at,
+            merged?.threshold,
+          ],
+          [2, 2, 1, 'confirmed', '2026-03-02T09:08:00.000Z', 0.59],
+        );
+      } finally {
+        await client.close();
+        await persistence.close();
+        await dropDatabase(url, dbName);
       }
     });
   });

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { FsBlobStore } from '../../../src/shared/store/blobs.js';
-import { SqliteStore } from '../../../src/shared/store/sqlite-store.js';
+import { sqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { storeConformance } from './conformance.js';
 
-storeConformance('SqliteStore + FsBlobStore', async () => {
+storeConformance('SQLite store + FsBlobStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
-  const store = new SqliteStore(join(dir, 'shelia.db'));
+  const store = sqliteStore(join(dir, 'shelia.db'));
   await store.init();
   return {
     store,
@@ -22,12 +22,12 @@ storeConformance('SqliteStore + FsBlobStore', async () => {
   };
 });
 
-void describe('SqliteStore on one file', () => {
+void describe('SQLite store on one file', () => {
   void it('two instances (API and worker processes) see each other’s writes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
     const file = join(dir, 'data', 'shelia.db');
-    const api = new SqliteStore(file);
-    const worker = new SqliteStore(file);
+    const api = sqliteStore(file);
+    const worker = sqliteStore(file);
     try {
       await api.init();
       await worker.init();
@@ -90,7 +90,7 @@ void describe('SqliteStore on one file', () => {
   });
 });
 
-void describe('SqliteStore on a database from before photos and failure_reason', () => {
+void describe('SQLite store on a database from before photos and failure_reason', () => {
   void it('adds both columns: final batches say deleted (as they were), others stored', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
     const file = join(dir, 'shelia.db');
@@ -111,8 +111,8 @@ void describe('SqliteStore on a database from before photos and failure_reason',
       insert.run(id, status);
     old.close();
     // Two processes starting on the same file: the second finds the columns there.
-    const a = new SqliteStore(file);
-    const b = new SqliteStore(file);
+    const a = sqliteStore(file);
+    const b = sqliteStore(file);
     try {
       await a.init();
       await b.init();
@@ -135,7 +135,7 @@ void describe('SqliteStore on a database from before photos and failure_reason',
   });
 });
 
-void describe('SqliteStore on a database from before the attendance evidence columns', () => {
+void describe('SQLite store on a database from before the attendance evidence columns', () => {
   void it('adds them: old records read as decided (closed windows), new sightings chain onto them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
     const file = join(dir, 'shelia.db');
@@ -152,7 +152,7 @@ void describe('SqliteStore on a database from before the attendance evidence col
     insert.run('r-2', 'u2', 'Name u2', '2026-03-02T09:00:00.000Z', '2026-03-02T09:00:00.000Z', 1);
     old.prepare("INSERT INTO sightings VALUES ('old-1', 'r-1')").run();
     old.close();
-    const store = new SqliteStore(file);
+    const store = sqliteStore(file);
     try {
       await store.init();
       // Their windows are taken to end at their last sighting: decided as soon as it is past.

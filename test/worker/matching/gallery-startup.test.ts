@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { publishGalleryChange } from '../../../src/shared/gallery-stream.js';
-import { SqliteStore } from '../../../src/shared/store/sqlite-store.js';
+import { sqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { mulberry32 } from '../../../src/shared/prng.js';
 import { GallerySync, type GallerySyncOptions } from '../../../src/worker/matching/gallery-sync.js';
 import { freshPrefix, REDIS_URL } from '../../helpers/service.js';
@@ -21,7 +21,7 @@ const DIM = 512;
 const dir = mkdtempSync(join(tmpdir(), 'shelia-gallery-startup-'));
 const snapshotPath = join(dir, 'gallery', 'test.snapshot');
 const streamKey = `${freshPrefix('gallery-startup')}:gallery:changes`;
-const store = new SqliteStore(join(dir, 'shelia.db'));
+const store = sqliteStore(join(dir, 'shelia.db'));
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 const faces = new Map<string, Float32Array>();
 

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { publishGalleryChange } from '../../../src/shared/gallery-stream.js';
-import type { Page, GalleryEntry } from '../../../src/shared/store/index.js';
-import { SqliteStore } from '../../../src/shared/store/sqlite-store.js';
+import type { GalleryEntry, Store } from '../../../src/shared/store/index.js';
+import { sqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { GallerySync } from '../../../src/worker/matching/gallery-sync.js';
 import { mulberry32 } from '../../../src/shared/prng.js';
 import { freshPrefix, REDIS_URL } from '../../helpers/service.js';
@@ -27,20 +27,26 @@ function unit(seed: number): Float32Array {
 }
 
 /** A store that, once, makes changes right after handing out its first gallery page. */
-class RacyStore extends SqliteStore {
-  duringLoad: ((firstPage: GalleryEntry[]) => Promise<void>) | undefined;
-  override async galleryPage(q: { cursor?: string; limit: number }): Promise<Page<GalleryEntry>> {
-    const page = await super.galleryPage(q);
-    const hook = this.duringLoad;
-    this.duringLoad = undefined;
-    await hook?.(page.items);
-    return page;
-  }
+type RacyStore = Store & { duringLoad: ((firstPage: GalleryEntry[]) => Promise<void>) | undefined };
+function racyStore(path: string): RacyStore {
+  const store = sqliteStore(path);
+  const racy: RacyStore = {
+    ...store,
+    duringLoad: undefined,
+    async galleryPage(q) {
+      const page = await store.galleryPage(q);
+      const hook = racy.duringLoad;
+      racy.duringLoad = undefined;
+      await hook?.(page.items);
+      return page;
+    },
+  };
+  return racy;
 }
 
 const vectors = new Map<string, Float32Array>();
 let seed = 1;
-async function enroll(store: SqliteStore, userId: string, templates = 1): Promise<void> {
+async function enroll(store: Store, userId: string, templates = 1): Promise<void> {
   for (let t = 0; t < templates; t++) {
     const embedding = unit(seed++);
     if (t === 0) vectors.set(userId, embedding);
@@ -77,9 +83,9 @@ async function within(limitMs: number, what: string, check: () => Promise<boolea
 const dir = mkdtempSync(join(tmpdir(), 'shelia-gallery-sync-'));
 const file = join(dir, 'shelia.db');
 const streamKey = `${freshPrefix('gallery-sync')}:gallery:changes`;
-const stores: SqliteStore[] = [];
+const stores: Store[] = [];
 const redises: Redis[] = [];
-const replica = async (store = new SqliteStore(file)) => {
+const replica = async (store: Store = sqliteStore(file)) => {
   await store.init();
   stores.push(store);
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -165,8 +171,8 @@ describe('GallerySync started after the changes', () => {
     await Promise.all(bulk.map((u) => publishGalleryChange(a.redis, streamKey, u)));
     await enroll(a.store, 'victim');
     await a.sync.changed('victim');
-    const c = await replica(new RacyStore(file));
-    const racy = c.store as RacyStore;
+    const racy = racyStore(file);
+    const c = await replica(racy);
     let victim = '';
     racy.duringLoad = async (firstPage) => {
       // Another worker enrolls one person and erases one the loader has already read.

@@ -6,14 +6,123 @@ import {
   type AttendanceStatus,
   type EvidenceCounter,
 } from '../../evidence.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { byPair, keysetPage } from '../cursor.js';
+import type { AttendanceRepository } from '../repositories/attendance.js';
+import { recordSighting } from '../rules/attendance-window.js';
 import type { AttendanceQuery, AttendanceRecord, Page } from '../types.js';
 import { NO_ID, type AttendanceDoc, type Collections } from './collections.js';
 import { fromBinary, isoTime } from './encoding.js';
+import { mongoSightings } from './sightings.js';
+
+const RECORDS = byPair((d: AttendanceDoc) => [d.timestamp, d.attendance_id]);
+
+/** Attendance records on MongoDB; sightings are placed by the shared window rule. */
+export function mongoAttendance(cols: Collections): AttendanceRepository {
+  const sightings = mongoSightings(cols);
+  return {
+    recordSighting: (s, windowMs) => recordSighting(sightings, s, windowMs),
+
+    async listAttendance(q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
+      const and: Filter<AttendanceDoc>[] = [];
+      if (q.user_id !== undefined) and.push({ user_id: q.user_id });
+      if (q.camera_id !== undefined) and.push({ camera_id: q.camera_id });
+      if (q.group !== undefined) and.push({ group: q.group });
+      if (q.kind !== undefined) and.push({ kind: q.kind });
+      const now = q.now ?? new Date().toISOString();
+      if (q.status !== undefined) and.push(...statusFilter(q.status, now));
+      if (q.from !== undefined) and.push({ timestamp: { $gte: isoTime(q.from) } });
+      if (q.to !== undefined) and.push({ timestamp: { $lte: isoTime(q.to) } });
+      return keysetPage(
+        q,
+        RECORDS,
+        (after, limit) => {
+          if (after) {
+            const [ts, id] = after;
+            and.push({ $or: [{ timestamp: { $gt: ts } }, { timestamp: ts, attendance_id: { $gt: id } }] });
+          }
+          return cols.attendance
+            .find(and.length ? { $and: and } : {}, NO_ID)
+            .sort({ timestamp: 1, attendance_id: 1 })
+            .limit(limit)
+            .toArray();
+        },
+        (docs) => docs.map((d) => toAttendance(d, now)),
+      );
+    },
+
+    /** Two plain queries (no $lookup): the batch's sightings, then their match records. */
+    async attendanceOfJob(jobId: string, now?: string): Promise<AttendanceRecord[]> {
+      const linked = await cols.sightings
+        .find({ job_id: jobId, attendance_id: { $ne: null } }, { projection: { _id: 0, attendance_id: 1 } })
+        .toArray();
+      const ids = [...new Set(linked.flatMap((d) => (d.attendance_id ? [d.attendance_id] : [])))];
+      if (ids.length === 0) return [];
+      const docs = await cols.attendance
+        .find({ kind: 'match', attendance_id: { $in: ids } }, NO_ID)
+        .sort({ timestamp: 1, attendance_id: 1 })
+        .toArray();
+      const at = now ?? new Date().toISOString();
+      return docs.map((d) => toAttendance(d, at));
+    },
+
+    /**
+     * Every crop of the user's records: the best one on each record and every sighting's own. Only
+     * the crops it read are detached (no transaction: a crop recorded between the read and the
+     * update must stay attached, so a later call returns it rather than losing track of it).
+     */
+    async eraseAttendancePhotos(userId: string): Promise<string[]> {
+      const docs = await cols.attendance
+        .find({ user_id: userId }, { projection: { _id: 0, attendance_id: 1, thumbnail: 1 } })
+        .toArray();
+      const ids = docs.map((d) => d.attendance_id);
+      const own = await cols.sightings
+        .find(
+          { attendance_id: { $in: ids }, thumbnail: { $ne: null } },
+          { projection: { _id: 0, thumbnail: 1 } },
+        )
+        .toArray();
+      const keys = [
+        ...new Set(
+          [...docs, ...own].map((d) => d.thumbnail).filter((t): t is string => typeof t === 'string'),
+        ),
+      ];
+      if (keys.length === 0) return [];
+      await cols.sightings.updateMany(
+        { attendance_id: { $in: ids }, thumbnail: { $in: keys } },
+        { $set: { thumbnail: null } },
+      );
+      await cols.attendance.updateMany(
+        { user_id: userId, thumbnail: { $in: keys } },
+        { $set: { thumbnail: null } },
+      );
+      return keys;
+    },
+
+    async getAttendance(id: string): Promise<AttendanceRecord | undefined> {
+      const doc = await cols.attendance.findOne({ attendance_id: id }, NO_ID);
+      return doc ? toAttendance(doc, new Date().toISOString()) : undefined;
+    },
+
+    async deleteAttendance(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const records = await cols.attendance
+        .find({ attendance_id: { $in: ids } }, { projection: { _id: 0, thumbnail: 1 } })
+        .toArray();
+      const own = await cols.sightings
+        .find({ attendance_id: { $in: ids } }, { projection: { _id: 0, thumbnail: 1 } })
+        .toArray();
+      // Sightings first: a retry after a fault between the two still finds the records to delete.
+      await cols.sightings.deleteMany({ attendance_id: { $in: ids } });
+      await cols.attendance.deleteMany({ attendance_id: { $in: ids } });
+      const keys = [...records, ...own].map((d) => d.thumbnail);
+      return [...new Set(keys.filter((t): t is string => typeof t === 'string'))];
+    },
+  };
+}
 
 /**
  * What a document from before the evidence fields counts as: its sightings were matches at the
- * threshold of the time (each confirming, as SqliteStore's migration sets them), none strong.
+ * threshold of the time (each confirming, as the SQLite migration sets them), none strong.
  */
 const LEGACY: Record<EvidenceCounter, 'sightings' | null> = {
   confirming_sightings: 'sightings',
@@ -82,80 +191,4 @@ function statusFilter(status: AttendanceStatus, now: string): Filter<AttendanceD
     enough ? { $or: any } : { $nor: any },
     ...(closed === undefined ? [] : [closed ? { $nor: [open] } : open]),
   ];
-}
-
-export async function listAttendance(cols: Collections, q: AttendanceQuery): Promise<Page<AttendanceRecord>> {
-  const and: Filter<AttendanceDoc>[] = [];
-  if (q.user_id !== undefined) and.push({ user_id: q.user_id });
-  if (q.camera_id !== undefined) and.push({ camera_id: q.camera_id });
-  if (q.group !== undefined) and.push({ group: q.group });
-  if (q.kind !== undefined) and.push({ kind: q.kind });
-  const now = q.now ?? new Date().toISOString();
-  if (q.status !== undefined) and.push(...statusFilter(q.status, now));
-  if (q.from !== undefined) and.push({ timestamp: { $gte: isoTime(q.from) } });
-  if (q.to !== undefined) and.push({ timestamp: { $lte: isoTime(q.to) } });
-  const after = decodeCursor(q.cursor);
-  if (after) {
-    const [ts = '', id = ''] = after.split('|');
-    and.push({ $or: [{ timestamp: { $gt: ts } }, { timestamp: ts, attendance_id: { $gt: id } }] });
-  }
-  const docs = await cols.attendance
-    .find(and.length ? { $and: and } : {}, NO_ID)
-    .sort({ timestamp: 1, attendance_id: 1 })
-    .limit(q.limit + 1)
-    .toArray();
-  const page = docs.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map((d) => toAttendance(d, now)),
-    next_cursor:
-      docs.length > q.limit && last ? encodeCursor(`${last.timestamp}|${last.attendance_id}`) : null,
-  };
-}
-
-/** Two plain queries (no $lookup): the batch's sightings, then their match records. */
-export async function attendanceOfJob(
-  cols: Collections,
-  jobId: string,
-  now?: string,
-): Promise<AttendanceRecord[]> {
-  const linked = await cols.sightings
-    .find({ job_id: jobId, attendance_id: { $ne: null } }, { projection: { _id: 0, attendance_id: 1 } })
-    .toArray();
-  const ids = [...new Set(linked.flatMap((d) => (d.attendance_id ? [d.attendance_id] : [])))];
-  if (ids.length === 0) return [];
-  const docs = await cols.attendance
-    .find({ kind: 'match', attendance_id: { $in: ids } }, NO_ID)
-    .sort({ timestamp: 1, attendance_id: 1 })
-    .toArray();
-  const at = now ?? new Date().toISOString();
-  return docs.map((d) => toAttendance(d, at));
-}
-
-/**
- * Every crop of the user's records: the best one on each record and every sighting's own. Only
- * the crops it read are detached (no transaction: a crop recorded between the read and the
- * update must stay attached, so a later call returns it rather than losing track of it).
- */
-export async function eraseAttendancePhotos(cols: Collections, userId: string): Promise<string[]> {
-  const docs = await cols.attendance
-    .find({ user_id: userId }, { projection: { _id: 0, attendance_id: 1, thumbnail: 1 } })
-    .toArray();
-  const ids = docs.map((d) => d.attendance_id);
-  const own = await cols.sightings
-    .find({ attendance_id: { $in: ids }, thumbnail: { $ne: null } }, { projection: { _id: 0, thumbnail: 1 } })
-    .toArray();
-  const keys = [
-    ...new Set([...docs, ...own].map((d) => d.thumbnail).filter((t): t is string => typeof t === 'string')),
-  ];
-  if (keys.length === 0) return [];
-  await cols.sightings.updateMany(
-    { attendance_id: { $in: ids }, thumbnail: { $in: keys } },
-    { $set: { thumbnail: null } },
-  );
-  await cols.attendance.updateMany(
-    { user_id: userId, thumbnail: { $in: keys } },
-    { $set: { thumbnail: null } },
-  );
-  return keys;
 }

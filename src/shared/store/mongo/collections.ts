@@ -10,7 +10,7 @@ import type {
 
 /*
  * Document shapes. Free-form objects whose keys come from callers (user metadata, item detail,
- * idempotent responses) are stored as JSON strings, exactly as SqliteStore stores them: the
+ * idempotent responses) are stored as JSON strings, exactly as the SQLite store stores them: the
  * round trip is then the same JSON round trip in both stores, and keys such as `$where` or `a.b`
  * (which MongoDB rejects or treats specially in documents) cannot make a write fail.
  * Every read uses a projection without `_id` and maps the fields explicitly, so results have
@@ -104,7 +104,7 @@ export interface LeaseDoc {
   expires_ms: number;
 }
 
-/** The collections MongoStore uses, by what they hold. */
+/** The collections the Mongo store uses, by what they hold. */
 export interface Collections {
   users: Collection<UserDoc>;
   templates: Collection<TemplateDoc>;

@@ -7,9 +7,4 @@ export const toBinary = (v: Float32Array) => new Binary(new Uint8Array(v.buffer,
  * them as floats. Not `.slice()`: value() may be a Node Buffer, whose slice shares the (pooled) memory.
  */
 export const fromBinary = (b: Binary) => new Float32Array(new Uint8Array(b.value()).buffer);
-/** As in SqliteStore: times are compared as strings, so every stored and queried time has one form. */
-export function isoTime(value: string): string {
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new RangeError(`invalid time: ${value}`);
-  return new Date(t).toISOString();
-}
+export { isoTime } from '../iso-time.js';

@@ -125,16 +125,7 @@ export function toGalleryEntry(r: GalleryRow): GalleryEntry {
 }
 
 export const now = () => new Date().toISOString();
-/**
- * A time in the one form the store compares as text (`2026-03-02T09:00:00.000Z`): attendance times
- * are compared and ordered as strings, which is only right when every one has this exact form
- * (`…09:00:00Z` would sort after `…09:00:00.500Z`). Throws on a value that is not a time.
- */
-export function isoTime(value: string): string {
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new RangeError(`invalid time: ${value}`);
-  return new Date(t).toISOString();
-}
+export { isoTime } from '../iso-time.js';
 export const toBlob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 export const fromBlob = (b: Buffer) =>
   new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));

@@ -1,17 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { decodeCursor, encodeCursor } from '../cursor.js';
-import type {
-  EnrollOutcome,
-  ErasureReceipt,
-  GalleryEntry,
-  GroupSummary,
-  Page,
-  TemplateInput,
-  TemplateSummary,
-  User,
-  UserInput,
-} from '../types.js';
+import { byId, keysetPage } from '../cursor.js';
+import type { UserRepository } from '../repositories/users.js';
+import type { EnrollOutcome, ErasureReceipt, GroupSummary, TemplateSummary, User } from '../types.js';
 import {
   fromBlob,
   now,
@@ -23,159 +14,156 @@ import {
 } from './rows.js';
 
 const GALLERY_SQL = `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)`;
+const USERS = byId((r: UserRow) => r.user_id);
+const TEMPLATES = byId((r: GalleryRow) => r.template_id);
 
-export function enroll(
-  db: Database.Database,
-  user: UserInput,
-  t: TemplateInput,
-  mode: 'add' | 'replace',
-  acceptedAt?: string,
-): Promise<EnrollOutcome | 'ERASED'> {
-  // One transaction with deleteUser's: an erasure is either before (seen here) or after (erases this).
-  const run = db.transaction((): EnrollOutcome | 'ERASED' => {
-    if (acceptedAt !== undefined) {
-      const erased = db
-        .prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE user_id = ?')
-        .get(user.user_id);
-      if (erased && erased.erased_at >= acceptedAt) return 'ERASED';
-    }
-    const at = now();
-    const existed = db.prepare('SELECT 1 FROM users WHERE user_id = ?').get(user.user_id) !== undefined;
-    db.prepare(
-      `INSERT INTO users (user_id, name, grp, metadata, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+/** Users and templates on one SQLite database. */
+export function sqliteUsers(db: Database.Database): UserRepository {
+  return {
+    enroll(user, t, mode, acceptedAt) {
+      // One transaction with deleteUser's: an erasure is either before (seen here) or after (erases this).
+      const run = db.transaction((): EnrollOutcome | 'ERASED' => {
+        if (acceptedAt !== undefined) {
+          const erased = db
+            .prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE user_id = ?')
+            .get(user.user_id);
+          if (erased && erased.erased_at >= acceptedAt) return 'ERASED';
+        }
+        const at = now();
+        const existed = db.prepare('SELECT 1 FROM users WHERE user_id = ?').get(user.user_id) !== undefined;
+        db.prepare(
+          `INSERT INTO users (user_id, name, grp, metadata, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, grp = COALESCE(excluded.grp, users.grp),
              metadata = excluded.metadata, updated_at = excluded.updated_at`,
-    ).run(user.user_id, user.name, user.group, JSON.stringify(user.metadata), at, at);
-    if (mode === 'replace') {
-      db.prepare('DELETE FROM templates WHERE user_id = ? AND photo_sha256 <> ?').run(
-        user.user_id,
-        t.photo_sha256,
-      );
-    }
-    db.prepare(
-      `INSERT INTO templates (template_id, user_id, model, embedding, detection_score, quality, photo_sha256, created_at)
+        ).run(user.user_id, user.name, user.group, JSON.stringify(user.metadata), at, at);
+        if (mode === 'replace') {
+          db.prepare('DELETE FROM templates WHERE user_id = ? AND photo_sha256 <> ?').run(
+            user.user_id,
+            t.photo_sha256,
+          );
+        }
+        db.prepare(
+          `INSERT INTO templates (template_id, user_id, model, embedding, detection_score, quality, photo_sha256, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, photo_sha256) DO UPDATE SET model = excluded.model,
              embedding = excluded.embedding, detection_score = excluded.detection_score, quality = excluded.quality`,
-    ).run(
-      randomUUID(),
-      user.user_id,
-      t.model,
-      toBlob(t.embedding),
-      t.detection_score,
-      JSON.stringify(t.quality),
-      t.photo_sha256,
-      at,
-    );
-    return existed ? 'UPDATED' : 'ENROLLED';
-  });
-  return Promise.resolve(run.immediate());
-}
+        ).run(
+          randomUUID(),
+          user.user_id,
+          t.model,
+          toBlob(t.embedding),
+          t.detection_score,
+          JSON.stringify(t.quality),
+          t.photo_sha256,
+          at,
+        );
+        return existed ? 'UPDATED' : 'ENROLLED';
+      });
+      return Promise.resolve(run.immediate());
+    },
 
-export function getUser(db: Database.Database, userId: string): Promise<User | undefined> {
-  const row = db.prepare<[string], UserRow>('SELECT * FROM users WHERE user_id = ?').get(userId);
-  return Promise.resolve(row ? toUser(db, row) : undefined);
-}
+    getUser(userId) {
+      const row = db.prepare<[string], UserRow>('SELECT * FROM users WHERE user_id = ?').get(userId);
+      return Promise.resolve(row ? toUser(db, row) : undefined);
+    },
 
-export function listUsers(
-  db: Database.Database,
-  q: { group?: string; cursor?: string; limit: number },
-): Promise<Page<User>> {
-  const after = decodeCursor(q.cursor) ?? '';
-  const rows =
-    q.group === undefined
-      ? db
-          .prepare<[string, number], UserRow>(
-            'SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?',
-          )
-          .all(after, q.limit + 1)
-      : db
-          .prepare<[string, string, number], UserRow>(
-            'SELECT * FROM users WHERE grp = ? AND user_id > ? ORDER BY user_id LIMIT ?',
-          )
-          .all(q.group, after, q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return Promise.resolve({
-    items: page.map((r) => toUser(db, r)),
-    next_cursor: rows.length > q.limit && last ? encodeCursor(last.user_id) : null,
-  });
-}
+    // On the (grp, user_id) index; NULLs sort first in SQLite, so the ungrouped are moved last.
+    listGroups() {
+      const rows = db
+        .prepare<[], { grp: string | null; users: number }>(
+          'SELECT grp, COUNT(*) AS users FROM users GROUP BY grp ORDER BY grp IS NULL, grp',
+        )
+        .all();
+      return Promise.resolve(rows.map((r): GroupSummary => ({ group: r.grp, users: r.users })));
+    },
 
-export function deleteUser(
-  db: Database.Database,
-  userId: string,
-  tombstoneIfUnknown: boolean,
-): Promise<ErasureReceipt | undefined> {
-  const run = db.transaction((): ErasureReceipt | undefined => {
-    const at = now();
-    const known = db.prepare('SELECT 1 FROM users WHERE user_id = ?').get(userId) !== undefined;
-    if (!known && !tombstoneIfUnknown) return undefined;
-    db.prepare(
-      'INSERT INTO erasures (user_id, erased_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET erased_at = excluded.erased_at',
-    ).run(userId, at);
-    const templates = db.prepare('DELETE FROM templates WHERE user_id = ?').run(userId).changes;
-    const users = db.prepare('DELETE FROM users WHERE user_id = ?').run(userId).changes;
-    if (users === 0) return undefined;
-    const { n } = db
-      .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM attendance WHERE user_id = ?')
-      .get(userId) ?? { n: 0 };
-    return { user_id: userId, templates_erased: templates, erased_at: at, attendance_records_kept: n };
-  });
-  return Promise.resolve(run.immediate());
-}
+    listUsers(q) {
+      return keysetPage(
+        q,
+        USERS,
+        (after = '', limit) =>
+          q.group === undefined
+            ? db
+                .prepare<[string, number], UserRow>(
+                  'SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?',
+                )
+                .all(after, limit)
+            : db
+                .prepare<[string, string, number], UserRow>(
+                  'SELECT * FROM users WHERE grp = ? AND user_id > ? ORDER BY user_id LIMIT ?',
+                )
+                .all(q.group, after, limit),
+        (rows) => rows.map((r) => toUser(db, r)),
+      );
+    },
 
-export function erasedAt(db: Database.Database, userId: string): Promise<string | undefined> {
-  const row = db
-    .prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE user_id = ?')
-    .get(userId);
-  return Promise.resolve(row?.erased_at);
-}
+    deleteUser(userId, opts) {
+      const tombstoneIfUnknown = opts?.tombstoneIfUnknown ?? true;
+      const run = db.transaction((): ErasureReceipt | undefined => {
+        const at = now();
+        const known = db.prepare('SELECT 1 FROM users WHERE user_id = ?').get(userId) !== undefined;
+        if (!known && !tombstoneIfUnknown) return undefined;
+        db.prepare(
+          'INSERT INTO erasures (user_id, erased_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET erased_at = excluded.erased_at',
+        ).run(userId, at);
+        const templates = db.prepare('DELETE FROM templates WHERE user_id = ?').run(userId).changes;
+        const users = db.prepare('DELETE FROM users WHERE user_id = ?').run(userId).changes;
+        if (users === 0) return undefined;
+        const { n } = db
+          .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM attendance WHERE user_id = ?')
+          .get(userId) ?? { n: 0 };
+        return { user_id: userId, templates_erased: templates, erased_at: at, attendance_records_kept: n };
+      });
+      return Promise.resolve(run.immediate());
+    },
 
-export function gallery(db: Database.Database, group?: string): Promise<GalleryEntry[]> {
-  const rows =
-    group === undefined
-      ? db.prepare<[], GalleryRow>(GALLERY_SQL).all()
-      : db.prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.grp = ?`).all(group);
-  return Promise.resolve(rows.map(toGalleryEntry));
-}
+    erasedAt(userId) {
+      const row = db
+        .prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE user_id = ?')
+        .get(userId);
+      return Promise.resolve(row?.erased_at);
+    },
 
-export function galleryPage(
-  db: Database.Database,
-  q: { cursor?: string; limit: number },
-): Promise<Page<GalleryEntry>> {
-  const rows = db
-    .prepare<[string, number], GalleryRow>(
-      `${GALLERY_SQL} WHERE t.template_id > ? ORDER BY t.template_id LIMIT ?`,
-    )
-    .all(decodeCursor(q.cursor) ?? '', q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return Promise.resolve({
-    items: page.map(toGalleryEntry),
-    next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
-  });
-}
+    gallery(group) {
+      const rows =
+        group === undefined
+          ? db.prepare<[], GalleryRow>(GALLERY_SQL).all()
+          : db.prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.grp = ?`).all(group);
+      return Promise.resolve(rows.map(toGalleryEntry));
+    },
 
-export function userTemplates(db: Database.Database, userId: string): Promise<GalleryEntry[]> {
-  const rows = db
-    .prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.user_id = ? ORDER BY t.template_id`)
-    .all(userId);
-  return Promise.resolve(rows.map(toGalleryEntry));
-}
+    galleryPage(q) {
+      return keysetPage(
+        q,
+        TEMPLATES,
+        (after = '', limit) =>
+          db
+            .prepare<[string, number], GalleryRow>(
+              `${GALLERY_SQL} WHERE t.template_id > ? ORDER BY t.template_id LIMIT ?`,
+            )
+            .all(after, limit),
+        (rows) => rows.map(toGalleryEntry),
+      );
+    },
 
-export function templateEmbeddings(
-  db: Database.Database,
-  templateIds: string[],
-): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  const stmt = db.prepare<[string], { template_id: string; embedding: Buffer }>(
-    'SELECT template_id, embedding FROM templates WHERE template_id = ?',
-  );
-  for (const id of templateIds) {
-    const row = stmt.get(id);
-    if (row) out.set(row.template_id, fromBlob(row.embedding));
-  }
-  return Promise.resolve(out);
+    userTemplates(userId) {
+      const rows = db
+        .prepare<[string], GalleryRow>(`${GALLERY_SQL} WHERE u.user_id = ? ORDER BY t.template_id`)
+        .all(userId);
+      return Promise.resolve(rows.map(toGalleryEntry));
+    },
+
+    templateEmbeddings(templateIds) {
+      const out = new Map<string, Float32Array>();
+      const stmt = db.prepare<[string], { template_id: string; embedding: Buffer }>(
+        'SELECT template_id, embedding FROM templates WHERE template_id = ?',
+      );
+      for (const id of templateIds) {
+        const row = stmt.get(id);
+        if (row) out.set(row.template_id, fromBlob(row.embedding));
+      }
+      return Promise.resolve(out);
+    },
+  };
 }
 
 function toUser(db: Database.Database, row: UserRow): User {
@@ -201,14 +189,4 @@ function toUser(db: Database.Database, row: UserRow): User {
     updated_at: row.updated_at,
     templates,
   };
-}
-
-/** On the (grp, user_id) index; NULLs sort first in SQLite, so the ungrouped are moved last. */
-export function listGroups(db: Database.Database): Promise<GroupSummary[]> {
-  const rows = db
-    .prepare<[], { grp: string | null; users: number }>(
-      'SELECT grp, COUNT(*) AS users FROM users GROUP BY grp ORDER BY grp IS NULL, grp',
-    )
-    .all();
-  return Promise.resolve(rows.map((r) => ({ group: r.grp, users: r.users })));
 }

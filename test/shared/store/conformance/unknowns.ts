@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Sighting, Store, UnknownPerson } from '../../../src/shared/store/store.js';
+import type { Sighting, Store, UnknownPerson } from '../../../../src/shared/store/store.js';
 
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AttendanceQuery, AttendanceRecord, Sighting, Store } from '../../../src/shared/store/store.js';
+import type {
+  AttendanceQuery,
+  AttendanceRecord,
+  Sighting,
+  Store,
+} from '../../../../src/shared/store/store.js';
 
 const STATUSES = ['confirmed', 'pending', 'unconfirmed'] as const;
 
