@@ -22,7 +22,7 @@ export class InferencePool {
 
   constructor(readonly options: InferencePoolOptions) {
     this.manifest = verifyModels(options.modelsDir);
-    const workerData: PoolWorkerData = { modelsDir: options.modelsDir };
+    const workerData: PoolWorkerData = { modelsDir: options.modelsDir, manifest: this.manifest };
     this.pool = new Piscina({
       filename: new URL('./task.js', import.meta.url).href,
       minThreads: options.size,
@@ -33,12 +33,17 @@ export class InferencePool {
   }
 
   /**
-   * Runs the pipeline on a pool thread. With `transfer` the caller hands `bytes` over (its
-   * buffer is detached, nothing copied); without it the thread gets a copy.
+   * Runs the pipeline on a pool thread. With `handOver: 'transfer'` the caller gives `bytes`
+   * up (its buffer is detached, nothing copied; a view of a larger buffer is still copied);
+   * with 'copy' (the default) the thread gets a copy and the caller keeps its bytes.
    */
-  async analyse(bytes: Uint8Array, options: AnalyseOptions, transfer = false): Promise<AnalysisResult> {
+  async analyse(
+    bytes: Uint8Array,
+    options: AnalyseOptions,
+    { handOver = 'copy' }: { handOver?: 'copy' | 'transfer' } = {},
+  ): Promise<AnalysisResult> {
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const own = transfer && whole ? bytes : new Uint8Array(bytes);
+    const own = handOver === 'transfer' && whole ? bytes : new Uint8Array(bytes);
     const outcome = await this.pool.run(
       { bytes: own, options },
       { transferList: [own.buffer as ArrayBuffer] },

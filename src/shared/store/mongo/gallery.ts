@@ -18,12 +18,12 @@ export async function gallery(cols: Collections, group?: string): Promise<Galler
   const byId = new Map(users.map((u) => [u.user_id, u]));
   const templates = await cols.templates
     .find(group === undefined ? {} : { user_id: { $in: [...byId.keys()] } }, {
-      projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 },
+      projection: { _id: 0, template_id: 1, user_id: 1, model: 1, embedding: 1 },
     })
     .toArray();
   return templates.flatMap((t) => {
     const u = byId.get(t.user_id);
-    return u ? [entry(u, t.template_id, t.embedding)] : [];
+    return u ? [entry(u, t)] : [];
   });
 }
 
@@ -39,7 +39,7 @@ export async function galleryPage(
   const rows = await cols.templates
     .find(
       { template_id: { $gt: decodeCursor(q.cursor) ?? '' } },
-      { projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 } },
+      { projection: { _id: 0, template_id: 1, user_id: 1, model: 1, embedding: 1 } },
     )
     .sort({ template_id: 1 })
     .limit(q.limit + 1)
@@ -56,7 +56,7 @@ export async function galleryPage(
   return {
     items: page.flatMap((r) => {
       const u = byId.get(r.user_id);
-      return u ? [entry(u, r.template_id, r.embedding)] : [];
+      return u ? [entry(u, r)] : [];
     }),
     next_cursor: rows.length > q.limit && last ? encodeCursor(last.template_id) : null,
   };
@@ -65,15 +65,15 @@ export async function galleryPage(
 /** FerretDB v1 leaves a null field out of a projection's result: read it back as null. */
 function entry(
   u: Pick<UserDoc, 'user_id' | 'name' | 'group'>,
-  templateId: string,
-  embedding: Binary,
+  t: { template_id: string; model: string; embedding: Binary },
 ): GalleryEntry {
   return {
     user_id: u.user_id,
     name: u.name,
     group: u.group ?? null,
-    template_id: templateId,
-    embedding: fromBinary(embedding),
+    template_id: t.template_id,
+    model: t.model,
+    embedding: fromBinary(t.embedding),
   };
 }
 
@@ -81,10 +81,10 @@ export async function userTemplates(cols: Collections, userId: string): Promise<
   const user = await cols.users.findOne({ user_id: userId }, NO_ID);
   if (!user) return [];
   const templates = await cols.templates
-    .find({ user_id: userId }, { projection: { _id: 0, template_id: 1, embedding: 1 } })
+    .find({ user_id: userId }, { projection: { _id: 0, template_id: 1, model: 1, embedding: 1 } })
     .sort({ template_id: 1 })
     .toArray();
-  return templates.map((t) => entry(user, t.template_id, t.embedding));
+  return templates.map((t) => entry(user, t));
 }
 
 export async function templateEmbeddings(
