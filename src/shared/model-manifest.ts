@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ServiceError } from './errors.js';
 import { OpenSetModel } from './open-set.js';
+import { thresholdTable } from './thresholds.js';
 
 /**
  * What a model's input tensor is: the preprocessing every pack's code reads instead of
@@ -87,9 +88,9 @@ export function loadManifest(modelsDir: string): ModelManifest {
   return parsed.data;
 }
 
-/** The open-set threshold model of the pack's embedder. */
+/** The pack's embedder measured: open-set (1:N) thresholds and its published 1:1 thresholds. */
 export function loadOpenSet(modelsDir: string, manifest: ModelManifest): OpenSetModel {
-  return OpenSetModel.load(modelsDir, manifest.distances.file);
+  return OpenSetModel.load(modelsDir, manifest.distances.file, thresholdTable(manifest.thresholds.cosine));
 }
 
 export function modelPath(modelsDir: string, manifest: ModelManifest, name: ModelName): string {

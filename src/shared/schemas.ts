@@ -57,9 +57,23 @@ const Embedding = z
   })
   .meta({ type: 'array', items: { type: 'number' }, minItems: 1 });
 
+/** The `model` /embed answers with: optional, and when given it must be the active pack's. */
+const EmbeddingModel = z.string().min(1).max(200);
+
 export const CompareRequest = z.object({
   query_embedding: Embedding,
-  reference_embeddings: z.array(z.object({ id: z.union([z.string(), z.number()]), embedding: Embedding })),
+  model: EmbeddingModel.optional().describe(
+    "query_embedding's model, as /embed returns it; another than the active pack's is 422 MODEL_MISMATCH",
+  ),
+  reference_embeddings: z.array(
+    z.object({
+      id: z.union([z.string(), z.number()]),
+      embedding: Embedding,
+      model: EmbeddingModel.optional().describe(
+        'a reference of another model than the query is skipped, never compared',
+      ),
+    }),
+  ),
   distance_metric: z.enum(DISTANCE_METRICS).default('cosine'),
   threshold: z
     .number()
@@ -81,6 +95,11 @@ export const CompareResponse = z.object({
   metric: z.enum(DISTANCE_METRICS),
   threshold: z.number(),
   is_match: z.boolean(),
+  skipped_other_model: z
+    .number()
+    .int()
+    .optional()
+    .describe("references left out because their model is not the query's (only when some were)"),
 });
 export type CompareResponse = z.infer<typeof CompareResponse>;
 

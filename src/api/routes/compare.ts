@@ -8,6 +8,7 @@ import { errors, jsonBody, named, ok, routeApp } from '../docs/openapi-kit.js';
 /** POST /compare — arithmetic only, so it runs in the API process (on a pool thread). */
 export function compareRoutes(deps: ApiDeps) {
   const { config } = deps;
+  const pack = { model: deps.manifest.embedding_model_id, thresholds: deps.openSet.thresholds };
   const app = routeApp();
   const route = createRoute({
     method: 'post',
@@ -35,6 +36,7 @@ export function compareRoutes(deps: ApiDeps) {
         'INVALID_EMBEDDING',
         'DIMENSION_MISMATCH',
         'EMPTY_REFERENCES',
+        'MODEL_MISMATCH',
         'UNAUTHORIZED',
         'PAYLOAD_TOO_LARGE',
         'TOO_MANY_REFERENCES',
@@ -42,7 +44,7 @@ export function compareRoutes(deps: ApiDeps) {
     },
   });
   app.openapi(route, async (c) =>
-    c.json(await runCompare(await c.req.arrayBuffer(), config.maxReferences), 200),
+    c.json(await runCompare(await c.req.arrayBuffer(), config.maxReferences, pack), 200),
   );
   return app;
 }
