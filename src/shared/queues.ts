@@ -19,6 +19,8 @@ export const QUEUE_OF = {
   'batch-cleanup': 'batch',
   webhook: 'webhooks',
   'sightings-search': 'inference',
+  // A whole batch through the pool, one photo at a time, behind any waiting caller (batch priority).
+  'reembed-batch': 'inference',
   // One grouping at a time across every worker (global concurrency 1): src/shared/unknowns.ts.
   'unknowns-group': 'unknowns',
 } as const satisfies Record<JobName, string>;

@@ -17,6 +17,7 @@ import { processEmbedItem } from './processors/embed-item.js';
 import { processEnrollItem } from './processors/enroll-item.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { processWebhook } from './processors/webhook.js';
+import { processReembed } from './processors/reembed-batch.js';
 import { processSightingsSearch } from './processors/sightings-search.js';
 import { processUnknownsGroup } from './processors/unknowns-group.js';
 
@@ -36,6 +37,7 @@ const PROCESSORS: Processors = {
   'batch-cleanup': processBatchCleanup,
   'unknowns-group': processUnknownsGroup,
   'sightings-search': processSightingsSearch,
+  'reembed-batch': processReembed,
 };
 
 const isJobName = (name: string): name is JobName => Object.hasOwn(JOB_SCHEMAS, name);

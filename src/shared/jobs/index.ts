@@ -15,6 +15,7 @@ import {
 import { ATTENDANCE_BATCH_JOB, ATTENDANCE_FRAME_JOB, AttendanceFrameData } from './attendance.js';
 import { EMBED_JOB, EmbedJobData, type EmbedJobResult } from './embed.js';
 import { IDENTIFY_JOB, IdentifyJobData, type IdentifyJobResult } from './identify.js';
+import { REEMBED_JOB, ReembedData, type ReembedResult } from './reembed.js';
 import { WEBHOOK_JOB, WebhookJobData, type WebhookJobResult } from './webhook.js';
 import {
   SIGHTINGS_SEARCH_JOB,
@@ -29,6 +30,7 @@ export * from './attendance.js';
 export * from './batch.js';
 export * from './identify.js';
 export * from './embed.js';
+export * from './reembed.js';
 export * from './webhook.js';
 export * from './unknowns.js';
 
@@ -46,6 +48,7 @@ export const JOB_SCHEMAS = {
   [BATCH_CLEANUP_JOB]: BatchCleanupData,
   [UNKNOWNS_GROUP_JOB]: UnknownsGroupData,
   [SIGHTINGS_SEARCH_JOB]: SightingsSearchData,
+  [REEMBED_JOB]: ReembedData,
 } as const;
 
 export type JobName = keyof typeof JOB_SCHEMAS;
@@ -98,4 +101,5 @@ export interface JobResults {
   [BATCH_CLEANUP_JOB]: BatchCleanupResult;
   [UNKNOWNS_GROUP_JOB]: UnknownsGroupResult;
   [SIGHTINGS_SEARCH_JOB]: SightingsSearchResult;
+  [REEMBED_JOB]: ReembedResult;
 }
