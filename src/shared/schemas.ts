@@ -23,7 +23,12 @@ const Point = z.tuple([z.number(), z.number()]);
 export const BoundingBox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
 
 export const EmbedResponse = z.object({
-  embedding: z.array(z.number()).length(512).describe('L2-normalised'),
+  embedding: z
+    .array(z.number())
+    .min(1)
+    .describe(
+      "L2-normalised; the pack's embedding_dim values (512 with the shipped pack, GET /api/v1/models)",
+    ),
   detection_score: z.number(),
   bbox: BoundingBox,
   landmarks: z.array(Point).length(5).describe('left eye, right eye, nose, mouth left, mouth right'),
