@@ -259,7 +259,9 @@ async function rawFrames(frames: Frame[]): Promise<{ seconds: number; cpuSeconds
     const copies = frames.map((f) => new Uint8Array(f.jpeg));
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    await Promise.all(copies.map((bytes) => pool.analyse(bytes, options, true).catch(() => undefined)));
+    await Promise.all(
+      copies.map((bytes) => pool.analyse(bytes, options, { handOver: 'transfer' }).catch(() => undefined)),
+    );
     const cpu = process.cpuUsage(cpu0);
     return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   } finally {

@@ -149,7 +149,7 @@ try {
     const cpu0 = process.cpuUsage();
     await Promise.all(
       copies.map((bytes) =>
-        pool.analyse(bytes, options, true).then(
+        pool.analyse(bytes, options, { handOver: 'transfer' }).then(
           (r) => (r.faces.length > 0 ? ok++ : failed++),
           () => failed++,
         ),

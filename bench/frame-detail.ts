@@ -26,7 +26,7 @@ import { cosineDistance } from '../src/shared/face-math.js';
 import type { DetectedFace, StageTimings } from '../src/shared/face-types.js';
 import { mulberry32 } from '../src/shared/prng.js';
 import { analyse, type AnalyseOptions } from '../src/worker/pipeline/face-pipeline.js';
-import { loadSessions } from '../src/worker/pipeline/sessions.js';
+import { loadPack } from '../src/worker/pipeline/sessions.js';
 import { machine, positiveInt, quantile, r2 } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -150,7 +150,7 @@ function faceOn(faces: DetectedFace[], p: Pasted, k: number): DetectedFace | und
 const loadStart = os.loadavg();
 const who = await people(facesDir, peopleCount);
 const shown = await Promise.all(who.map((p) => readFile(p.photos[0] as string)));
-const sessions = await loadSessions(modelsDir);
+const sessions = await loadPack(modelsDir);
 const refs = [];
 for (const p of who) {
   const r = await analyse(sessions, await readFile(p.photos[1] as string), { ...OPTIONS, select: 'center' });

@@ -23,7 +23,7 @@ import usearch from 'usearch';
 import type { GalleryEntry } from '../src/shared/store/index.js';
 import { GalleryIndex } from '../src/worker/matching/gallery-index.js';
 import { kernelsName } from '../src/worker/matching/native-codes.js';
-import { quantize } from '../src/worker/matching/quantize.js';
+import { DEFAULT_INT8_RANGE, int8Scale, quantize } from '../src/worker/matching/quantize.js';
 import { BenchGallery, indexOfTemplate, syntheticFaces, templateId } from './identify-gallery.js';
 import { realEmbeddings } from './real-embeddings.js';
 import { r2 } from './stats.js';
@@ -85,6 +85,7 @@ function entries(start: number, end: number): GalleryEntry[] {
   for (let i = start; i < end; i++)
     out.push({
       template_id: templateId(i),
+      model: 'bench',
       user_id: `user-${i}`,
       name: `User ${i}`,
       group: null,
@@ -133,12 +134,12 @@ function rerank(q: Float32Array, candidates: Iterable<number>): Hit[] {
 
 function int8Scan(): Searcher {
   const m = new Int8Array(N * DIM);
-  for (let i = 0; i < N; i++) quantize(data.vector(i), m, i * DIM);
+  for (let i = 0; i < N; i++) quantize(data.vector(i), m, i * DIM, int8Scale(DEFAULT_INT8_RANGE));
   const q8 = new Int8Array(DIM);
   return {
     bytes: m.byteLength,
     search: (q) => {
-      quantize(q, q8);
+      quantize(q, q8, 0, int8Scale(DEFAULT_INT8_RANGE));
       const found = usearch.exactSearch(m, q8, DIM, Math.max(32, 8 * K), usearch.MetricKind.IP, 1);
       return Promise.resolve(rerank(q, Array.from(found.keys, Number)));
     },

@@ -13,7 +13,8 @@ import sharp, { type OverlayOptions } from 'sharp';
 import type { AnalysisResult, StageTimings } from '../src/shared/face-types.js';
 import { InferencePool } from '../src/worker/inference/pool.js';
 import { analyse, type AnalyseOptions } from '../src/worker/pipeline/face-pipeline.js';
-import { loadSessions, type ModelSessions } from '../src/worker/pipeline/sessions.js';
+import type { ModelPack } from '../src/worker/pipeline/seams.js';
+import { loadPack } from '../src/worker/pipeline/sessions.js';
 import { positiveInt, quantile, r2 } from './stats.js';
 
 const STAGES = ['decode', 'detect', 'landmarks', 'align', 'embed'] as const;
@@ -95,7 +96,7 @@ async function compositeFrame(
 }
 
 /** Runs analyse once, timing it end to end; a refused photo counts as a failure, not a crash. */
-async function timedAnalyse(sessions: ModelSessions, bytes: Uint8Array, options: AnalyseOptions) {
+async function timedAnalyse(sessions: ModelPack, bytes: Uint8Array, options: AnalyseOptions) {
   const t0 = performance.now();
   const result: AnalysisResult | undefined = await analyse(sessions, bytes, options).catch(() => undefined);
   return { result, ms: performance.now() - t0 };
@@ -109,7 +110,7 @@ const log = (line: string) => console.log(line);
 log(`Shelia pipeline bench: ${photos.length} photos, node ${process.version}, ${os.cpus().length} CPUs`);
 
 // --- single thread, in-process ---
-const sessions = await loadSessions(modelsDir);
+const sessions = await loadPack(modelsDir);
 for (const bytes of photos.slice(0, WARM_UP))
   await analyse(sessions, bytes, PHOTO_OPTIONS).catch(() => undefined);
 const photoTimings: StageTimings[] = [];
@@ -164,7 +165,7 @@ for (const spec of frameSpecs) {
   });
 }
 // Free this thread's sessions so the pool measurement has the memory and cores to itself.
-await Promise.all([sessions.detect.release(), sessions.landmark.release(), sessions.feature.release()]);
+await sessions.release();
 
 // --- pool ---
 const pool = new InferencePool({ modelsDir, size: threads });

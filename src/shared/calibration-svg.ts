@@ -4,7 +4,6 @@
  * top, FAR/FRR against the threshold below, the recommendation underneath.
  */
 import type { CalibrationReport } from './calibration.js';
-import { THRESHOLDS } from './thresholds.js';
 
 const W = 900;
 const H = 700;
@@ -138,10 +137,16 @@ const yLabel = (panel: { y: number; h: number }, s: string) => {
 
 /** The threshold lines drawn in both panels; labels stagger down the top panel so none overlap. */
 function thresholdLines(r: CalibrationReport, xs: (d: number) => number): { top: string; bottom: string } {
-  const lines: { t: number; label: string; colour: string; dash: string }[] = [
-    { t: THRESHOLDS.cosine.high_security, label: 'high_security', colour: '#333', dash: '6 3' },
-    { t: THRESHOLDS.cosine.balanced, label: 'balanced', colour: '#333', dash: '2 3' },
-  ];
+  // The pack's published levels, as the report measured them.
+  const at = (level: string) => r.published.find((p) => p.level === level)?.threshold;
+  const lines: { t: number; label: string; colour: string; dash: string }[] = [];
+  for (const [level, dash] of [
+    ['high_security', '6 3'],
+    ['balanced', '2 3'],
+  ] as const) {
+    const t = at(level);
+    if (t !== undefined) lines.push({ t, label: level, colour: '#333', dash });
+  }
   if (r.eer) lines.push({ t: r.eer.threshold, label: 'EER', colour: EER, dash: '' });
   const rec = r.recommendation;
   if (rec?.level === 'custom')

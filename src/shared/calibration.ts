@@ -5,13 +5,15 @@
  * the CLI both render from the same report. A match is `distance <= threshold` everywhere.
  */
 import { dot } from './face-math.js';
-import { THRESHOLDS, type ThresholdLevel } from './thresholds.js';
+import type { ThresholdLevel, ThresholdLevels } from './thresholds.js';
 import { mulberry32 } from './prng.js';
 
 /** `embedding` is L2-normalised, so cosine distance = 1 - dot; `template_id` fixes the order. */
 export type CalibrationEntry = { user_id: string; template_id?: string; embedding: Float32Array };
 
 export type CalibrationOptions = {
+  /** The pack's published cosine thresholds (its manifest): measured on this gallery, and the recommendation's basis. */
+  thresholds: ThresholdLevels;
   group?: string | null;
   model?: string | null;
   /** Above this many impostor pairs a uniform random sample of this size is used instead. */
@@ -50,7 +52,7 @@ export type CalibrationReport = {
   distances: Both<DistanceSummary | null>;
   eer: Eer | null;
   far_targets: FarTarget[];
-  /** The published thresholds (src/shared/thresholds.ts) measured on this gallery. */
+  /** The pack's published thresholds (its manifest) measured on this gallery. */
   published: (RatePoint & { level: ThresholdLevel })[];
   recommendation: Recommendation | null;
   curves: { threshold: number[]; far: number[]; frr: number[] } | null;
@@ -227,8 +229,13 @@ function histograms(d: Distances, o: Options): NonNullable<CalibrationReport['hi
 const pct = (x: number) => `${x === 0 ? 0 : Number((x * 100).toPrecision(2))} %`;
 
 /** Which threshold to use, in words, against the published balanced (FAR 1e-3) threshold. */
-function recommend(r: CalibrationReport, t3: FarTarget, bal: RatePoint): Recommendation {
-  const { balanced, high_security } = THRESHOLDS.cosine;
+function recommend(
+  r: CalibrationReport,
+  t3: FarTarget,
+  bal: RatePoint,
+  published: ThresholdLevels,
+): Recommendation {
+  const { balanced, high_security } = published;
   const kept = { threshold: balanced, level: 'balanced', basis: 'published' } as const;
   const keep = (reason: string): Recommendation => ({ ...kept, reason });
   if (t3.threshold !== null && t3.far !== null && t3.frr !== null) {
@@ -299,9 +306,9 @@ function build(entries: CalibrationEntry[], o: Options, d: Distances): Calibrati
   };
   if (!ok) return { status: 'insufficient_data', ...base, ...NONE, far_targets: [], published: [] };
   const eer = equalErrorRate(d.genuine, d.impostor);
-  const levels = Object.keys(THRESHOLDS.cosine) as ThresholdLevel[];
+  const levels: ThresholdLevel[] = ['high_security', 'balanced', 'convenience'];
   const rates = (t: number) => ratesAt(d.genuine, d.impostor, t);
-  const published = levels.map((level) => ({ level, ...rates(THRESHOLDS.cosine[level]) }));
+  const published = levels.map((level) => ({ level, ...rates(o.thresholds[level]) }));
   const grid = Array.from({ length: Math.round(o.maxDistance / o.step) + 1 }, (_, k) => round(k * o.step, 6));
   const points = grid.map(rates);
   const report: CalibrationReport = {
@@ -315,18 +322,18 @@ function build(entries: CalibrationEntry[], o: Options, d: Distances): Calibrati
     histogram: histograms(d, o),
   };
   const bal = published.find((p) => p.level === 'balanced') as RatePoint;
-  report.recommendation = recommend(report, thresholdAtFar(d.genuine, d.impostor, 1e-3), bal);
+  report.recommendation = recommend(report, thresholdAtFar(d.genuine, d.impostor, 1e-3), bal, o.thresholds);
   return report;
 }
 
 type Options = typeof DEFAULTS & CalibrationOptions;
 const withDefaults = (options: CalibrationOptions): Options => ({
   ...DEFAULTS,
-  ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as CalibrationOptions),
 });
 
 /** Calibrates synchronously (tests, small galleries). */
-export function calibrate(entries: CalibrationEntry[], options: CalibrationOptions = {}): CalibrationReport {
+export function calibrate(entries: CalibrationEntry[], options: CalibrationOptions): CalibrationReport {
   const o = withDefaults(options);
   const gen = pairDistances(entries, o);
   for (;;) {
@@ -336,7 +343,7 @@ export function calibrate(entries: CalibrationEntry[], options: CalibrationOptio
 }
 
 /** Same result as `calibrate`, yielding to the event loop between chunks (the API's path). */
-export async function calibrateAsync(entries: CalibrationEntry[], options: CalibrationOptions = {}) {
+export async function calibrateAsync(entries: CalibrationEntry[], options: CalibrationOptions) {
   const o = withDefaults(options);
   const gen = pairDistances(entries, o);
   let step = gen.next();

@@ -2,7 +2,6 @@ import type { Config } from './config.js';
 import { STRONG_FPIR_FACTOR } from './evidence.js';
 import type { DecisionBasis } from './jobs/index.js';
 import type { OpenSetModel } from './open-set.js';
-import { THRESHOLDS } from './thresholds.js';
 
 export type DecisionKind = 'identify' | 'attendance' | 'duplicate';
 
@@ -12,10 +11,10 @@ export type DecisionKind = 'identify' | 'attendance' | 'duplicate';
  * is FAR 1e-2, distance ~0.8). Identification keeps its old default (balanced, FAR 1e-3);
  * attendance and the duplicate gate never go past high-security (FAR 1e-4), their old defaults.
  */
-const CAP: Record<DecisionKind, number> = {
-  identify: THRESHOLDS.cosine.balanced,
-  attendance: THRESHOLDS.cosine.high_security,
-  duplicate: THRESHOLDS.cosine.high_security,
+const CAP: Record<DecisionKind, 'balanced' | 'high_security'> = {
+  identify: 'balanced',
+  attendance: 'high_security',
+  duplicate: 'high_security',
 };
 
 const round4 = (v: number) => Math.round(v * 10000) / 10000;
@@ -41,7 +40,7 @@ export function decisionFor(
     };
   }
   const target = deps.config.targetFpir[kind];
-  const d = deps.openSet.decide(target, gallerySize, CAP[kind]);
+  const d = deps.openSet.decide(target, gallerySize, deps.openSet.thresholds.cosine[CAP[kind]]);
   return {
     basis: 'open_set',
     threshold: d.threshold,
@@ -67,7 +66,8 @@ export function evidenceThresholds(
   threshold: number,
 ): { confirm_threshold: number; strong_threshold: number } {
   const target = deps.config.targetFpir.attendance;
-  const at = (fpir: number) => deps.openSet.decide(fpir, gallerySize, CAP.attendance).threshold;
+  const at = (fpir: number) =>
+    deps.openSet.decide(fpir, gallerySize, deps.openSet.thresholds.cosine[CAP.attendance]).threshold;
   return {
     confirm_threshold: Math.min(threshold, at(target)),
     strong_threshold: Math.min(threshold, at(target / STRONG_FPIR_FACTOR)),

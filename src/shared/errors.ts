@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   INVALID_EMBEDDING: { status: 400, retryable: false },
   DIMENSION_MISMATCH: { status: 400, retryable: false },
   EMPTY_REFERENCES: { status: 400, retryable: false },
+  MODEL_MISMATCH: { status: 422, retryable: false },
   UNAUTHORIZED: { status: 401, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false },

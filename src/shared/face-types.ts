@@ -21,7 +21,7 @@ export interface DetectedFace {
   /** left eye, right eye, nose, mouth left, mouth right, in original-image pixels. */
   landmarks: Point[];
   quality: FaceQuality;
-  /** L2-normalised, 512 floats. */
+  /** L2-normalised, the pack's embedding_dim floats (512 for the shipped pack). */
   embedding: Float32Array;
   /** JPEG of the aligned 112x112 crop, when asked for. */
   thumbnail?: Uint8Array;

@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { ThresholdTable } from './thresholds.js';
 
 /** Threshold grid of the model's distance tables: cosine distance 0..2 in steps of 0.0025. */
 export const DISTANCE_GRID = { from: 0, step: 0.0025, count: 801 } as const;
@@ -63,15 +64,25 @@ export interface OpenSetDecision {
   capped: boolean;
 }
 
+/**
+ * The pack's measured behaviour: its impostor/genuine distance tables (1:N thresholds for a
+ * gallery size) and its published per-comparison thresholds (the manifest's).
+ */
 export class OpenSetModel {
   readonly tail: TailFit;
 
-  constructor(readonly table: DistanceTable) {
+  constructor(
+    readonly table: DistanceTable,
+    readonly thresholds: ThresholdTable,
+  ) {
     this.tail = fitTail(table);
   }
 
-  static load(modelsDir: string, file: string): OpenSetModel {
-    return new OpenSetModel(DistanceTable.parse(JSON.parse(readFileSync(join(modelsDir, file), 'utf8'))));
+  static load(modelsDir: string, file: string, thresholds: ThresholdTable): OpenSetModel {
+    return new OpenSetModel(
+      DistanceTable.parse(JSON.parse(readFileSync(join(modelsDir, file), 'utf8'))),
+      thresholds,
+    );
   }
 
   /** Per-comparison false accept rate at threshold t (match = distance <= t). */

@@ -23,7 +23,12 @@ const Point = z.tuple([z.number(), z.number()]);
 export const BoundingBox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
 
 export const EmbedResponse = z.object({
-  embedding: z.array(z.number()).length(512).describe('L2-normalised'),
+  embedding: z
+    .array(z.number())
+    .min(1)
+    .describe(
+      "L2-normalised; the pack's embedding_dim values (512 with the shipped pack, GET /api/v1/models)",
+    ),
   detection_score: z.number(),
   bbox: BoundingBox,
   landmarks: z.array(Point).length(5).describe('left eye, right eye, nose, mouth left, mouth right'),
@@ -57,9 +62,23 @@ const Embedding = z
   })
   .meta({ type: 'array', items: { type: 'number' }, minItems: 1 });
 
+/** The `model` /embed answers with: optional, and when given it must be the active pack's. */
+const EmbeddingModel = z.string().min(1).max(200);
+
 export const CompareRequest = z.object({
   query_embedding: Embedding,
-  reference_embeddings: z.array(z.object({ id: z.union([z.string(), z.number()]), embedding: Embedding })),
+  model: EmbeddingModel.optional().describe(
+    "query_embedding's model, as /embed returns it; another than the active pack's is 422 MODEL_MISMATCH",
+  ),
+  reference_embeddings: z.array(
+    z.object({
+      id: z.union([z.string(), z.number()]),
+      embedding: Embedding,
+      model: EmbeddingModel.optional().describe(
+        'a reference of another model than the query is skipped, never compared',
+      ),
+    }),
+  ),
   distance_metric: z.enum(DISTANCE_METRICS).default('cosine'),
   threshold: z
     .number()
@@ -81,6 +100,11 @@ export const CompareResponse = z.object({
   metric: z.enum(DISTANCE_METRICS),
   threshold: z.number(),
   is_match: z.boolean(),
+  skipped_other_model: z
+    .number()
+    .int()
+    .optional()
+    .describe("references left out because their model is not the query's (only when some were)"),
 });
 export type CompareResponse = z.infer<typeof CompareResponse>;
 

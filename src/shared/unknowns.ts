@@ -31,7 +31,6 @@ import type {
   UnknownRepository,
   UnknownSighting,
 } from './store/index.js';
-import { THRESHOLDS } from './thresholds.js';
 
 /** Sightings per person compared with (and enrolled from): its largest faces. */
 export const EXEMPLARS = 3;
@@ -41,7 +40,7 @@ export function groupingThreshold(
   exemplars: number,
 ): number {
   const target = deps.config.targetFpir.attendance / STRONG_FPIR_FACTOR;
-  return deps.openSet.decide(target, exemplars, THRESHOLDS.cosine.high_security).threshold;
+  return deps.openSet.decide(target, exemplars, deps.openSet.thresholds.cosine.high_security).threshold;
 }
 
 /** The id of the person a sighting starts: derived, so a re-run gives the same one. */
@@ -142,7 +141,7 @@ export async function groupUnknowns(
   const index = new UnknownIndex(await deps.store.unknownSightings({ grouped: true }));
   const touched = new Set<string>();
   let created = 0;
-  let threshold: number = THRESHOLDS.cosine.high_security;
+  let threshold: number = deps.openSet.thresholds.cosine.high_security;
   for (const s of pending) {
     threshold = groupingThreshold(deps, index.exemplarCount);
     const [near] = index.nearest(s.embedding, 1, frameOf(s.sighting_id));

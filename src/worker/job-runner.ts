@@ -18,6 +18,7 @@ import { processEmbedItem } from './processors/embed-item.js';
 import { processEnrollItem } from './processors/enroll-item.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { processWebhook } from './processors/webhook.js';
+import { processReembed } from './processors/reembed-batch.js';
 import { processSightingsSearch } from './processors/sightings-search.js';
 import { processUnknownsGroup } from './processors/unknowns-group.js';
 
@@ -39,6 +40,7 @@ const PROCESSORS: Processors = {
   'batch-cleanup': processBatchCleanup,
   'unknowns-group': processUnknownsGroup,
   'sightings-search': processSightingsSearch,
+  'reembed-batch': processReembed,
 };
 
 /**

@@ -30,11 +30,7 @@ export interface WorkerService {
   close(graceMs?: number): Promise<void>;
 }
 
-/**
- * A worker process's moving parts: the inference pool, one BullMQ Worker per queue (the job
- * loop stays on this thread so locks are renewed even while every pool thread is busy), the
- * heartbeat and the metrics.
- */
+/** A plain grey 320x240 JPEG: enough to load every thread's sessions. */
 async function warmUpImage(): Promise<Uint8Array> {
   return sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } })
     .jpeg()
@@ -71,6 +67,11 @@ export interface WorkerOptions {
   wrapPersistence?: (persistence: Persistence) => Persistence;
 }
 
+/**
+ * A worker process's moving parts: the inference pool, one BullMQ Worker per queue (the job
+ * loop stays on this thread so locks are renewed even while every pool thread is busy), the
+ * heartbeat and the metrics.
+ */
 export async function startWorkerService(
   config: Config,
   logger: Logger,
@@ -94,7 +95,7 @@ export async function startWorkerService(
     manifest.embedding_dim,
     logger,
     {
-      index: { int8: config.galleryInt8 },
+      index: { int8: config.galleryInt8, int8Range: manifest.quantisation.int8_range },
       model: manifest.embedding_model_id,
       ...(config.gallerySnapshotDir
         ? {

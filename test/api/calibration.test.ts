@@ -95,7 +95,19 @@ before(async () => {
       await store.enroll(
         { user_id: `solo-${name}`, name, group: 'solo', metadata: {} },
         {
-          model: 'm',
+          model: manifest.embedding_model_id,
+          embedding: face.embedding,
+          detection_score: 1,
+          quality: face.quality,
+          photo_sha256: name,
+        },
+        'add',
+      );
+      // The same face as a template of another model, in the calibrated group: never paired.
+      await store.enroll(
+        { user_id: `other-model-${name}`, name, group: 'lfw', metadata: {} },
+        {
+          model: 'other-model@1',
           embedding: face.embedding,
           detection_score: 1,
           quality: face.quality,
@@ -150,7 +162,7 @@ describe('GET /api/v1/calibration on real faces', () => {
     const r = (await res.json()) as CalibrationReport;
     assert.equal(r.status, 'ok', r.message);
     assert.equal(r.group, 'lfw');
-    assert.equal(r.counts.users, enrolled.users);
+    assert.equal(r.counts.users, enrolled.users); // the two users of another model are left out
     assert.equal(r.counts.templates, enrolled.templates);
     assert.ok(r.counts.genuine_pairs >= PEOPLE, `${r.counts.genuine_pairs} genuine pairs`);
     const t = enrolled.templates;

@@ -54,6 +54,43 @@ const scipyCosine = (a: number[], b: number[]) => 1 - dot(a, b) / Math.sqrt(dot(
 const scaled = (v: number[], k: number) => v.map((x) => x * k);
 
 describe('POST /api/v1/compare on real embeddings (guide Pattern B)', () => {
+  it('never compares embeddings of two models: another query model is 422, another reference model is skipped', async () => {
+    const models = await json<{ embedding_model: string }>(await svc.app.request('/api/v1/models'));
+    const active = models.embedding_model;
+    // The nearest reference by far (the same person), but made by another model: left out.
+    const body = await compareOk({
+      query_embedding: emb.aaron3,
+      model: active,
+      reference_embeddings: [
+        { id: 'aaron-other-model', embedding: emb.aaron1, model: 'other-model@1' },
+        { id: 'gul', embedding: emb.gul, model: active },
+        { id: 'gul3', embedding: emb.gul3 },
+      ],
+    });
+    assert.deepEqual(body.matches.map((m) => m.id).sort(), ['gul', 'gul3']);
+    assert.equal(body.skipped_other_model, 1);
+    assert.equal(body.is_match, false);
+    // Without any model field, as the integration guide sends it: nothing is skipped.
+    const plain = await compareOk({
+      query_embedding: emb.aaron3,
+      reference_embeddings: [{ id: 'a', embedding: emb.aaron1 }],
+    });
+    assert.equal(plain.skipped_other_model, undefined);
+
+    const refused = await compare({
+      query_embedding: emb.aaron3,
+      model: 'other-model@1',
+      reference_embeddings: [{ id: 'a', embedding: emb.aaron1, model: 'other-model@1' }],
+    });
+    const err = await expectError(refused, 422, 'MODEL_MISMATCH');
+    assert.equal(err.field, 'model');
+    const none = await compare({
+      query_embedding: emb.aaron3,
+      reference_embeddings: [{ id: 'a', embedding: emb.aaron1, model: 'other-model@1' }],
+    });
+    assert.equal((await expectError(none, 422, 'MODEL_MISMATCH')).field, 'reference_embeddings');
+  });
+
   it('ranks references nearest first, best_match on the same person, is_match at the balanced threshold', async () => {
     const body = await compareOk({
       query_embedding: emb.aaron3,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Hono } from 'hono';
 import type { AttendanceRecord } from '../../src/shared/store/index.js';
-import { THRESHOLDS } from '../../src/shared/thresholds.js';
+import { THRESHOLDS } from '../helpers/pack.js';
 import { b64 } from '../helpers/batches.js';
 import { attribute, type Box, type Shot } from '../helpers/frames.js';
 import { json, postJson } from '../helpers/service.js';

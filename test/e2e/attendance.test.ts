@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { AttendanceRecord } from '../../src/shared/store/index.js';
-import { THRESHOLDS } from '../../src/shared/thresholds.js';
+import { THRESHOLDS } from '../helpers/pack.js';
 import { b64, enroll, firstIdentities, results, untilFinished, type Accepted } from '../helpers/batches.js';
 import { identities, photo } from '../helpers/faces.js';
 import { attendanceScene, attribute, framesOf, LATE_MS, sceneTime as at } from '../helpers/frames.js';

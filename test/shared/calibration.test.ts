@@ -2,17 +2,25 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import {
-  calibrate,
-  calibrateAsync,
+  calibrate as calibrateWith,
+  calibrateAsync as calibrateAsyncWith,
   equalErrorRate,
   ratesAt,
   thresholdAtFar,
   type CalibrationEntry,
+  type CalibrationOptions,
 } from '../../src/shared/calibration.js';
 import { renderCalibrationSvg } from '../../src/shared/calibration-svg.js';
 import { l2Normalize } from '../../src/shared/face-math.js';
-import { THRESHOLDS } from '../../src/shared/thresholds.js';
+import { THRESHOLDS } from '../helpers/pack.js';
 import { mulberry32Uint } from '../../src/shared/prng.js';
+
+/** Calibration with the shipped pack's published thresholds (the API passes its manifest's). */
+type Options = Omit<CalibrationOptions, 'thresholds'>;
+const calibrate = (entries: CalibrationEntry[], options: Options = {}) =>
+  calibrateWith(entries, { thresholds: THRESHOLDS.cosine, ...options });
+const calibrateAsync = (entries: CalibrationEntry[], options: Options = {}) =>
+  calibrateAsyncWith(entries, { thresholds: THRESHOLDS.cosine, ...options });
 
 const DIM = 512;
 const f32 = (values: number[]) => Float32Array.from(values).sort();

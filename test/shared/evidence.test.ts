@@ -5,6 +5,7 @@ import { evidenceThresholds } from '../../src/shared/decision.js';
 import { evidenceStatus, isConfirming, isStrong, statusCondition } from '../../src/shared/evidence.js';
 import { OpenSetModel } from '../../src/shared/open-set.js';
 import { modelsDir } from '../helpers/faces.js';
+import { THRESHOLDS } from '../helpers/pack.js';
 
 const record = (confirming: number, strong: number, closes = '2026-03-02T09:05:00.000Z') => ({
   kind: 'match' as const,
@@ -66,7 +67,7 @@ void describe('evidenceStatus (issue 8 §3)', () => {
 });
 
 void describe('evidenceThresholds', () => {
-  const openSet = OpenSetModel.load(modelsDir, 'fr_feature-distances.json');
+  const openSet = OpenSetModel.load(modelsDir, 'fr_feature-distances.json', THRESHOLDS);
   const deps = { config: loadConfig({ MODELS_DIR: modelsDir }), openSet };
 
   void it('confirm: the open-set threshold at the target; strong: at a 10x stricter one; never above the decision', () => {

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ServiceError } from '../../src/shared/errors.js';
-import { verifyModels } from '../../src/shared/model-manifest.js';
+import { loadManifest, verifyModels, type ModelManifest } from '../../src/shared/model-manifest.js';
+import { loadPack } from '../../src/worker/pipeline/sessions.js';
 import { InferencePool } from '../../src/worker/inference/pool.js';
 import { modelsDir } from '../helpers/faces.js';
 
@@ -87,5 +88,46 @@ void describe('verifyModels', () => {
         err.code === 'MODEL_INTEGRITY' &&
         err.message.includes('fr_detect.onnx'),
     );
+  });
+
+  /** A copy of the pack whose manifest `edit` changed. */
+  const withManifest = (edit: (m: ModelManifest) => void) => {
+    const dir = freshCopy();
+    const path = join(dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(path, 'utf8')) as ModelManifest;
+    edit(m);
+    writeFileSync(path, JSON.stringify(m));
+    return dir;
+  };
+
+  void it('reads every figure the pack runs with from the manifest', () => {
+    const m = loadManifest(modelsDir);
+    assert.equal(m.pack, 'ultraface-ibug68');
+    assert.deepEqual(m.models.feature.input.shape, [1, 3, 112, 112]);
+    assert.equal(m.models.feature.input.colour_order, 'BGR');
+    assert.deepEqual([m.models.detect.input.mean, m.models.detect.input.std], [127, 128]);
+    assert.deepEqual(m.thresholds.cosine, { high_security: 0.59, balanced: 0.665, convenience: 0.75 });
+    assert.equal(m.quantisation.int8_range, 0.35);
+  });
+
+  void it('refuses a manifest whose embedding_dim is not the embedder output, naming the field', () => {
+    const dir = withManifest((m) => (m.embedding_dim = 128));
+    const err = integrityError(dir);
+    assert.match(err.message, /embedding_dim/);
+  });
+
+  void it('refuses a pack whose code this build lacks, and an input name the graph does not have', async () => {
+    const unknown = withManifest((m) => (m.pack = 'no-such-pack'));
+    await assert.rejects(loadPack(unknown), (err: unknown) => {
+      assert.ok(err instanceof ServiceError && err.code === 'MODEL_INTEGRITY');
+      assert.match(err.message, /no-such-pack.*ultraface-ibug68/);
+      return true;
+    });
+    const renamed = withManifest((m) => (m.models.feature.input.name = 'data'));
+    await assert.rejects(loadPack(renamed), (err: unknown) => {
+      assert.ok(err instanceof ServiceError && err.code === 'MODEL_INTEGRITY');
+      assert.match(err.message, /fr_feature\.onnx has no tensor data/);
+      return true;
+    });
   });
 });

@@ -52,6 +52,6 @@ describe('OpenSetModel on the shipped fr_feature distance table', () => {
       genuine_at_or_below: [0, 10, 10],
       impostor_at_or_below: [0, 5, 10],
     };
-    assert.throws(() => new OpenSetModel(thin), /too few impostor pairs/);
+    assert.throws(() => new OpenSetModel(thin, model.thresholds), /too few impostor pairs/);
   });
 });

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import { decodeError, ServiceError } from '../../shared/errors.js';
 import type { CompareResponse } from '../../shared/schemas.js';
+import type { ComparePack } from './compare.js';
 import type { CompareOutcome, CompareTask } from './compare-task.js';
 
 /**
@@ -16,7 +17,11 @@ const IDLE_MS = 30_000;
 
 let pool: Piscina<CompareTask, CompareOutcome> | undefined;
 
-export async function runCompare(body: ArrayBuffer, maxReferences: number): Promise<CompareResponse> {
+export async function runCompare(
+  body: ArrayBuffer,
+  maxReferences: number,
+  pack: ComparePack,
+): Promise<CompareResponse> {
   pool ??= new Piscina({
     filename: new URL('./compare-task.js', import.meta.url).href,
     minThreads: 0,
@@ -28,7 +33,7 @@ export async function runCompare(body: ArrayBuffer, maxReferences: number): Prom
     throw new ServiceError('SERVICE_UNAVAILABLE', 'too many /compare calls in progress; retry shortly');
   }
   const bytes = new Uint8Array(body);
-  const outcome = await pool.run({ bytes, maxReferences }, { transferList: [body] });
+  const outcome = await pool.run({ bytes, maxReferences, pack }, { transferList: [body] });
   if (outcome.ok) return outcome.body;
   throw decodeError(outcome.error) ?? new ServiceError('INTERNAL_ERROR', 'compare failed');
 }

@@ -105,6 +105,8 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   INVALID_EMBEDDING: 'query_embedding.3: must be a finite number',
   DIMENSION_MISMATCH: 'reference_embeddings.2 has 128 values; query_embedding has 512',
   EMPTY_REFERENCES: 'reference_embeddings is empty',
+  MODEL_MISMATCH:
+    'query_embedding is of model other@1, not fr_feature@faceplugin-0.0.1: its distances mean nothing against these thresholds',
   UNAUTHORIZED: 'missing X-API-Key header',
   NOT_FOUND: 'no such endpoint',
   METHOD_NOT_ALLOWED: 'DELETE is not allowed on /api/v1/jobs/{id}; allowed: GET',

@@ -53,8 +53,14 @@ export function calibrationRoutes(deps: ApiDeps) {
     if (pending) return pending;
     const run = (async () => {
       const started = performance.now();
-      const entries = await store.gallery(group);
-      const r = await calibrateAsync(entries, { group: group ?? null, model: manifest.embedding_model_id });
+      // Only the active model's templates: distances between two models' embeddings mean nothing.
+      const model = manifest.embedding_model_id;
+      const entries = (await store.gallery(group)).filter((e) => e.model === model);
+      const r = await calibrateAsync(entries, {
+        group: group ?? null,
+        model,
+        thresholds: deps.openSet.thresholds.cosine,
+      });
       logger.info(
         { group: group ?? null, templates: r.counts.templates, ms: Math.round(performance.now() - started) },
         'calibration computed',

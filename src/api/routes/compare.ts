@@ -9,6 +9,7 @@ import { errors, jsonBody, named, ok, routeApp } from '../docs/openapi-kit.js';
 /** POST /compare — arithmetic only, so it runs in the API process (on a pool thread). */
 export function compareRoutes(deps: ApiDeps) {
   const { config } = deps;
+  const pack = { model: deps.manifest.embedding_model_id, thresholds: deps.openSet.thresholds };
   const app = routeApp();
   const route = createRoute({
     method: 'post',
@@ -36,6 +37,7 @@ export function compareRoutes(deps: ApiDeps) {
         'INVALID_EMBEDDING',
         'DIMENSION_MISMATCH',
         'EMPTY_REFERENCES',
+        'MODEL_MISMATCH',
         'UNAUTHORIZED',
         'UNSUPPORTED_MEDIA_TYPE',
         'PAYLOAD_TOO_LARGE',
@@ -45,7 +47,7 @@ export function compareRoutes(deps: ApiDeps) {
   });
   app.openapi(route, async (c) => {
     requireBodyType(c);
-    return c.json(await runCompare(await c.req.arrayBuffer(), config.maxReferences), 200);
+    return c.json(await runCompare(await c.req.arrayBuffer(), config.maxReferences, pack), 200);
   });
   return app;
 }

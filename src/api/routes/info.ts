@@ -1,7 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { openSetSummary } from '../../shared/decision.js';
-import { THRESHOLDS } from '../../shared/thresholds.js';
 import type { ApiDeps } from '../deps.js';
 import { errors, NO_AUTH, ok, routeApp, untyped } from '../docs/openapi-kit.js';
 import { Health, Models } from '../docs/responses.js';
@@ -27,8 +26,8 @@ export function modelRoutes(deps: ApiDeps) {
         embedding_dim: deps.manifest.embedding_dim,
         source: deps.manifest.source,
         models: deps.manifest.models,
-        thresholds: THRESHOLDS,
-        default_threshold: { level: 'balanced', cosine: THRESHOLDS.cosine.balanced },
+        thresholds: deps.openSet.thresholds,
+        default_threshold: { level: 'balanced', cosine: deps.openSet.thresholds.cosine.balanced },
         threshold_notes:
           'Per comparison (1:1, /compare and a caller-given threshold): a match is distance <= threshold. ' +
           'Measured on LFW (lfw-dev, 2.8 M impostor pairs): high_security = FAR 1e-4 (TAR ~97 %), ' +

@@ -166,7 +166,7 @@ export const SETTINGS = {
     default: resolve(repoRoot, 'models'),
     shown: '`./models`',
     schema: z.string(),
-    doc: 'model files and manifest',
+    doc: 'the model pack: its model files and `manifest.json` (see Models)',
   },
   /**
    * BullMQ job lock and stalled-job check (both 30 s by default): after a worker dies, its

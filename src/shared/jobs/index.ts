@@ -4,6 +4,7 @@ export * from './identify.js';
 export * from './embed.js';
 export * from './webhook.js';
 export * from './unknowns.js';
+export * from './reembed.js';
 export * from './registry.js';
 export * from './job-queue.js';
 

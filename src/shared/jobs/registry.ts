@@ -18,6 +18,7 @@ import {
 } from './batch.js';
 import { EMBED_JOB, EmbedJobData, type EmbedJobResult } from './embed.js';
 import { IDENTIFY_JOB, IdentifyJobData, type IdentifyJobResult } from './identify.js';
+import { REEMBED_JOB, ReembedData, type ReembedResult } from './reembed.js';
 import {
   cleanupJobOptions,
   ITEM_JOB_OPTIONS,
@@ -95,6 +96,9 @@ export const JOBS = {
     options: cleanupJobOptions,
     photoInPayload: false,
   }),
+  // A whole enrollment batch re-analysed photo by photo after a pack change (src/worker/reembed-cli.ts);
+  // on the items queue, so it shares the workers' batch capacity and never delays a waiting caller.
+  [REEMBED_JOB]: job<ReembedResult>()({ schema: ReembedData, ...item }),
 } as const;
 
 type Jobs = typeof JOBS;
@@ -108,7 +112,7 @@ type NamesOn<Q extends QueueName> = { [N in JobName]: Jobs[N]['queue'] extends Q
 /** Jobs an HTTP caller waits for (/embed, /identify, /sightings/search): the sync queue's. */
 export type SyncJobName = NamesOn<typeof SYNC_QUEUE>;
 /** A batch's items: the children of its flow. */
-export type ItemJobName = NamesOn<'items'>;
+export type ItemJobName = Exclude<NamesOn<'items'>, typeof REEMBED_JOB>;
 
 /** The flow parents, one per batch type: they finalise a batch once its items have finished. */
 export const BATCH_PARENT_JOBS = [ENROLL_BATCH_JOB, EMBED_BATCH_JOB, ATTENDANCE_BATCH_JOB] as const;

@@ -37,6 +37,8 @@ export interface GalleryEntry {
   name: string;
   group: string | null;
   template_id: string;
+  /** The embedding model that made it: only templates of the active model are ever compared. */
+  model: string;
   embedding: Float32Array;
 }
 

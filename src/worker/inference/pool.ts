@@ -17,8 +17,13 @@ import type { AnalyseOutcome, AnalyseTask, PoolWorkerData } from './task-types.j
 export type Lane = 'sync' | 'batch';
 
 /** What a processor uses of the pool: the pipeline, on one lane. */
+/** How the photo's bytes reach the thread: given up (`transfer`: detached, not copied) or copied. */
+export interface HandOver {
+  handOver?: 'copy' | 'transfer';
+}
+
 export interface PoolLane {
-  analyse(bytes: Uint8Array, options: AnalyseOptions, transfer?: boolean): Promise<AnalysisResult>;
+  analyse(bytes: Uint8Array, options: AnalyseOptions, how?: HandOver): Promise<AnalysisResult>;
 }
 
 type Task = Parameters<TaskQueue['push']>[0];
@@ -66,7 +71,7 @@ export class InferencePool {
 
   constructor(readonly options: InferencePoolOptions) {
     this.manifest = verifyModels(options.modelsDir);
-    const workerData: PoolWorkerData = { modelsDir: options.modelsDir };
+    const workerData: PoolWorkerData = { modelsDir: options.modelsDir, manifest: this.manifest };
     this.pool = new Piscina({
       filename: new URL('./task.js', import.meta.url).href,
       minThreads: options.size,
@@ -79,21 +84,21 @@ export class InferencePool {
 
   /** The pool as seen by the jobs of one lane (the worker gives sync jobs the `sync` lane). */
   lane(lane: Lane): PoolLane {
-    return { analyse: (bytes, options, transfer) => this.analyse(bytes, options, transfer, lane) };
+    return { analyse: (bytes, options, how = {}) => this.analyse(bytes, options, { ...how, lane }) };
   }
 
   /**
-   * Runs the pipeline on a pool thread. With `transfer` the caller hands `bytes` over (its
-   * buffer is detached, nothing copied); without it the thread gets a copy.
+   * Runs the pipeline on a pool thread. With `handOver: 'transfer'` the caller gives `bytes`
+   * up (its buffer is detached, nothing copied; a view of a larger buffer is still copied);
+   * with 'copy' (the default) the thread gets a copy and the caller keeps its bytes.
    */
   async analyse(
     bytes: Uint8Array,
     options: AnalyseOptions,
-    transfer = false,
-    lane: Lane = 'batch',
+    { handOver = 'copy', lane = 'batch' }: HandOver & { lane?: Lane } = {},
   ): Promise<AnalysisResult> {
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const own = transfer && whole ? bytes : new Uint8Array(bytes);
+    const own = handOver === 'transfer' && whole ? bytes : new Uint8Array(bytes);
     // The lane rides on the task under Piscina's queue-options symbol: read by LaneQueue, not
     // sent to the thread (a structured clone leaves symbol-keyed properties out).
     const task = { bytes: own, options, [queueOptionsSymbol]: { lane } };

@@ -1,4 +1,5 @@
 import type { AnalysisResult } from '../../shared/face-types.js';
+import type { ModelManifest } from '../../shared/model-manifest.js';
 import type { AnalyseOptions } from '../pipeline/face-pipeline.js';
 
 export interface AnalyseTask {
@@ -11,4 +12,6 @@ export type AnalyseOutcome = { ok: true; result: AnalysisResult } | { ok: false;
 
 export interface PoolWorkerData {
   modelsDir: string;
+  /** The manifest the pool read and verified once: threads do not read it again. */
+  manifest: ModelManifest;
 }

@@ -1,7 +1,7 @@
 import { dot } from '../../shared/face-math.js';
 import type { GalleryEntry } from '../../shared/store/index.js';
 import { codeTable, kernels } from './native-codes.js';
-import { codeBytes, quantize, signCode } from './quantize.js';
+import { codeBytes, DEFAULT_INT8_RANGE, int8Scale, quantize, signCode } from './quantize.js';
 import { Segment, type SegmentState } from './segment.js';
 import { Users, type UsersState } from './users.js';
 
@@ -18,6 +18,14 @@ export interface Candidate {
 export type ExactLookup = (templateIds: string[]) => Promise<Map<string, Float32Array>>;
 
 export interface GalleryIndexOptions {
+  /**
+   * The active pack's embedding model id: templates made by another model are never held, so
+   * never compared (their distances to this model's embeddings mean nothing). Unset = every
+   * template (tests and benchmarks of the index alone).
+   */
+  model?: string;
+  /** The pack's quantisation.int8_range: int8 = round(v * 127 / range). */
+  int8Range?: number;
   /**
    * Keep an int8 copy of every template (512 B each at 512-d) to re-rank the binary shortlist
    * in memory; without it the shortlist's best go straight to the exact lookup (the store). On
@@ -61,6 +69,10 @@ export class GalleryIndex {
   readonly shortlist: number;
   readonly exactReads: number;
   readonly rerank: number;
+  readonly model: string | undefined;
+  readonly int8Scale: number;
+  /** Templates of another model left out since the last clear (they wait for a re-embed). */
+  otherModel = 0;
 
   constructor(
     readonly dim: number,
@@ -71,6 +83,8 @@ export class GalleryIndex {
     this.shortlist = options.shortlist ?? 5000;
     this.exactReads = options.exactReads ?? 200;
     this.rerank = options.rerank ?? 1000;
+    this.model = options.model;
+    this.int8Scale = int8Scale(options.int8Range ?? DEFAULT_INT8_RANGE);
   }
 
   get size(): number {
@@ -97,21 +111,25 @@ export class GalleryIndex {
     return s === undefined ? 0 : (this.segments[s] as Segment).size;
   }
 
-  /** Makes the index hold exactly `templates` for this user (none = the user is gone). */
+  /** Makes the index hold exactly `templates` (of its model) for this user (none = the user is gone). */
   replaceUser(userId: string, templates: GalleryEntry[]): void {
     const u = this.users.find(userId);
     if (u >= 0) this.removeTemplates(u);
-    const [head] = templates;
-    if (!head) {
+    const mine = templates.filter((t) => this.model === undefined || t.model === this.model);
+    if (mine.length === 0) {
       if (u >= 0) this.users.remove(u);
       return;
     }
-    this.add(templates);
+    this.add(mine);
   }
 
   /** Bulk load (start-up): entries must not be in the index yet. */
   add(entries: GalleryEntry[]): void {
     for (const t of entries) {
+      if (this.model !== undefined && t.model !== this.model) {
+        this.otherModel++;
+        continue;
+      }
       const s = this.segmentIndex(t.group);
       const u = this.users.upsert(t.user_id, t.name, s);
       const slot = (this.segments[s] as Segment).push(
@@ -125,6 +143,7 @@ export class GalleryIndex {
   }
 
   clear(): void {
+    this.otherModel = 0;
     this.segments = [];
     this.segmentOf.clear();
     this.users = new Users();
@@ -197,7 +216,7 @@ export class GalleryIndex {
     const code = new Uint8Array(codeBytes(this.dim));
     signCode(embedding, code);
     const query8 = new Int8Array(this.dim);
-    quantize(embedding, query8);
+    quantize(embedding, query8, 0, this.int8Scale);
     const table = codeTable(query8);
     const scope =
       group === undefined
@@ -262,7 +281,7 @@ export class GalleryIndex {
     this.clear();
     for (const s of state.segments) {
       this.segmentOf.set(key(s.group), this.segments.length);
-      this.segments.push(new Segment(s.group, this.dim, this.int8, s));
+      this.segments.push(new Segment(s.group, this.dim, this.int8, this.int8Scale, s));
     }
     this.users = new Users(state.users);
   }
@@ -290,7 +309,7 @@ export class GalleryIndex {
     let i = this.segmentOf.get(k);
     if (i === undefined) {
       i = this.segments.length;
-      this.segments.push(new Segment(group, this.dim, this.int8));
+      this.segments.push(new Segment(group, this.dim, this.int8, this.int8Scale));
       this.segmentOf.set(k, i);
     }
     return i;

@@ -17,7 +17,10 @@ export interface GallerySyncOptions {
   index?: GalleryIndexOptions;
   /** Where this worker keeps its snapshot (none = always load from the store). */
   snapshotPath?: string;
-  /** The embedding model the snapshot must have been made with. */
+  /**
+   * The active pack's embedding model: the only one the index holds (templates of another
+   * model are skipped, and counted in the load log) and the one the snapshot must be made with.
+   */
   model?: string;
   /**
    * A new snapshot at most this often once the gallery changed (default 10 min): a restart then
@@ -59,7 +62,11 @@ export class GallerySync {
     private readonly logger?: Logger,
     private readonly options: GallerySyncOptions = {},
   ) {
-    this.index = new GalleryIndex(dim, (ids) => store.templateEmbeddings(ids), options.index);
+    // The snapshot's model is the index's: templates of another model are never loaded.
+    this.index = new GalleryIndex(dim, (ids) => store.templateEmbeddings(ids), {
+      ...options.index,
+      ...(options.model === undefined ? {} : { model: options.model }),
+    });
   }
 
   /** Templates in the index, or null before the first load finished. */
@@ -169,9 +176,18 @@ export class GallerySync {
     }
     const replayed = await this.catchUpCounting();
     this.startup = { source: 'store', ms: Date.now() - started, reason, replayed };
-    this.logger?.info(
-      { templates: this.index.size, ms: this.startup.ms, snapshot: reason },
-      'gallery loaded',
+    this.logger?.[this.index.otherModel > 0 ? 'warn' : 'info'](
+      {
+        templates: this.index.size,
+        ms: this.startup.ms,
+        snapshot: reason,
+        ...(this.index.otherModel > 0
+          ? { other_model_templates: this.index.otherModel, model: this.options.model }
+          : {}),
+      },
+      this.index.otherModel > 0
+        ? 'gallery loaded; templates of another model left out (re-embed them: README, Models)'
+        : 'gallery loaded',
     );
     this.loaded = true;
     if (this.options.snapshotPath) void this.saveSnapshot();

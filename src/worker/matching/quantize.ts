@@ -1,14 +1,21 @@
 /**
- * int8 copy of unit-length embeddings for the brute-force scan. Components of a normalised
- * 512-d face embedding stay well inside ±0.35, so one global scale keeps ~7 bits of precision
- * where values actually are (a per-vector scale would distort inner products). Values beyond
- * are clamped; the exact re-rank of the best candidates makes the final order exact anyway.
+ * int8 copy of unit-length embeddings for the brute-force scan. One global scale, 127 / the
+ * pack's `quantisation.int8_range` (manifest): components of a normalised 512-d fr_feature
+ * embedding stay well inside ±0.35, so that keeps ~7 bits of precision where values actually
+ * are (a per-vector scale would distort inner products). Values beyond are clamped; the exact
+ * re-rank of the best candidates makes the final order exact anyway.
  */
-export const INT8_SCALE = 127 / 0.35;
+export const int8Scale = (range: number) => 127 / range;
 
-export function quantize(v: ArrayLike<number>, out: Int8Array, offset = 0): void {
+/**
+ * The shipped pack's range (models/manifest.json), for the index built without a pack (its own
+ * tests and benchmarks); the worker passes its manifest's.
+ */
+export const DEFAULT_INT8_RANGE = 0.35;
+
+export function quantize(v: ArrayLike<number>, out: Int8Array, offset: number, scale: number): void {
   for (let i = 0; i < v.length; i++) {
-    const q = Math.round((v[i] as number) * INT8_SCALE);
+    const q = Math.round((v[i] as number) * scale);
     out[offset + i] = q > 127 ? 127 : q < -127 ? -127 : q;
   }
 }

@@ -30,6 +30,8 @@ export class Segment {
     readonly group: string | null,
     readonly dim: number,
     withInt8: boolean,
+    /** 127 / the pack's int8_range. */
+    private readonly int8Scale: number,
     state?: SegmentState,
   ) {
     this.codeBytes = codeBytes(dim);
@@ -62,7 +64,7 @@ export class Segment {
     const slot = this.size;
     if (slot >= this.user.length) this.reserve(nextCapacity(this.user.length));
     signCode(embedding, this.codes, slot * this.codeBytes);
-    if (this.int8) quantize(embedding, this.int8, slot * this.dim);
+    if (this.int8) quantize(embedding, this.int8, slot * this.dim, this.int8Scale);
     this.templateIds.set(slot, templateId, slot + 1);
     this.user[slot] = user;
     this.next[slot] = next;

@@ -1,16 +1,6 @@
 import type { Point } from '../../shared/face-types.js';
 import type { Pyramid } from './image.js';
-
-/** ArcFace 112x112 reference points: eyes, nose tip, mouth corners. */
-export const ARCFACE_TEMPLATE: readonly Point[] = [
-  [38.2946, 51.6963],
-  [73.5318, 51.5014],
-  [56.0252, 71.7366],
-  [41.5493, 92.3655],
-  [70.7299, 92.2041],
-];
-
-export const ALIGNED_SIZE = 112;
+import type { AlignedFace } from './seams.js';
 
 /** Similarity transform x' = a*x - b*y + tx, y' = b*x + a*y + ty. */
 export interface Similarity {
@@ -59,21 +49,20 @@ export function estimateSimilarity(src: readonly Point[], dst: readonly Point[])
 }
 
 /**
- * Warps the face into the 112x112 aligned crop (bilinear, outside the image = 0), writing the
- * embedder's input directly: planar BGR, (p - 127) / 128. Also returns the grey crop for the
- * sharpness measure. Large faces are sampled from a pyramid level so they do not alias.
+ * Warps the face into the `size` x `size` aligned crop (bilinear, outside the image = 0): the
+ * unrounded RGB samples, which the embedder normalises as its manifest says, and the grey crop
+ * for the sharpness measure. Large faces are sampled from a pyramid level so they do not alias.
  */
-export function warpAligned(pyramid: Pyramid, t: Similarity): { input: Float32Array; gray: Float32Array } {
+export function warpAligned(pyramid: Pyramid, t: Similarity, size: number): AlignedFace {
   const scale = Math.hypot(t.a, t.b);
   const { image, factor } = pyramid.forScale(scale);
   // Inverse map: src = R^-1 (dst - t) / s^2, then into the chosen pyramid level.
   const det = t.a * t.a + t.b * t.b;
   const ia = t.a / det / factor;
   const ib = t.b / det / factor;
-  const S = ALIGNED_SIZE;
-  const plane = S * S;
-  const input = new Float32Array(3 * plane);
-  const gray = new Float32Array(plane);
+  const S = size;
+  const rgb = new Float64Array(3 * S * S);
+  const gray = new Float32Array(S * S);
   const { data, width, height } = image;
   for (let v = 0; v < S; v++) {
     for (let u = 0; u < S; u++) {
@@ -100,11 +89,11 @@ export function warpAligned(pyramid: Pyramid, t: Similarity): { input: Float32Ar
         g += w * (data[o + 1] as number);
         bl += w * (data[o + 2] as number);
       }
-      input[i] = (bl - 127) / 128;
-      input[plane + i] = (g - 127) / 128;
-      input[2 * plane + i] = (r - 127) / 128;
+      rgb[3 * i] = r;
+      rgb[3 * i + 1] = g;
+      rgb[3 * i + 2] = bl;
       gray[i] = 0.299 * r + 0.587 * g + 0.114 * bl;
     }
   }
-  return { input, gray };
+  return { size: S, rgb, gray };
 }

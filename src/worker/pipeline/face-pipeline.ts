@@ -1,6 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
-import { Tensor } from 'onnxruntime-node';
 import type {
   AnalysisResult,
   BoundingBox,
@@ -8,15 +6,12 @@ import type {
   FaceSelection,
   StageTimings,
 } from '../../shared/face-types.js';
-import { l2Normalize } from '../../shared/face-math.js';
-import { ARCFACE_TEMPLATE, ALIGNED_SIZE, estimateSimilarity, warpAligned } from './align.js';
 import { decodeImage, type DecodeLimits } from './decode.js';
-import { detectFaces, type DetectOptions } from './detect.js';
+import { alignedJpeg } from './embedder.js';
 import { Pyramid } from './image.js';
-import { detectLandmarks } from './landmarks.js';
 import type { ScoredBox } from './nms.js';
 import { laplacianVariance } from './quality.js';
-import type { ModelSessions } from './sessions.js';
+import type { DetectOptions, ModelPack } from './seams.js';
 
 export interface AnalyseOptions extends DecodeLimits, DetectOptions {
   /** Which faces get landmarks and embeddings; all faces are counted either way. */
@@ -25,9 +20,9 @@ export interface AnalyseOptions extends DecodeLimits, DetectOptions {
   thumbnails?: boolean;
 }
 
-/** photo bytes -> decode -> detect -> landmarks -> align -> embed, per face. */
+/** photo bytes -> decode -> detect -> landmarks -> align -> embed, per face, with the pack's seams. */
 export async function analyse(
-  sessions: ModelSessions,
+  pack: ModelPack,
   bytes: Uint8Array,
   options: AnalyseOptions,
 ): Promise<AnalysisResult> {
@@ -43,25 +38,20 @@ export async function analyse(
   const image = lap('decode', t, await decodeImage(bytes, options));
   const pyramid = new Pyramid(image);
   t = performance.now();
-  const boxes = lap('detect', t, await detectFaces(sessions.detect, pyramid, options));
+  const boxes = lap('detect', t, await pack.detector.detect(pyramid, options));
   const chosen = selectFaces(boxes, options.select, image.width, image.height);
 
   const faces: DetectedFace[] = [];
   for (const box of chosen) {
     t = performance.now();
-    const landmarks = lap('landmarks', t, await detectLandmarks(sessions.landmark, pyramid, box));
+    const landmarks = lap('landmarks', t, await pack.aligner.landmarks(pyramid, box));
     t = performance.now();
-    const aligned = lap('align', t, warpAligned(pyramid, estimateSimilarity(landmarks, ARCFACE_TEMPLATE)));
-    const sharpness = laplacianVariance(aligned.gray);
+    const aligned = lap('align', t, pack.aligner.align(pyramid, landmarks));
+    const sharpness = laplacianVariance(aligned.gray, aligned.size);
     t = performance.now();
-    const out = await sessions.feature.run({
-      input: new Tensor('float32', aligned.input, [1, 3, ALIGNED_SIZE, ALIGNED_SIZE]),
-    });
-    const raw = Object.values(out)[0];
-    if (!raw) throw new Error('feature model returned no output');
-    const embedding = lap('embed', t, l2Normalize(raw.data as Float32Array));
+    const embedding = lap('embed', t, await pack.embedder.embed(aligned));
     const face = toReported(box, landmarks, sharpness, embedding);
-    if (options.thumbnails) face.thumbnail = await alignedJpeg(aligned.input);
+    if (options.thumbnails) face.thumbnail = await alignedJpeg(aligned);
     faces.push(face);
   }
   return {
@@ -75,20 +65,6 @@ export async function analyse(
     faces,
     timings,
   };
-}
-
-/** The embedder's input (planar BGR, (p - 127) / 128) back to an RGB JPEG. */
-async function alignedJpeg(input: Float32Array): Promise<Uint8Array> {
-  const plane = ALIGNED_SIZE * ALIGNED_SIZE;
-  const rgb = new Uint8Array(3 * plane);
-  for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++)
-      rgb[3 * i + c] = Math.round((input[(2 - c) * plane + i] as number) * 128 + 127);
-  }
-  const jpeg = await sharp(rgb, { raw: { width: ALIGNED_SIZE, height: ALIGNED_SIZE, channels: 3 } })
-    .jpeg({ quality: 85 })
-    .toBuffer();
-  return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length);
 }
 
 /** Largest face by default; `center` = nearest the image centre; `all` = every face, largest first. */

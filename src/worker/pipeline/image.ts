@@ -128,13 +128,14 @@ export function sampleRoiPlanar(
   }
 }
 
-/** Resamples `roi` into outW x outH grey values (BT.601), scaled by 1/divisor. */
+/** Resamples `roi` into outW x outH grey values (BT.601), each mapped by (g - mean) / std. */
 export function sampleRoiGray(
   pyramid: Pyramid,
   roi: Rect,
   outW: number,
   outH: number,
-  divisor: number,
+  mean: number,
+  std: number,
 ): Float32Array {
   const rgb = new Float32Array(3 * outW * outH);
   sampleRoiPlanar(pyramid, roi, outW, outH, 'rgb', 0, 1, rgb);
@@ -144,8 +145,9 @@ export function sampleRoiGray(
     out[i] =
       (0.299 * (rgb[i] as number) +
         0.587 * (rgb[plane + i] as number) +
-        0.114 * (rgb[2 * plane + i] as number)) /
-      divisor;
+        0.114 * (rgb[2 * plane + i] as number) -
+        mean) /
+      std;
   }
   return out;
 }

@@ -1,5 +1,3 @@
-import { ALIGNED_SIZE } from './align.js';
-
 /**
  * Sharpness = variance of the 4-neighbour Laplacian over the centre of the aligned grey crop.
  * The border (where the warp may have filled black) is skipped so padding does not read as
@@ -7,7 +5,7 @@ import { ALIGNED_SIZE } from './align.js';
  */
 const BORDER = 12;
 
-export function laplacianVariance(gray: Float32Array, size = ALIGNED_SIZE): number {
+export function laplacianVariance(gray: Float32Array, size: number): number {
   let sum = 0;
   let sumSq = 0;
   let n = 0;

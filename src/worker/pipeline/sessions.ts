@@ -1,12 +1,8 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { loadManifest, modelPath, verifyModels, type ModelManifest } from '../../shared/model-manifest.js';
-
-export interface ModelSessions {
-  manifest: ModelManifest;
-  detect: InferenceSession;
-  landmark: InferenceSession;
-  feature: InferenceSession;
-}
+import { ServiceError } from '../../shared/errors.js';
+import { modelPath, verifyModels, type ModelManifest, type ModelName } from '../../shared/model-manifest.js';
+import { PACKS } from './packs/registry.js';
+import type { ModelPack } from './seams.js';
 
 /**
  * One session per model per thread, one intra-op thread each: the models are small, so
@@ -19,17 +15,51 @@ const OPTIONS: InferenceSession.SessionOptions = {
   graphOptimizationLevel: 'all',
 };
 
+/** A pack with its ONNX sessions, which `release` frees. */
+export type LoadedPack = ModelPack & { release(): Promise<void> };
+
+const MODELS: readonly ModelName[] = ['detect', 'landmark', 'feature'];
+
 /**
- * @param verify hash the files first; pool threads pass false because the pool verified them
- *   once before starting any thread.
+ * The model pack in `modelsDir`: its manifest, one session per model file, and the pack's code
+ * (named by the manifest's `pack`) built on them. Input and output names the manifest gives
+ * must be the graph's: a manifest that does not describe its files stops start-up here.
+ *
+ * @param verified the manifest verifyModels returned: pool threads get the pool's, which
+ *   checked the files once before starting any thread; without it the files are hashed here.
  */
-export async function loadSessions(modelsDir: string, verify = true): Promise<ModelSessions> {
-  const manifest = verify ? verifyModels(modelsDir) : loadManifest(modelsDir);
-  const [detect, landmark, feature] = await Promise.all(
-    (['detect', 'landmark', 'feature'] as const).map((m) =>
-      InferenceSession.create(modelPath(modelsDir, manifest, m), OPTIONS),
-    ),
+export async function loadPack(modelsDir: string, verified?: ModelManifest): Promise<LoadedPack> {
+  const manifest = verified ?? verifyModels(modelsDir);
+  const factory = PACKS[manifest.pack];
+  if (!factory)
+    throw new ServiceError(
+      'MODEL_INTEGRITY',
+      `the manifest names pack ${manifest.pack}; this build has ${Object.keys(PACKS).join(', ')}`,
+      { file: 'manifest.json' },
+    );
+  const created = await Promise.all(
+    MODELS.map((m) => InferenceSession.create(modelPath(modelsDir, manifest, m), OPTIONS)),
   );
-  if (!detect || !landmark || !feature) throw new Error('model sessions failed to load');
-  return { manifest, detect, landmark, feature };
+  const sessions = Object.fromEntries(MODELS.map((m, i) => [m, created[i]])) as Record<
+    ModelName,
+    InferenceSession
+  >;
+  for (const m of MODELS) {
+    const entry = manifest.models[m];
+    const session = sessions[m];
+    const missing = [
+      ...[entry.input.name].filter((n) => !session.inputNames.includes(n)),
+      ...Object.keys(entry.outputs).filter((n) => !session.outputNames.includes(n)),
+    ];
+    if (missing.length > 0)
+      throw new ServiceError(
+        'MODEL_INTEGRITY',
+        `model ${m}: ${entry.file} has no tensor ${missing.join(', ')} (it has inputs ${session.inputNames.join(', ')}, outputs ${session.outputNames.join(', ')})`,
+        { file: entry.file },
+      );
+  }
+  const release = async () => {
+    await Promise.all(MODELS.map((m) => sessions[m].release()));
+  };
+  return { ...factory(manifest, sessions), release };
 }

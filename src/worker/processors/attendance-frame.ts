@@ -50,8 +50,8 @@ export async function processAttendanceFrame(
       const bytes = await readPhoto(deps, data.photo);
       const result = await deps.pool.analyse(
         bytes,
-        { ...analyseOptions(deps.config, 'all'), thumbnails: true },
-        true,
+        analyseOptions(deps.config, 'all', { thumbnails: true }),
+        { handOver: 'transfer' },
       );
       deps.metrics?.observeStages(result.timings);
       const searchedAt = Date.now();

@@ -16,7 +16,9 @@ export async function embedOne(
   deps: ProcessorDeps,
 ): Promise<Omit<EmbedResponse, 'processing_ms'>> {
   const select = policy === 'center' ? 'center' : 'largest';
-  const result = await deps.pool.analyse(bytes, analyseOptions(deps.config, select), true);
+  const result = await deps.pool.analyse(bytes, analyseOptions(deps.config, select), {
+    handOver: 'transfer',
+  });
   deps.metrics?.observeStages(result.timings);
   const face = result.faces[0];
   if (!face)

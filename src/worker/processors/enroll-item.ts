@@ -128,7 +128,9 @@ async function analysePhotos(
     try {
       const bytes = await readPhoto(deps, key);
       const photo_sha256 = createHash('sha256').update(bytes).digest('hex');
-      const result = await deps.pool.analyse(bytes, analyseOptions(deps.config, 'largest'), true);
+      const result = await deps.pool.analyse(bytes, analyseOptions(deps.config, 'largest'), {
+        handOver: 'transfer',
+      });
       deps.metrics?.observeStages(result.timings);
       const { face, other_faces_ignored } = enrollmentFace(result, deps.config.quality);
       templates.push({

@@ -13,11 +13,9 @@ export async function processIdentify(
   deps: ProcessorDeps,
 ): Promise<IdentifyJobResult> {
   const started = performance.now();
-  const result = await deps.pool.analyse(
-    decodeBase64Image(data.image),
-    analyseOptions(deps.config, 'all'),
-    true,
-  );
+  const result = await deps.pool.analyse(decodeBase64Image(data.image), analyseOptions(deps.config, 'all'), {
+    handOver: 'transfer',
+  });
   deps.metrics?.observeStages(result.timings);
   const gallery = await deps.gallery.fresh();
   const decision = decisionFor(deps, 'identify', gallery.sizeOf(data.group), data.threshold);

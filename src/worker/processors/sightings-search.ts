@@ -31,11 +31,9 @@ export async function processSightingsSearch(
   data: SightingsSearchData,
   deps: ProcessorDeps,
 ): Promise<SightingsSearchResult> {
-  const result = await deps.pool.analyse(
-    decodeBase64Image(data.image),
-    analyseOptions(deps.config, 'all'),
-    true,
-  );
+  const result = await deps.pool.analyse(decodeBase64Image(data.image), analyseOptions(deps.config, 'all'), {
+    handOver: 'transfer',
+  });
   const gallery = await deps.gallery.fresh();
   const { threshold } = decisionFor(deps, 'attendance', gallery.size);
   const grouped = await deps.store.unknownSightings({ grouped: true });

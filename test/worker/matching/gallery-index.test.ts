@@ -64,6 +64,7 @@ function entry(
 ) {
   const e: GalleryEntry = {
     template_id: `${user}-t${t}`,
+    model: 'test',
     user_id: user,
     name: `Name ${user}`,
     group,

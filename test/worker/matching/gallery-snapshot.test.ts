@@ -34,7 +34,7 @@ function entry(user: string, t: number, group: string | null, seed: number, uuid
   const template_id = uuid
     ? `${seed.toString(16).padStart(8, '0')}-0000-4000-8000-00000000000${t}`
     : `${user}-t${t}`;
-  const e = { template_id, user_id: user, name: `Näme ${user}`, group, embedding: unit(seed) };
+  const e = { template_id, model: 'test', user_id: user, name: `Näme ${user}`, group, embedding: unit(seed) };
   vectors.set(template_id, e.embedding);
   return e;
 }

@@ -39,7 +39,7 @@ async function enroll(userId: string, announce = true): Promise<void> {
   await store.enroll(
     { user_id: userId, name: `Name ${userId}`, group: null, metadata: {} },
     {
-      model: 'test',
+      model: 'm1',
       embedding,
       detection_score: 0.99,
       quality: { face_size: 100, sharpness: 50 },
@@ -143,6 +143,9 @@ describe('GallerySync start-up', () => {
     const other = await start({ model: 'm2' });
     assert.equal(other.startup?.source, 'store');
     assert.match(other.startup?.reason ?? '', /model m1 is not m2/);
+    // and none of m1's templates is in m2's index: they are never compared with m2's embeddings
+    assert.equal(other.index.size, 0);
+    assert.equal(other.index.otherModel, (await store.gallery()).length);
     await start(); // m1's snapshot again
     await enroll('before-reset');
     await start();

@@ -1,14 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Point } from '../../../src/shared/face-types.js';
-import {
-  ALIGNED_SIZE,
-  ARCFACE_TEMPLATE,
-  estimateSimilarity,
-  warpAligned,
-  type Similarity,
-} from '../../../src/worker/pipeline/align.js';
+import { loadManifest } from '../../../src/shared/model-manifest.js';
+import { estimateSimilarity, warpAligned, type Similarity } from '../../../src/worker/pipeline/align.js';
+import { embedderInput } from '../../../src/worker/pipeline/embedder.js';
 import { Pyramid, type RgbImage } from '../../../src/worker/pipeline/image.js';
+import { modelsDir } from '../../helpers/faces.js';
+
+// The shipped pack's alignment: the ArcFace 112x112 template and its embedder's input.
+const feature = loadManifest(modelsDir).models.feature;
+const ARCFACE_TEMPLATE = (feature.alignment as { template: Point[] }).template;
+const ALIGNED_SIZE = feature.input.shape[2] as number;
+/** The warp as the embedder receives it: planar, in its colour order and normalisation. */
+const warp = (p: Pyramid, t: Similarity) => {
+  const face = warpAligned(p, t, ALIGNED_SIZE);
+  return { input: embedderInput(face, feature.input), gray: face.gray };
+};
 
 const apply = (t: Similarity, [x, y]: Point): Point => [t.a * x - t.b * y + t.tx, t.b * x + t.a * y + t.ty];
 
@@ -91,7 +98,7 @@ void describe('warpAligned', () => {
     (input[ch * plane + v * ALIGNED_SIZE + u] as number) * 128 + 127;
 
   void it('writes planar BGR normalised as (p - 127) / 128', () => {
-    const { input, gray } = warpAligned(new Pyramid(gradient()), { a: 1, b: 0, tx: 0, ty: 0 });
+    const { input, gray } = warp(new Pyramid(gradient()), { a: 1, b: 0, tx: 0, ty: 0 });
     assert.equal(input.length, 3 * plane);
     for (const [u, v] of [
       [0, 0],
@@ -107,18 +114,18 @@ void describe('warpAligned', () => {
   });
 
   void it('samples src = T^-1(dst): a translation by (-20, -30) reads pixel (u + 20, v + 30)', () => {
-    const { input } = warpAligned(new Pyramid(gradient()), { a: 1, b: 0, tx: -20, ty: -30 });
+    const { input } = warp(new Pyramid(gradient()), { a: 1, b: 0, tx: -20, ty: -30 });
     assert.ok(Math.abs(pixel(input, 2, 10, 10) - 30) < 1e-3);
     assert.ok(Math.abs(pixel(input, 1, 10, 10) - 40) < 1e-3);
   });
 
   void it('shrinks through the pyramid while keeping pixel centres aligned (within one grey level)', () => {
-    const { input } = warpAligned(new Pyramid(gradient()), { a: 0.5, b: 0, tx: 0, ty: 0 });
+    const { input } = warp(new Pyramid(gradient()), { a: 0.5, b: 0, tx: 0, ty: 0 });
     for (const u of [5, 40, 90]) assert.ok(Math.abs(pixel(input, 2, u, 20) - 2 * u) <= 1, `u=${u}`);
   });
 
   void it('fills outside the image with black', () => {
-    const { input } = warpAligned(new Pyramid(gradient()), { a: 1, b: 0, tx: 100, ty: 0 });
+    const { input } = warp(new Pyramid(gradient()), { a: 1, b: 0, tx: 100, ty: 0 });
     assert.ok(Math.abs(pixel(input, 0, 5, 50)) < 1e-3, 'u=5 maps to x=-95');
   });
 });

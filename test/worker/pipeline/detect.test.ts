@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planTiles } from '../../../src/worker/pipeline/detect.js';
+import { planTiles as plan } from '../../../src/worker/pipeline/packs/ultraface-ibug68/detector.js';
 import type { Rect } from '../../../src/worker/pipeline/image.js';
 import { iou, nms, type ScoredBox } from '../../../src/worker/pipeline/nms.js';
+
+/** fr_detect's input: 320x240. */
+const planTiles = (w: number, h: number, tiling: 'auto' | 'off') =>
+  plan(w, h, tiling, { width: 320, height: 240 });
 
 const box = (x1: number, y1: number, x2: number, y2: number, score: number): ScoredBox => ({
   x1,

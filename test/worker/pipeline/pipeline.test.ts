@@ -297,9 +297,9 @@ void describe('face pipeline (InferencePool)', () => {
     await pool.analyse(bytes, defaultOptions);
     assert.deepEqual(bytes, copy);
     const parent = Buffer.concat([photo('Aaron_Peirsol', 1), Buffer.alloc(1000)]);
-    await pool.analyse(parent.subarray(0, copy.length), defaultOptions, true); // a view: copied
+    await pool.analyse(parent.subarray(0, copy.length), defaultOptions, { handOver: 'transfer' }); // a view: copied
     assert.equal(parent.length, copy.length + 1000);
-    await pool.analyse(bytes, defaultOptions, true);
+    await pool.analyse(bytes, defaultOptions, { handOver: 'transfer' });
     assert.equal(bytes.byteLength, 0, 'a whole buffer is handed over when transfer is requested');
   });
 });

@@ -28,12 +28,12 @@ export function mongoGallery(cols: Collections): GalleryReads {
       const byUser = new Map(users.map((u) => [u.user_id, u]));
       const templates = await cols.templates
         .find(group === undefined ? {} : { user_id: { $in: [...byUser.keys()] } }, {
-          projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 },
+          projection: { _id: 0, template_id: 1, user_id: 1, model: 1, embedding: 1 },
         })
         .toArray();
       return templates.flatMap((t) => {
         const u = byUser.get(t.user_id);
-        return u ? [entry(u, t.template_id, t.embedding)] : [];
+        return u ? [entry(u, t)] : [];
       });
     },
 
@@ -50,7 +50,7 @@ export function mongoGallery(cols: Collections): GalleryReads {
           cols.templates
             .find(
               { template_id: { $gt: after } },
-              { projection: { _id: 0, template_id: 1, user_id: 1, embedding: 1 } },
+              { projection: { _id: 0, template_id: 1, user_id: 1, model: 1, embedding: 1 } },
             )
             .sort({ template_id: 1 })
             .limit(limit)
@@ -65,7 +65,7 @@ export function mongoGallery(cols: Collections): GalleryReads {
           const byUser = new Map(users.map((u) => [u.user_id, u]));
           return page.flatMap((r) => {
             const u = byUser.get(r.user_id);
-            return u ? [entry(u, r.template_id, r.embedding)] : [];
+            return u ? [entry(u, r)] : [];
           });
         },
       );
@@ -75,10 +75,10 @@ export function mongoGallery(cols: Collections): GalleryReads {
       const user = await cols.users.findOne({ user_id: userId }, NO_ID);
       if (!user) return [];
       const templates = await cols.templates
-        .find({ user_id: userId }, { projection: { _id: 0, template_id: 1, embedding: 1 } })
+        .find({ user_id: userId }, { projection: { _id: 0, template_id: 1, model: 1, embedding: 1 } })
         .sort({ template_id: 1 })
         .toArray();
-      return templates.map((t) => entry(user, t.template_id, t.embedding));
+      return templates.map((t) => entry(user, t));
     },
 
     async templateEmbeddings(templateIds: string[]): Promise<Map<string, Float32Array>> {
@@ -87,7 +87,7 @@ export function mongoGallery(cols: Collections): GalleryReads {
         const docs = await cols.templates
           .find(
             { template_id: { $in: templateIds.slice(i, i + IDS_PER_QUERY) } },
-            { projection: { _id: 0, template_id: 1, embedding: 1 } },
+            { projection: { _id: 0, template_id: 1, model: 1, embedding: 1 } },
           )
           .toArray();
         for (const d of docs) out.set(d.template_id, fromBinary(d.embedding));
@@ -100,14 +100,14 @@ export function mongoGallery(cols: Collections): GalleryReads {
 /** FerretDB v1 leaves a null field out of a projection's result: read it back as null. */
 function entry(
   u: Pick<UserDoc, 'user_id' | 'name' | 'group'>,
-  templateId: string,
-  embedding: Binary,
+  t: { template_id: string; model: string; embedding: Binary },
 ): GalleryEntry {
   return {
     user_id: u.user_id,
     name: u.name,
     group: u.group ?? null,
-    template_id: templateId,
-    embedding: fromBinary(embedding),
+    template_id: t.template_id,
+    model: t.model,
+    embedding: fromBinary(t.embedding),
   };
 }

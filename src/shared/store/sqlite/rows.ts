@@ -108,6 +108,7 @@ export function toAttendance(r: AttendanceRow, now: string): AttendanceRecord {
 
 export interface GalleryRow {
   template_id: string;
+  model: string;
   embedding: Buffer;
   user_id: string;
   name: string;
@@ -120,6 +121,7 @@ export function toGalleryEntry(r: GalleryRow): GalleryEntry {
     name: r.name,
     group: r.grp,
     template_id: r.template_id,
+    model: r.model,
     embedding: fromBlob(r.embedding),
   };
 }

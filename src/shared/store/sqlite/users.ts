@@ -13,7 +13,7 @@ import {
   type UserRow,
 } from './rows.js';
 
-const GALLERY_SQL = `SELECT t.template_id, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)`;
+const GALLERY_SQL = `SELECT t.template_id, t.model, t.embedding, u.user_id, u.name, u.grp FROM templates t JOIN users u USING (user_id)`;
 const USERS = byId((r: UserRow) => r.user_id);
 const TEMPLATES = byId((r: GalleryRow) => r.template_id);
 

@@ -98,7 +98,15 @@ export function usersConformance(current: () => Store): void {
         const templateIds = ((await store.getUser('a1'))?.templates ?? []).map((t) => t.template_id).sort();
         assert.deepEqual(g1.map((e) => e.template_id).sort(), templateIds);
         for (const e of g1) {
-          assert.deepEqual(Object.keys(e).sort(), ['embedding', 'group', 'name', 'template_id', 'user_id']);
+          assert.deepEqual(Object.keys(e).sort(), [
+            'embedding',
+            'group',
+            'model',
+            'name',
+            'template_id',
+            'user_id',
+          ]);
+          assert.equal(e.model, 'arcface-test'); // the model that made it: the gallery filters by it
           assert.equal(e.user_id, 'a1');
           assert.equal(e.name, 'Name a1');
           assert.equal(e.group, 'g1');
@@ -341,7 +349,14 @@ export function usersConformance(current: () => Store): void {
         assert.equal(new Set(ids).size, 5);
         const gallery = new Map((await store.gallery()).map((e) => [e.template_id, e]));
         for (const e of entries) {
-          assert.deepEqual(Object.keys(e).sort(), ['embedding', 'group', 'name', 'template_id', 'user_id']);
+          assert.deepEqual(Object.keys(e).sort(), [
+            'embedding',
+            'group',
+            'model',
+            'name',
+            'template_id',
+            'user_id',
+          ]);
           assert.ok(e.embedding instanceof Float32Array);
           const photo = byTemplate.get(e.template_id);
           assert.ok(photo);
@@ -370,7 +385,14 @@ export function usersConformance(current: () => Store): void {
         );
         assert.deepEqual(a1.map((e) => byTemplate.get(e.template_id)).sort(), ['p1', 'p3']);
         for (const e of a1) {
-          assert.deepEqual(Object.keys(e).sort(), ['embedding', 'group', 'name', 'template_id', 'user_id']);
+          assert.deepEqual(Object.keys(e).sort(), [
+            'embedding',
+            'group',
+            'model',
+            'name',
+            'template_id',
+            'user_id',
+          ]);
           assert.deepEqual(
             { user_id: e.user_id, name: e.name, group: e.group },
             { user_id: 'a1', name: 'Name a1', group: 'g1' },

@@ -1,14 +1,17 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
-import { sampleRoiPlanar, type Pyramid, type Rect } from './image.js';
-import { dropContained, nms, type ScoredBox } from './nms.js';
+import { z } from 'zod';
+import type { ModelManifest } from '../../../../shared/model-manifest.js';
+import { sampleRoiPlanar, type Pyramid, type Rect } from '../../image.js';
+import { dropContained, nms, type ScoredBox } from '../../nms.js';
+import type { DetectOptions, Detector } from '../../seams.js';
 
-// Figures from MODEL-NOTES.md (measured on LFW with this detector).
-const INPUT_W = 320;
-const INPUT_H = 240;
-const SCORE_THRESHOLD = 0.65;
-const TOP_K = 750;
-const NMS_IOU = 0.4;
+/** The detector's entry in the manifest: its decoding figures (MODEL-NOTES.md, measured on LFW). */
+const DetectParams = z.object({
+  score_threshold: z.number().min(0).max(1),
+  top_k: z.number().int().positive(),
+  nms_iou: z.number().min(0).max(1),
+});
 /**
  * Real faces have width/height ~0.55-0.92; a box much wider is two adjacent faces merged into
  * one. 1.3 because on LFW single faces reach 1.17 (the detector sees a stretched image); a merged
@@ -20,7 +23,7 @@ const MAX_ASPECT = 1.3;
 const EDGE_MARGIN = 2;
 /**
  * In a frame larger than maxSide a ~60 px face is ~15 px to the detector in the finest tiles, and
- * some score under SCORE_THRESHOLD: 3 of 120 faces of 54-117 px in 4K frames were lost that way
+ * some score under the manifest's score_threshold (0.65): 3 of 120 faces of 54-117 px in 4K frames were lost that way
  * (57, 60, 63 px) while none were in 1080p. Each box scoring WEAK_SCORE or more gets a second
  * look: one tile of 640x480 original pixels around it, the scale of a 1080p frame's finest
  * tiles. That found all 120 for ~0.3 extra detector runs per frame (bench:frames); at most
@@ -29,28 +32,22 @@ const EDGE_MARGIN = 2;
 const WEAK_SCORE = 0.3;
 const MAX_SECOND_LOOKS = 16;
 
-export interface DetectOptions {
-  /** 'auto' adds overlapping tiles for frames bigger than 640x480, so ~60 px faces are found. */
-  tiling: 'auto' | 'off';
-  /**
-   * Longest side the detector works at (MAX_DECODE_SIDE): a bigger image is tiled as if shrunk
-   * to it, so detecting in a 4K frame costs what it does in a 1080p one. Boxes come back in
-   * full-resolution pixels, for landmarks and alignment to use the full-resolution face.
-   */
-  maxSide: number;
-}
-
 /**
  * The tiles to run the 320x240 detector on: the whole image, then for large images a pyramid
  * of 4:3 tiles (640x480, 1280x960, ...) overlapping by a third, so every face up to a third of
  * a tile is wholly inside one tile at a scale where it is 20+ px to the detector.
  */
-export function planTiles(width: number, height: number, tiling: DetectOptions['tiling']): Rect[] {
+export function planTiles(
+  width: number,
+  height: number,
+  tiling: DetectOptions['tiling'],
+  input: { width: number; height: number },
+): Rect[] {
   const tiles: Rect[] = [{ x: 0, y: 0, width, height }];
   if (tiling === 'off') return tiles;
-  for (let k = 1; INPUT_W * 2 ** k < width || INPUT_H * 2 ** k < height; k++) {
-    const tw = Math.min(INPUT_W * 2 ** k, width);
-    const th = Math.min(INPUT_H * 2 ** k, height);
+  for (let k = 1; input.width * 2 ** k < width || input.height * 2 ** k < height; k++) {
+    const tw = Math.min(input.width * 2 ** k, width);
+    const th = Math.min(input.height * 2 ** k, height);
     for (const y of starts(height, th))
       for (const x of starts(width, tw)) tiles.push({ x, y, width: tw, height: th });
   }
@@ -65,18 +62,63 @@ function starts(total: number, size: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.round(i * step));
 }
 
-export async function detectFaces(
-  session: InferenceSession,
-  pyramid: Pyramid,
-  options: DetectOptions,
-): Promise<ScoredBox[]> {
+/** What the functions below need of the detector: its session and the manifest's figures. */
+interface Model {
+  session: InferenceSession;
+  input: string;
+  scores: string;
+  boxes: string;
+  order: 'rgb' | 'bgr';
+  mean: number;
+  std: number;
+  /** The detector's input size: the whole image or a tile is stretched to it. */
+  width: number;
+  height: number;
+  scoreThreshold: number;
+  topK: number;
+  nmsIou: number;
+}
+
+/** UltraFace RFB-320 (fr_detect): boxes come out already decoded, corners normalised to [0,1]. */
+export class UltraFaceDetector implements Detector {
+  private readonly m: Model;
+
+  constructor(session: InferenceSession, manifest: ModelManifest) {
+    const entry = manifest.models.detect;
+    const params = DetectParams.parse(entry.params);
+    const { input } = entry;
+    if (input.colour_order === 'GRAY_BT601') throw new Error('the UltraFace detector takes colour input');
+    this.m = {
+      session,
+      input: input.name,
+      scores: 'scores',
+      boxes: 'boxes',
+      order: input.colour_order === 'RGB' ? 'rgb' : 'bgr',
+      mean: input.mean,
+      std: input.std,
+      width: input.shape[3] as number,
+      height: input.shape[2] as number,
+      scoreThreshold: params.score_threshold,
+      topK: params.top_k,
+      nmsIou: params.nms_iou,
+    };
+    for (const name of [this.m.scores, this.m.boxes])
+      if (!(name in entry.outputs)) throw new Error(`the detector's manifest entry has no output ${name}`);
+  }
+
+  detect(pyramid: Pyramid, options: DetectOptions): Promise<ScoredBox[]> {
+    return detectFaces(this.m, pyramid, options);
+  }
+}
+
+async function detectFaces(m: Model, pyramid: Pyramid, options: DetectOptions): Promise<ScoredBox[]> {
   const { width, height } = pyramid.base;
   // Tiles are planned on the image shrunk to maxSide and mapped back to full-resolution pixels;
   // sampling them from the pyramid (a level at most 2x above the detector's scale) gives the
   // detector what it would get from an image decoded at maxSide.
   const s = Math.max(1, Math.max(width, height) / options.maxSide);
-  const plan = planTiles(Math.round(width / s), Math.round(height / s), options.tiling);
-  const input = new Float32Array(3 * INPUT_W * INPUT_H);
+  const plan = planTiles(Math.round(width / s), Math.round(height / s), options.tiling, m);
+  const input = new Float32Array(3 * m.width * m.height);
   const found: ScoredBox[] = [];
   const weak: ScoredBox[] = [];
   for (const t of plan) {
@@ -88,18 +130,18 @@ export async function detectFaces(
       width: Math.min(t.width * s, width - x),
       height: Math.min(t.height * s, height - y),
     };
-    const minScore = s > 1 && options.tiling === 'auto' ? WEAK_SCORE : SCORE_THRESHOLD;
-    for (const b of await runTile(session, pyramid, tile, s, minScore, input))
-      (b.score >= SCORE_THRESHOLD ? found : weak).push(b);
+    const minScore = s > 1 && options.tiling === 'auto' ? WEAK_SCORE : m.scoreThreshold;
+    for (const b of await runTile(m, pyramid, tile, s, minScore, input))
+      (b.score >= m.scoreThreshold ? found : weak).push(b);
   }
-  const kept = nms(found, NMS_IOU);
-  if (weak.length > 0) kept.push(...(await secondLook(session, pyramid, kept, weak, input)));
-  return dropContained(nms(kept, NMS_IOU));
+  const kept = nms(found, m.nmsIou);
+  if (weak.length > 0) kept.push(...(await secondLook(m, pyramid, kept, weak, input)));
+  return dropContained(nms(kept, m.nmsIou));
 }
 
 /** The detector on one tile: face-shaped boxes scoring `minScore` or more, not cut by the tile. */
 async function runTile(
-  session: InferenceSession,
+  m: Model,
   pyramid: Pyramid,
   tile: Rect,
   s: number,
@@ -107,27 +149,27 @@ async function runTile(
   input: Float32Array,
 ): Promise<ScoredBox[]> {
   const { width, height } = pyramid.base;
-  sampleRoiPlanar(pyramid, tile, INPUT_W, INPUT_H, 'rgb', 127, 128, input);
-  const out = await session.run({ input: new Tensor('float32', input, [1, 3, INPUT_H, INPUT_W]) });
-  const scores = out.scores?.data as Float32Array;
-  const boxes = decodeOutputs(scores, out.boxes?.data as Float32Array, tile, s, minScore);
+  sampleRoiPlanar(pyramid, tile, m.width, m.height, m.order, m.mean, m.std, input);
+  const out = await m.session.run({ [m.input]: new Tensor('float32', input, [1, 3, m.height, m.width]) });
+  const scores = out[m.scores]?.data as Float32Array;
+  const boxes = decodeOutputs(m, scores, out[m.boxes]?.data as Float32Array, tile, s, minScore);
   return boxes.filter((b) => !touchesInnerEdge(b, tile, width, height, EDGE_MARGIN * s));
 }
 
 /** Full-resolution tiles around weak boxes that are no part of a face already found (best first). */
 async function secondLook(
-  session: InferenceSession,
+  m: Model,
   pyramid: Pyramid,
   kept: ScoredBox[],
   weak: ScoredBox[],
   input: Float32Array,
 ): Promise<ScoredBox[]> {
   const { width, height } = pyramid.base;
-  const tw = Math.min(2 * INPUT_W, width);
-  const th = Math.min(2 * INPUT_H, height);
+  const tw = Math.min(2 * m.width, width);
+  const th = Math.min(2 * m.height, height);
   const looked: Rect[] = [];
   const out: ScoredBox[] = [];
-  for (const w of nms(weak, NMS_IOU)) {
+  for (const w of nms(weak, m.nmsIou)) {
     if (looked.length >= MAX_SECOND_LOOKS) break;
     const [cx, cy] = [(w.x1 + w.x2) / 2, (w.y1 + w.y2) / 2];
     // Over a third of the tile (160 px) it would be cut off, and the first pass saw it at 25+ px
@@ -139,7 +181,7 @@ async function secondLook(
     const y = Math.min(Math.max(cy - th / 2, 0), height - th);
     const tile = { x, y, width: tw, height: th };
     looked.push(tile);
-    out.push(...(await runTile(session, pyramid, tile, 1, SCORE_THRESHOLD, input)));
+    out.push(...(await runTile(m, pyramid, tile, 1, m.scoreThreshold, input)));
   }
   return out;
 }
@@ -152,6 +194,7 @@ function wellInside(b: ScoredBox, t: Rect): boolean {
 
 /** `s`: full-resolution pixels per detection pixel, so size limits mean what they did at maxSide. */
 function decodeOutputs(
+  m: Model,
   scores: Float32Array,
   boxes: Float32Array,
   tile: Rect,
@@ -174,7 +217,7 @@ function decodeOutputs(
     };
     if (isFaceShaped(box, 4 * s)) candidates.push(box);
   }
-  return nms(candidates, NMS_IOU, TOP_K);
+  return nms(candidates, m.nmsIou, m.topK);
 }
 
 function touchesInnerEdge(b: ScoredBox, tile: Rect, width: number, height: number, margin: number): boolean {
