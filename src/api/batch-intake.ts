@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
 import { ServiceError } from '../shared/errors.js';
 import { decodeBase64Image } from '../shared/image-input.js';
 import type { BatchChild, ItemJobName, JobData, ParentJobName } from '../shared/jobs/index.js';
@@ -6,6 +7,7 @@ import type { BatchType } from '../shared/store/index.js';
 import { assertWebhookTarget } from '../shared/url-guard.js';
 import { WebhookSecret } from '../shared/schemas.js';
 import type { ApiDeps } from './deps.js';
+import { idempotent } from './idempotency.js';
 import type { ArrayLimit } from './json-prescan.js';
 import { parseWith } from './validate.js';
 
@@ -54,24 +56,41 @@ export function photoOrError(image: string, field: string): Buffer | ServiceErro
   }
 }
 
+/** What a batch route hands to acceptBatch: its job names, items and webhook. */
+export interface BatchSpec<C extends ItemJobName> {
+  type: BatchType;
+  parent: ParentJobName;
+  child: C;
+  items: IntakeItem<C>[];
+  webhookUrl: string | undefined;
+  /** The caller's own secret for webhookUrl (webhook_secret); see webhookSecretFor. */
+  webhookSecret?: string | undefined;
+}
+
+/**
+ * A batch route's answer: 202 with the accepted batch, once per Idempotency-Key (a repeat with
+ * the same body replays it, see idempotent). `spec` is built only by the request that claims
+ * the key, so a replay neither maps the items again nor takes a new accepted_at.
+ */
+export async function acceptBatchOnce<C extends ItemJobName>(
+  c: Context,
+  deps: ApiDeps,
+  bodySha256: string,
+  spec: () => BatchSpec<C>,
+): Promise<Response> {
+  return idempotent(c, deps.store, bodySha256, async () => ({
+    status: 202,
+    body: await acceptBatch(deps, spec()),
+  }));
+}
+
 /**
  * Accepts a batch: photos go to the blob store, the batch to the store, one child job per
  * item to BullMQ (as a flow). Items whose photos are all unreadable get their outcome now and no
  * job; an item with some readable photos gets a job told about the others.
  * If anything fails before the flow is queued, what was written is removed again.
  */
-export async function acceptBatch<C extends ItemJobName>(
-  deps: ApiDeps,
-  spec: {
-    type: BatchType;
-    parent: ParentJobName;
-    child: C;
-    items: IntakeItem<C>[];
-    webhookUrl: string | undefined;
-    /** The caller's own secret for webhookUrl (webhook_secret); see webhookSecretFor. */
-    webhookSecret?: string | undefined;
-  },
-): Promise<BatchAccepted> {
+async function acceptBatch<C extends ItemJobName>(deps: ApiDeps, spec: BatchSpec<C>): Promise<BatchAccepted> {
   const { config, store, blobs, jobs } = deps;
   if (spec.items.length > config.maxBatchItems) throw batchTooLarge(config.maxBatchItems);
   if (spec.webhookUrl) await assertWebhookTarget(spec.webhookUrl, config.webhook.allow);

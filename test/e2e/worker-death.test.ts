@@ -90,7 +90,8 @@ describe('after the only worker process is killed (SIGKILL)', () => {
       'the abandoned jobs to be removed',
       5000,
     );
-    const queued = await svc.redis.zcard(`${svc.config.keyPrefix}:inference:prioritized`);
+    // Sync jobs have no priority (alone on their queue): they wait in the plain list.
+    const queued = await svc.redis.llen(`${svc.config.keyPrefix}:inference:wait`);
     assert.equal(queued, 0, 'sync jobs left for a later worker');
   });
 

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { BatchAccepted } from '../../shared/schemas.js';
+import { errors, named, ok } from './openapi-kit.js';
 
 /** What the batch routes (enrollments, attendance, jobs/embed) share in their descriptions. */
 
@@ -7,6 +9,22 @@ export const BATCH_ACCEPTED_EXAMPLE = {
   status_url: '/api/v1/jobs/job_0b6f7c1e7a4e4c1d9a532f4b1d0e9c11',
   items: 2,
 };
+
+/** The responses of a batch route: 202 with the job id, or one of the errors an intake refuses with. */
+export function BATCH_RESPONSES(accepted = 'Accepted: the batch is queued') {
+  return {
+    202: ok(named('BatchAccepted', BatchAccepted), accepted, BATCH_ACCEPTED_EXAMPLE),
+    ...errors(
+      'INVALID_REQUEST',
+      'UNAUTHORIZED',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'PAYLOAD_TOO_LARGE',
+      'BATCH_TOO_LARGE',
+      'IDEMPOTENCY_KEY_REUSED',
+      'SERVICE_UNAVAILABLE',
+    ),
+  };
+}
 
 /**
  * Documented, not refused here: any string passes this schema, and idempotent() keeps its own

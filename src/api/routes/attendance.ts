@@ -12,20 +12,19 @@ import {
 import {
   AttendanceListQuery,
   AttendanceRequest,
-  BatchAccepted,
   IdentifyRequest,
   type AttendanceRequest as AttendanceBody,
 } from '../../shared/schemas.js';
 import { base64PhotoForJob } from '../../shared/image-input.js';
-import { acceptBatch, batchLimit, batchTooLarge, photoOrError } from '../batch-intake.js';
+import { acceptBatchOnce, batchLimit, batchTooLarge, photoOrError } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
 import { prescanJson } from '../json-prescan.js';
 import type { ApiDeps } from '../deps.js';
-import { idempotent, sha256 } from '../idempotency.js';
+import { sha256 } from '../idempotency.js';
 import { isMultipart, readMultipart } from '../multipart.js';
 import { parseWith, readBody, readJson } from '../validate.js';
-import { BATCH_ACCEPTED_EXAMPLE, IDEMPOTENCY_KEY, MULTIPART_MANIFEST } from '../docs/batches.js';
-import { errors, jsonBody, named, ok, routeApp, untyped } from '../docs/openapi-kit.js';
+import { BATCH_RESPONSES, IDEMPOTENCY_KEY, MULTIPART_MANIFEST } from '../docs/batches.js';
+import { errors, jsonBody, ok, routeApp, untyped } from '../docs/openapi-kit.js';
 import { AttendanceRecord, IdentifyResponse, Page } from '../docs/responses.js';
 
 /** 1:N identification (sync) and camera attendance batches (async), plus the records. */
@@ -110,52 +109,34 @@ export function attendanceRoutes(deps: ApiDeps) {
         ),
       ),
     },
-    responses: {
-      202: ok(
-        named('BatchAccepted', BatchAccepted),
-        'Accepted: the frames are queued',
-        BATCH_ACCEPTED_EXAMPLE,
-      ),
-      ...errors(
-        'INVALID_REQUEST',
-        'UNAUTHORIZED',
-        'UNSUPPORTED_MEDIA_TYPE',
-        'PAYLOAD_TOO_LARGE',
-        'BATCH_TOO_LARGE',
-        'IDEMPOTENCY_KEY_REUSED',
-        'SERVICE_UNAVAILABLE',
-      ),
-    },
+    responses: BATCH_RESPONSES('Accepted: the frames are queued'),
   });
   app.openapi(submit, async (c) => {
     const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
     // 1:N: a stranger is compared with every enrolled person, so without a caller's threshold the
     // worker takes the open-set one for the gallery size (ATTENDANCE_TARGET_FPIR).
     const threshold = req.threshold ?? null;
-    const res = await idempotent(c, deps.store, req.digest, async () => {
-      const body = await acceptBatch(deps, {
-        type: 'attendance',
-        parent: ATTENDANCE_BATCH_JOB,
-        child: ATTENDANCE_FRAME_JOB,
-        webhookUrl: req.webhook_url,
-        webhookSecret: req.webhook_secret,
-        items: req.frames.map((frame) => ({
-          ref: req.camera_id,
-          photos: [frame.photo],
-          data: (job_id, index, [photo]): AttendanceFrameData => ({
-            job_id,
-            index,
-            camera_id: req.camera_id,
-            captured_at: frame.captured_at,
-            group: req.group ?? null,
-            photo: photo ?? '',
-            threshold,
-            window_ms: config.attendanceWindowMs,
-          }),
-        })),
-      });
-      return { status: 202, body };
-    });
+    const res = await acceptBatchOnce(c, deps, req.digest, () => ({
+      type: 'attendance',
+      parent: ATTENDANCE_BATCH_JOB,
+      child: ATTENDANCE_FRAME_JOB,
+      webhookUrl: req.webhook_url,
+      webhookSecret: req.webhook_secret,
+      items: req.frames.map((frame) => ({
+        ref: req.camera_id,
+        photos: [frame.photo],
+        data: (job_id, index, [photo]): AttendanceFrameData => ({
+          job_id,
+          index,
+          camera_id: req.camera_id,
+          captured_at: frame.captured_at,
+          group: req.group ?? null,
+          photo: photo ?? '',
+          threshold,
+          window_ms: config.attendanceWindowMs,
+        }),
+      })),
+    }));
     return untyped(res);
   });
 

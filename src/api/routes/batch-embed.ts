@@ -1,12 +1,12 @@
 import { createRoute } from '@hono/zod-openapi';
 import { EMBED_BATCH_JOB, EMBED_ITEM_JOB, type EmbedItemData } from '../../shared/jobs/index.js';
-import { BatchAccepted, EmbedBatchRequest } from '../../shared/schemas.js';
-import { acceptBatch, batchLimit, photoOrError } from '../batch-intake.js';
+import { EmbedBatchRequest } from '../../shared/schemas.js';
+import { acceptBatchOnce, batchLimit, photoOrError } from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
 import type { ApiDeps } from '../deps.js';
-import { BATCH_ACCEPTED_EXAMPLE, IDEMPOTENCY_KEY } from '../docs/batches.js';
-import { errors, jsonBody, named, ok, routeApp, untyped } from '../docs/openapi-kit.js';
-import { idempotent, sha256 } from '../idempotency.js';
+import { BATCH_RESPONSES, IDEMPOTENCY_KEY } from '../docs/batches.js';
+import { jsonBody, routeApp, untyped } from '../docs/openapi-kit.js';
+import { sha256 } from '../idempotency.js';
 import { readBody, readJson } from '../validate.js';
 
 /** POST /jobs/embed — many photos -> embeddings, for backends that match themselves (Pattern A). */
@@ -30,43 +30,29 @@ export function batchEmbedRoutes(deps: ApiDeps) {
         face: 'largest',
       }),
     },
-    responses: {
-      202: ok(named('BatchAccepted', BatchAccepted), 'Accepted: the batch is queued', BATCH_ACCEPTED_EXAMPLE),
-      ...errors(
-        'INVALID_REQUEST',
-        'UNAUTHORIZED',
-        'UNSUPPORTED_MEDIA_TYPE',
-        'PAYLOAD_TOO_LARGE',
-        'BATCH_TOO_LARGE',
-        'IDEMPOTENCY_KEY_REUSED',
-        'SERVICE_UNAVAILABLE',
-      ),
-    },
+    responses: BATCH_RESPONSES(),
   });
   app.openapi(route, async (c) => {
     const raw = await readBody(c);
     const req = await readJson(c, EmbedBatchRequest, { bytes: raw, limits: [batchLimit(deps, 'items')] });
-    const res = await idempotent(c, deps.store, sha256(raw), async () => {
-      const body = await acceptBatch(deps, {
-        type: 'embed',
-        parent: EMBED_BATCH_JOB,
-        child: EMBED_ITEM_JOB,
-        webhookUrl: req.webhook_url,
-        webhookSecret: req.webhook_secret,
-        items: req.items.map((item, i) => ({
+    const res = await acceptBatchOnce(c, deps, sha256(raw), () => ({
+      type: 'embed',
+      parent: EMBED_BATCH_JOB,
+      child: EMBED_ITEM_JOB,
+      webhookUrl: req.webhook_url,
+      webhookSecret: req.webhook_secret,
+      items: req.items.map((item, i) => ({
+        ref: item.id ?? null,
+        photos: [photoOrError(item.image, `items.${i}.image`)],
+        data: (job_id, index, [photo]): EmbedItemData => ({
+          job_id,
+          index,
           ref: item.id ?? null,
-          photos: [photoOrError(item.image, `items.${i}.image`)],
-          data: (job_id, index, [photo]): EmbedItemData => ({
-            job_id,
-            index,
-            ref: item.id ?? null,
-            photo: photo ?? '',
-            face: req.face,
-          }),
-        })),
-      });
-      return { status: 202, body };
-    });
+          photo: photo ?? '',
+          face: req.face,
+        }),
+      })),
+    }));
     return untyped(res);
   });
   return app;

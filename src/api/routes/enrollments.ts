@@ -6,19 +6,24 @@ import { ServiceError } from '../../shared/errors.js';
 import { ENROLL_BATCH_JOB, ENROLL_ITEM_JOB, type EnrollItemData } from '../../shared/jobs/index.js';
 import {
   EnrollmentItemFields,
-  BatchAccepted,
   EnrollmentRequest,
   MAX_PHOTOS_PER_PERSON,
   type EnrollmentItem,
 } from '../../shared/schemas.js';
-import { acceptBatch, batchLimit, batchTooLarge, photoOrError, type IntakeItem } from '../batch-intake.js';
+import {
+  acceptBatchOnce,
+  batchLimit,
+  batchTooLarge,
+  photoOrError,
+  type IntakeItem,
+} from '../batch-intake.js';
 import { limitBody } from '../body-limit.js';
 import { prescanJson, type ArrayLimit } from '../json-prescan.js';
 import type { ApiDeps } from '../deps.js';
-import { idempotent, sha256 } from '../idempotency.js';
+import { sha256 } from '../idempotency.js';
 import { isMultipart, readMultipart } from '../multipart.js';
-import { errors, jsonBody, named, ok, routeApp, untyped } from '../docs/openapi-kit.js';
-import { BATCH_ACCEPTED_EXAMPLE, IDEMPOTENCY_KEY, MULTIPART_MANIFEST } from '../docs/batches.js';
+import { jsonBody, routeApp, untyped } from '../docs/openapi-kit.js';
+import { BATCH_RESPONSES, IDEMPOTENCY_KEY, MULTIPART_MANIFEST } from '../docs/batches.js';
 import { parseWith, readBody, readJson } from '../validate.js';
 
 interface ParsedEnrollment {
@@ -65,22 +70,11 @@ export function enrollmentRoutes(deps: ApiDeps) {
         MULTIPART_MANIFEST(['webhook_url', 'mode']),
       ),
     },
-    responses: {
-      202: ok(named('BatchAccepted', BatchAccepted), 'Accepted: the batch is queued', BATCH_ACCEPTED_EXAMPLE),
-      ...errors(
-        'INVALID_REQUEST',
-        'UNAUTHORIZED',
-        'UNSUPPORTED_MEDIA_TYPE',
-        'PAYLOAD_TOO_LARGE',
-        'BATCH_TOO_LARGE',
-        'IDEMPOTENCY_KEY_REUSED',
-        'SERVICE_UNAVAILABLE',
-      ),
-    },
+    responses: BATCH_RESPONSES(),
   });
   app.openapi(route, async (c) => {
     const req = isMultipart(c) ? await fromMultipart(c, deps) : await fromJson(c, deps);
-    const res = await idempotent(c, deps.store, req.bodySha256, async () => {
+    const res = await acceptBatchOnce(c, deps, req.bodySha256, () => {
       const accepted_at = new Date().toISOString();
       const items: IntakeItem<typeof ENROLL_ITEM_JOB>[] = req.items.map(({ item, photos }) => ({
         ref: item.user_id,
@@ -107,15 +101,14 @@ export function enrollmentRoutes(deps: ApiDeps) {
           accepted_at,
         }),
       }));
-      const body = await acceptBatch(deps, {
+      return {
         type: 'enrollment',
         parent: ENROLL_BATCH_JOB,
         child: ENROLL_ITEM_JOB,
         items,
         webhookUrl: req.webhookUrl,
         webhookSecret: req.webhookSecret,
-      });
-      return { status: 202, body };
+      };
     });
     return untyped(res);
   });

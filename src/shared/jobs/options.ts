@@ -1,16 +1,18 @@
 import type { DefaultJobOptions } from 'bullmq';
 import type { Config } from '../config.js';
-import { PRIORITY } from './queues.js';
 
 /**
  * Sync jobs: one attempt (the caller retries, as the guide's clients do). The result is
  * delivered through QueueEvents (the completed event carries it), so a completed job is removed
  * as it completes, photo and all: no job to clear, trim or discard afterwards (with 60 s
  * retention each call paid a data rewrite and age/count trimming). Failed ones are kept briefly.
+ * No priority: sync jobs are alone on their queue (`inference`; items went to `items`), so a
+ * priority ordered nothing and cost BullMQ's prioritized set (a ZADD and an INCR of its counter
+ * per add, a ZPOPMIN per take); they wait in the plain list (`<prefix>:inference:wait`), first
+ * in first out.
  */
 export const SYNC_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 1,
-  priority: PRIORITY.sync,
   removeOnComplete: true,
   removeOnFail: { age: 600, count: 5000 },
 };

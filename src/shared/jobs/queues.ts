@@ -19,13 +19,6 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export const SYNC_QUEUE = 'inference' satisfies QueueName;
 
 /**
- * BullMQ priority of sync jobs. It ordered them before batch items when both shared a queue;
- * they no longer do (the worker gives each queue its own slots), and it is kept so a sync job
- * waits where it always did (`<prefix>:inference:prioritized`).
- */
-export const PRIORITY = { sync: 1 } as const;
-
-/**
  * Queue events carry job results (a sync embed's embedding among them): keep only the last
  * few hundred, enough for QueueEvents readers that are never far behind, instead of BullMQ's 10,000.
  */
