@@ -6,6 +6,7 @@ import type {
   Sighting,
   Store,
 } from '../../../../src/shared/store/store.js';
+import { at, sighting, WINDOW } from './fixtures.js';
 
 const STATUSES = ['confirmed', 'pending', 'unconfirmed'] as const;
 
@@ -214,35 +215,4 @@ export function evidenceConformance(current: () => Store): void {
       assert.deepEqual(full, await record('u1'));
     });
   });
-}
-
-const T0 = Date.parse('2026-03-02T09:00:00.000Z');
-const WINDOW = 5 * 60_000;
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
-
-/**
- * A match of u1 on cam-1, `minutes` after T0: confirming (distance 0.2, at most 0.3) but not
- * strong (over 0.15): two of them confirm a record, one does not.
- */
-function sighting(id: string, minutes: number, over: Partial<Sighting> = {}): Sighting {
-  return {
-    sighting_id: id,
-    kind: 'match',
-    user_id: 'u1',
-    name: 'Name u1',
-    group: 'g1',
-    camera_id: 'cam-1',
-    captured_at: at(minutes),
-    similarity: 0.8,
-    distance: 0.2,
-    margin: 0.25,
-    threshold: 0.59,
-    confirm_threshold: 0.3,
-    strong_threshold: 0.15,
-    bbox: { x: 10, y: 20, width: 100, height: 120 },
-    thumbnail: `thumbs/${id}.jpg`,
-    embedding: null,
-    job_id: 'job-1',
-    ...over,
-  };
 }
