@@ -74,6 +74,7 @@ describe('every JSON answer matches the schema its route documents', () => {
       await get(`/api/v1/jobs/${jobId}/webhook-deliveries`),
     );
     await conforms('get', '/api/v1/users', await get('/api/v1/users?group=staff'));
+    await conforms('get', '/api/v1/groups', await get('/api/v1/groups'));
     await conforms('get', '/api/v1/users/{id}', await get('/api/v1/users/docs_aaron'));
     await conforms('get', '/api/v1/jobs/{id}', await get('/api/v1/jobs/job_missing')); // 404 body
   });
