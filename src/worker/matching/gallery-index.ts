@@ -2,7 +2,7 @@ import { dot } from '../../shared/face-math.js';
 import type { GalleryEntry } from '../../shared/store/index.js';
 import { codeTable, kernels } from './native-codes.js';
 import { codeBytes, quantize, signCode } from './quantize.js';
-import { Segment, type SegmentState } from './segment.js';
+import { codeHeadBytes, Segment, type SegmentState } from './segment.js';
 import { Users, type UsersState } from './users.js';
 
 export interface Candidate {
@@ -26,6 +26,14 @@ export interface GalleryIndexOptions {
   int8?: boolean;
   /** Templates the Hamming scan shortlists per group. Default 5000: on real lfw-dev queries over 1M templates the exact top-1 was in the Hamming top 2000 for 99.2 % of queries, in the top 5000 for all 600 (README). */
   shortlist?: number;
+  /**
+   * Rows per group the first Hamming stage keeps by the head plane alone (the first 256 bits
+   * of the 512-bit codes: a scan of 32 of the 64 bytes per template), for the whole-code
+   * Hamming distance that picks the `shortlist`. At least `shortlist`; the segment's size (or
+   * more) makes the shortlist the exact 512-bit Hamming top. Default PREFILTER (measured: see
+   * there).
+   */
+  prefilter?: number;
   /** Without int8: templates of the Hamming shortlist read from the exact lookup. Default 200. */
   exactReads?: number;
   /**
@@ -59,6 +67,7 @@ export class GalleryIndex {
   private users = new Users();
   readonly int8: boolean;
   readonly shortlist: number;
+  readonly prefilter: number;
   readonly exactReads: number;
   readonly rerank: number;
 
@@ -69,6 +78,7 @@ export class GalleryIndex {
   ) {
     this.int8 = options.int8 ?? true;
     this.shortlist = options.shortlist ?? 5000;
+    this.prefilter = Math.max(this.shortlist, options.prefilter ?? PREFILTER);
     this.exactReads = options.exactReads ?? 200;
     this.rerank = options.rerank ?? 1000;
   }
@@ -196,9 +206,14 @@ export class GalleryIndex {
   ): { picked: Picked[]; shortlist: [number, number][] } {
     const code = new Uint8Array(codeBytes(this.dim));
     signCode(embedding, code);
+    const hb = codeHeadBytes(this.dim);
+    const qHead = code.subarray(0, hb);
+    const qTail = code.subarray(hb);
     const query8 = new Int8Array(this.dim);
     quantize(embedding, query8);
     const table = codeTable(query8);
+    const tHead = table.subarray(0, hb * 256);
+    const tTail = table.subarray(hb * 256);
     const scope =
       group === undefined
         ? this.segments.map((_, i) => i)
@@ -210,8 +225,13 @@ export class GalleryIndex {
       const s = this.segments[si] as Segment;
       if (s.size === 0) continue;
       const k = Math.min(this.shortlist, s.size);
-      let rows = kernels.hammingTopK(s.codes, s.size, code, k).subarray(0, k);
-      let scores = kernels.codeDots(s.codes, s.codeBytes, rows, table);
+      const k1 = Math.min(this.prefilter, s.size);
+      let rows = kernels.hammingTopK2(s.head, s.tail, s.size, qHead, qTail, k1, k).subarray(0, k);
+      let scores = kernels.codeDots(s.head, hb, rows, tHead);
+      if (s.tailBytes > 0) {
+        const more = kernels.codeDots(s.tail, s.tailBytes, rows, tTail);
+        for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + (more[i] as number);
+      }
       if (s.int8) {
         if (rows.length > this.rerank) rows = best(rows, scores, this.rerank);
         scores = kernels.dotI8(s.int8, this.dim, rows, query8);
@@ -296,6 +316,12 @@ export class GalleryIndex {
     return i;
   }
 }
+
+/**
+ * Default `prefilter`: rows the head-plane scan keeps for the whole-code Hamming distance.
+ * TODO measured.
+ */
+export const PREFILTER = 50_000;
 
 interface Picked {
   group: string | null;

@@ -9,6 +9,11 @@
  *
  *   hammingTopK(codes: Uint8Array, rows, query: Uint8Array, k) -> Uint32Array [k rows nearest
  *     first, then their k distances]
+ *   hammingTopK2(head: Uint8Array, tail: Uint8Array, rows, qHead, qTail, k1, k) -> the same for
+ *     codes stored as two planes (each row's first bytes in `head`, the rest in `tail`): the k1
+ *     rows nearest by the head alone (a scan of half the bytes), then the k of those nearest by
+ *     the whole code (the tail read only for the k1). Ties at both cuts go to the lower rows,
+ *     so with k1 = rows the answer is hammingTopK's over the concatenated codes.
  *   dotI8(data: Int8Array, dim, rows: Uint32Array, query: Int8Array) -> Int32Array
  *   codeDots(codes: Uint8Array, bytes, rows: Uint32Array, table: Int32Array) -> Int32Array
  *     asymmetric score of the given rows: sum over code bytes of table[byte * 256 + value]
@@ -68,6 +73,29 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512(
     out[r] = (uint16_t)d;
   }
 }
+
+/* 32-byte codes (the head plane of 512-bit codes): two rows per zmm register. */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512_32(
+    const uint64_t *codes, size_t rows, const uint64_t *q, uint16_t *out) {
+  __m256i q1 = _mm256_loadu_si256((const void *)q);
+  __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1);
+  size_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    __m512i a = _mm512_popcnt_epi64(
+        _mm512_xor_si512(_mm512_loadu_si512((const void *)(codes + r * 4)), q2));
+    /* Sum 64-bit pairs, then 128-bit pairs: lane 0 holds row r, lane 4 row r + 1. */
+    __m512i b = _mm512_add_epi64(a, _mm512_shuffle_epi32(a, _MM_PERM_BADC));
+    __m512i c = _mm512_add_epi64(b, _mm512_shuffle_i64x2(b, b, _MM_SHUFFLE(2, 3, 0, 1)));
+    out[r] = (uint16_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(c));
+    out[r + 1] =
+        (uint16_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(_mm512_extracti64x4_epi64(c, 1)));
+  }
+  for (; r < rows; r++) {
+    unsigned d = 0;
+    for (size_t w = 0; w < 4; w++) d += (unsigned)__builtin_popcountll(codes[r * 4 + w] ^ q[w]);
+    out[r] = (uint16_t)d;
+  }
+}
 #endif
 
 static void distances(const uint64_t *codes, size_t rows, size_t words, const uint64_t *q,
@@ -76,6 +104,8 @@ static void distances(const uint64_t *codes, size_t rows, size_t words, const ui
   __builtin_cpu_init();
   if (words >= 8 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq"))
     return distances_avx512(codes, rows, words, q, out);
+  if (words == 4 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq"))
+    return distances_avx512_32(codes, rows, q, out);
   if (__builtin_cpu_supports("popcnt")) return distances_popcnt(codes, rows, words, q, out);
 #endif
   distances_generic(codes, rows, words, q, out);
@@ -145,6 +175,131 @@ static napi_value hamming_top_k(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < k; i++) out[k + i] = dist[out[i]];
   free(dist);
   free(hist);
+  CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)k * 2, ab, 0, &result));
+  return result;
+}
+
+/* dist[r] += Hamming distance of tail row r (words each) to q, for the given rows. */
+static void add_distances(const uint64_t *tail, size_t words, const uint32_t *rows, size_t n,
+                          const uint64_t *q, uint16_t *dist) {
+  for (size_t i = 0; i < n; i++) {
+    /* Random reads: ask for rows a few ahead so their cache misses overlap. */
+    if (i + 16 < n) __builtin_prefetch(tail + (size_t)rows[i + 16] * words);
+    const uint64_t *c = tail + (size_t)rows[i] * words;
+    unsigned d = 0;
+    for (size_t w = 0; w < words; w++) d += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
+    dist[i] = (uint16_t)(dist[i] + d);
+  }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_t *tail,
+                                                                    size_t words,
+                                                                    const uint32_t *rows, size_t n,
+                                                                    const uint64_t *q,
+                                                                    uint16_t *dist) {
+  for (size_t i = 0; i < n; i++) {
+    if (i + 16 < n) __builtin_prefetch(tail + (size_t)rows[i + 16] * words);
+    const uint64_t *c = tail + (size_t)rows[i] * words;
+    unsigned d = 0;
+    for (size_t w = 0; w < words; w++) d += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
+    dist[i] = (uint16_t)(dist[i] + d);
+  }
+}
+#endif
+
+static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t head_len, tail_len, qh_len, qt_len;
+  uint32_t rows, k1, k;
+  const uint8_t *head = typed_data(env, argv[0], napi_uint8_array, &head_len);
+  if (!head) return NULL;
+  const uint8_t *tail = typed_data(env, argv[1], napi_uint8_array, &tail_len);
+  if (!tail) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[2], &rows));
+  const uint8_t *qh = typed_data(env, argv[3], napi_uint8_array, &qh_len);
+  if (!qh) return NULL;
+  const uint8_t *qt = typed_data(env, argv[4], napi_uint8_array, &qt_len);
+  if (!qt) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[5], &k1));
+  CHECK(napi_get_value_uint32(env, argv[6], &k));
+  size_t hw = qh_len / 8, tw = qt_len / 8;
+  size_t bits = (hw + tw) * 64;
+  if (qh_len % 8 || qt_len % 8 || hw == 0 || (size_t)rows * qh_len > head_len ||
+      (size_t)rows * qt_len > tail_len || bits > 65535 || ((uintptr_t)head % 8) ||
+      ((uintptr_t)tail % 8) || ((uintptr_t)qh % 8) || ((uintptr_t)qt % 8)) {
+    napi_throw_range_error(env, "SHELIA_NATIVE", "codes/query sizes or alignment");
+    return NULL;
+  }
+  if (k1 > rows) k1 = rows;
+  if (k > k1) k = k1;
+  uint16_t *dist = malloc((size_t)rows * sizeof(uint16_t) + 1);
+  uint32_t *hist = calloc(bits + 1, sizeof(uint32_t));
+  uint32_t *cand = malloc((size_t)k1 * sizeof(uint32_t) + 4);
+  uint16_t *cd = malloc((size_t)k1 * sizeof(uint16_t) + 2);
+  if (!dist || !hist || !cand || !cd) {
+    free(dist);
+    free(hist);
+    free(cand);
+    free(cd);
+    napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
+    return NULL;
+  }
+  distances((const uint64_t *)head, rows, hw, (const uint64_t *)qh, dist);
+  for (size_t r = 0; r < rows; r++) hist[dist[r]]++;
+  /* The k1 nearest by the head: every row below `limit`, and the first `ties` rows at it. */
+  size_t taken = 0, limit = 0;
+  while (limit < hw * 64 && taken + hist[limit] < k1) taken += hist[limit++];
+  size_t ties = k1 - taken, n = 0;
+  for (size_t r = 0; r < rows && n < k1; r++) {
+    uint16_t d = dist[r];
+    if (d < limit || (d == limit && ties > 0 && ties--)) {
+      cand[n] = (uint32_t)r;
+      cd[n++] = d;
+    }
+  }
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("popcnt"))
+    add_distances_popcnt((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
+  else
+#endif
+    add_distances((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
+  /* The k nearest of the candidates by the whole code: counting sort as in hammingTopK. */
+  memset(hist, 0, (bits + 1) * sizeof(uint32_t));
+  for (size_t i = 0; i < n; i++) hist[cd[i]]++;
+  taken = 0;
+  limit = 0;
+  for (; limit <= bits && taken < k; limit++) {
+    uint32_t h = hist[limit];
+    hist[limit] = (uint32_t)taken;
+    taken += h;
+  }
+  napi_value ab, result;
+  void *out_data;
+  if (napi_create_arraybuffer(env, (size_t)k * 8, &out_data, &ab) != napi_ok) {
+    free(dist);
+    free(hist);
+    free(cand);
+    free(cd);
+    napi_throw_error(env, "SHELIA_NATIVE", "napi_create_arraybuffer failed");
+    return NULL;
+  }
+  uint32_t *out = out_data;
+  for (size_t i = 0; i < n; i++) {
+    uint16_t d = cd[i];
+    if (d >= limit) continue;
+    uint32_t at = hist[d]++;
+    if (at < k) {
+      out[at] = cand[i];
+      out[k + at] = d;
+    }
+  }
+  free(dist);
+  free(hist);
+  free(cand);
+  free(cd);
   CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)k * 2, ab, 0, &result));
   return result;
 }
@@ -223,6 +378,9 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "hammingTopK", NAPI_AUTO_LENGTH, hamming_top_k, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "hammingTopK", fn) != napi_ok ||
+      napi_create_function(env, "hammingTopK2", NAPI_AUTO_LENGTH, hamming_top_k2, NULL, &fn) !=
+          napi_ok ||
+      napi_set_named_property(env, exports, "hammingTopK2", fn) != napi_ok ||
       napi_create_function(env, "dotI8", NAPI_AUTO_LENGTH, dot_i8, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "dotI8", fn) != napi_ok ||
       napi_create_function(env, "codeDots", NAPI_AUTO_LENGTH, code_dots, NULL, &fn) != napi_ok ||
