@@ -30,6 +30,12 @@ export interface CodeKernels {
   dotI8(data: Int8Array, dim: number, rows: Uint32Array, query: Int8Array): Int32Array;
   /** Asymmetric scores of the given rows' codes: sum of table[byte * 256 + code byte] (codeTable). */
   codeDots(codes: Uint8Array, bytes: number, rows: Uint32Array, table: Int32Array): Int32Array;
+  /**
+   * Asks for 2 MB pages under the array (madvise; before it is written, so its pages fault in
+   * huge): the scattered row reads of the second Hamming stage and the re-rank otherwise miss
+   * the TLB too. Whether it applied; the JavaScript kernels cannot (false).
+   */
+  adviseHugePages(array: Uint8Array | Int8Array): boolean;
 }
 
 const addonPath = fileURLToPath(new URL('./codes.node', import.meta.url));
@@ -143,6 +149,9 @@ const jsKernels: CodeKernels = {
       out[i] = s;
     }
     return out;
+  },
+  adviseHugePages() {
+    return false;
   },
   codeDots(codes, bytes, rows, table) {
     const out = new Int32Array(rows.length);

@@ -1,4 +1,5 @@
 import { grown, nextCapacity, Strings } from './strings.js';
+import { kernels } from './native-codes.js';
 import { codeBytes, quantize, signCode } from './quantize.js';
 
 export interface SegmentState {
@@ -59,6 +60,8 @@ export class Segment {
     this.templateIds = state?.templateIds ?? new Strings(rows);
     this.user = state?.user ?? new Uint32Array(rows);
     this.next = state?.next ?? new Int32Array(rows);
+    // Restored arrays are already written: khugepaged may still collapse them later.
+    for (const a of [this.head, this.tail, this.int8]) if (a) kernels.adviseHugePages(a);
   }
 
   get state(): SegmentState {
@@ -114,11 +117,20 @@ export class Segment {
 
   reserve(rows: number): void {
     if (rows <= this.user.length) return;
-    this.head = grown(this.head, rows * this.headBytes);
-    this.tail = grown(this.tail, rows * this.tailBytes);
-    if (this.int8) this.int8 = grown(this.int8, rows * this.dim);
+    this.head = hugeGrown(this.head, rows * this.headBytes);
+    this.tail = hugeGrown(this.tail, rows * this.tailBytes);
+    if (this.int8) this.int8 = hugeGrown(this.int8, rows * this.dim);
     this.templateIds.reserve(rows);
     this.user = grown(this.user, rows);
     this.next = grown(this.next, rows);
   }
+}
+
+/** grown() for the arrays read at random rows: 2 MB pages asked for before the copy writes them. */
+function hugeGrown<T extends Uint8Array | Int8Array>(a: T, n: number): T {
+  const Ctor = a.constructor as new (n: number) => T;
+  const next = new Ctor(n);
+  kernels.adviseHugePages(next);
+  next.set(a.subarray(0, Math.min(a.length, n)));
+  return next;
 }

@@ -21,9 +21,13 @@
  *     whose bits are set in each of the 256 values)
  */
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -125,6 +129,37 @@ static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, s
   return data;
 }
 
+/*
+ * The head scan's distance array, kept per thread between calls: a fresh 2 MB malloc per 1M
+ * rows is an mmap whose first touch page-faults 512 times, every query.
+ */
+static _Thread_local uint16_t *scratch;
+static _Thread_local size_t scratch_rows;
+
+static _Thread_local uint32_t *scratch_cand;
+static _Thread_local uint16_t *scratch_cd;
+static _Thread_local size_t scratch_k1;
+
+static int scratch_candidates(size_t k1) {
+  if (k1 > scratch_k1 || !scratch_cand || !scratch_cd) {
+    free(scratch_cand);
+    free(scratch_cd);
+    scratch_cand = malloc(k1 * sizeof(uint32_t) + 4);
+    scratch_cd = malloc(k1 * sizeof(uint16_t) + 2);
+    scratch_k1 = scratch_cand && scratch_cd ? k1 : 0;
+  }
+  return scratch_cand && scratch_cd;
+}
+
+static uint16_t *scratch_dist(size_t rows) {
+  if (rows > scratch_rows || !scratch) {
+    free(scratch);
+    scratch = malloc(rows * sizeof(uint16_t) + 2);
+    scratch_rows = scratch ? rows : 0;
+  }
+  return scratch;
+}
+
 static napi_value hamming_top_k(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -179,12 +214,16 @@ static napi_value hamming_top_k(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 32
+#endif
+
 /* dist[r] += Hamming distance of tail row r (words each) to q, for the given rows. */
 static void add_distances(const uint64_t *tail, size_t words, const uint32_t *rows, size_t n,
                           const uint64_t *q, uint16_t *dist) {
   for (size_t i = 0; i < n; i++) {
     /* Random reads: ask for rows a few ahead so their cache misses overlap. */
-    if (i + 16 < n) __builtin_prefetch(tail + (size_t)rows[i + 16] * words);
+    if (i + PREFETCH_AHEAD < n) __builtin_prefetch(tail + (size_t)rows[i + PREFETCH_AHEAD] * words);
     const uint64_t *c = tail + (size_t)rows[i] * words;
     unsigned d = 0;
     for (size_t w = 0; w < words; w++) d += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
@@ -199,7 +238,7 @@ __attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_
                                                                     const uint64_t *q,
                                                                     uint16_t *dist) {
   for (size_t i = 0; i < n; i++) {
-    if (i + 16 < n) __builtin_prefetch(tail + (size_t)rows[i + 16] * words);
+    if (i + PREFETCH_AHEAD < n) __builtin_prefetch(tail + (size_t)rows[i + PREFETCH_AHEAD] * words);
     const uint64_t *c = tail + (size_t)rows[i] * words;
     unsigned d = 0;
     for (size_t w = 0; w < words; w++) d += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
@@ -235,15 +274,13 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   }
   if (k1 > rows) k1 = rows;
   if (k > k1) k = k1;
-  uint16_t *dist = malloc((size_t)rows * sizeof(uint16_t) + 1);
+  uint16_t *dist = scratch_dist(rows);
   uint32_t *hist = calloc(bits + 1, sizeof(uint32_t));
-  uint32_t *cand = malloc((size_t)k1 * sizeof(uint32_t) + 4);
-  uint16_t *cd = malloc((size_t)k1 * sizeof(uint16_t) + 2);
-  if (!dist || !hist || !cand || !cd) {
-    free(dist);
+  int have_cand = scratch_candidates(k1);
+  uint32_t *cand = scratch_cand;
+  uint16_t *cd = scratch_cd;
+  if (!dist || !hist || !have_cand) {
     free(hist);
-    free(cand);
-    free(cd);
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
@@ -253,19 +290,32 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   size_t taken = 0, limit = 0;
   while (limit < hw * 64 && taken + hist[limit] < k1) taken += hist[limit++];
   size_t ties = k1 - taken, n = 0;
-  for (size_t r = 0; r < rows && n < k1; r++) {
-    uint16_t d = dist[r];
-    if (d < limit || (d == limit && ties > 0 && ties--)) {
-      cand[n] = (uint32_t)r;
-      cd[n++] = d;
+  if (k1 == rows) {
+    /* Every row is kept: stream the tail plane beside the head's distances (same bytes as
+       one scan of the whole codes), no candidate list. */
+    for (size_t r = 0; r < rows; r++) cand[r] = (uint32_t)r;
+    memcpy(cd, dist, rows * sizeof(uint16_t));
+    n = rows;
+    if (tw > 0) {
+      distances((const uint64_t *)tail, rows, tw, (const uint64_t *)qt, dist);
+      for (size_t r = 0; r < rows; r++) cd[r] = (uint16_t)(cd[r] + dist[r]);
     }
-  }
+    goto select;
+  } else
+    for (size_t r = 0; r < rows && n < k1; r++) {
+      uint16_t d = dist[r];
+      if (d < limit || (d == limit && ties > 0 && ties--)) {
+        cand[n] = (uint32_t)r;
+        cd[n++] = d;
+      }
+    }
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("popcnt"))
     add_distances_popcnt((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
   else
 #endif
     add_distances((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
+select:
   /* The k nearest of the candidates by the whole code: counting sort as in hammingTopK. */
   memset(hist, 0, (bits + 1) * sizeof(uint32_t));
   for (size_t i = 0; i < n; i++) hist[cd[i]]++;
@@ -279,10 +329,7 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   napi_value ab, result;
   void *out_data;
   if (napi_create_arraybuffer(env, (size_t)k * 8, &out_data, &ab) != napi_ok) {
-    free(dist);
     free(hist);
-    free(cand);
-    free(cd);
     napi_throw_error(env, "SHELIA_NATIVE", "napi_create_arraybuffer failed");
     return NULL;
   }
@@ -296,10 +343,7 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
       out[k + at] = d;
     }
   }
-  free(dist);
   free(hist);
-  free(cand);
-  free(cd);
   CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)k * 2, ab, 0, &result));
   return result;
 }
@@ -374,6 +418,36 @@ static napi_value code_dots(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * adviseHugePages(array): asks the kernel for 2 MB pages over the array's whole 2 MB-aligned
+ * span (madvise MADV_HUGEPAGE; transparent huge pages set to "madvise", as here, give none
+ * otherwise). The second Hamming stage and the re-rank read scattered rows of 32 MB-500 MB
+ * arrays: with 4 KB pages each read is also a TLB miss. Call it before the array is written
+ * (a fresh allocation's untouched pages then fault in huge). Returns whether it applied.
+ */
+static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type type;
+  size_t len, offset;
+  void *data;
+  napi_value buf, result;
+  bool applied = false;
+  if (argc >= 1 &&
+      napi_get_typedarray_info(env, argv[0], &type, &len, &data, &buf, &offset) == napi_ok &&
+      (type == napi_uint8_array || type == napi_int8_array)) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t start = ((uintptr_t)data + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)data + len) & ~(huge - 1);
+    if (end > start) applied = madvise((void *)start, end - start, MADV_HUGEPAGE) == 0;
+#endif
+  }
+  CHECK(napi_get_boolean(env, applied, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "hammingTopK", NAPI_AUTO_LENGTH, hamming_top_k, NULL, &fn) != napi_ok ||
@@ -384,7 +458,10 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "dotI8", NAPI_AUTO_LENGTH, dot_i8, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "dotI8", fn) != napi_ok ||
       napi_create_function(env, "codeDots", NAPI_AUTO_LENGTH, code_dots, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "codeDots", fn) != napi_ok)
+      napi_set_named_property(env, exports, "codeDots", fn) != napi_ok ||
+      napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL,
+                           &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "adviseHugePages", fn) != napi_ok)
     return NULL;
   return exports;
 }
