@@ -57,7 +57,10 @@ function time(variants: ((q: Uint8Array) => void)[]): [number, number][] {
   }
   return ms.map((m) => {
     m.sort((a, b) => a - b);
-    return [m[Math.floor(m.length / 2)] as number, m[Math.min(m.length - 1, Math.floor(m.length * 0.99))] as number];
+    return [
+      m[Math.floor(m.length / 2)] as number,
+      m[Math.min(m.length - 1, Math.floor(m.length * 0.99))] as number,
+    ];
   });
 }
 
@@ -73,6 +76,10 @@ const names = [
 const got = time([
   (q) => kern.hammingTopK(codes, rows, q, k),
   (q) => kern.hammingTopK(head, rows, q.subarray(0, 32), k),
-  ...k1s.map((k1) => (q: Uint8Array) => kern.hammingTopK2(head, tail, rows, q.subarray(0, 32), q.subarray(32), k1, k)),
+  ...k1s.map(
+    (k1) => (q: Uint8Array) => kern.hammingTopK2(head, tail, rows, q.subarray(0, 32), q.subarray(32), k1, k),
+  ),
 ]);
-got.forEach(([p50, p99], i) => console.log(`  ${(names[i] as string).padEnd(44)} CPU p50 ${r2(p50)} ms  p99 ${r2(p99)} ms`));
+got.forEach(([p50, p99], i) =>
+  console.log(`  ${(names[i] as string).padEnd(44)} CPU p50 ${r2(p50)} ms  p99 ${r2(p99)} ms`),
+);

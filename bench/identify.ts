@@ -4,7 +4,7 @@
  *
  *   npm run bench:identify -- --real ../shared/faces/lfw-dev [--gallery 1000000]
  *       [--index binary,exact,binary-store,hnsw-i8,hnsw-b1] [--queries 1000] [--top-k 5]
- *       [--shortlist 5000] [--prefilter 50000] [--exact-reads 200] [--rerank 1000] [--json]
+ *       [--shortlist 5000] [--prefilter 50000 (default: all rows)] [--exact-reads 200] [--rerank 1000] [--json]
  *
  * The gallery is one real embedding per enrolled lfw-dev identity plus synthetic look-alikes up
  * to --gallery (identify-gallery.ts); queries are the other photos of enrolled people and every
@@ -262,7 +262,7 @@ const report = {
   mated_queries: queries.filter((q) => q.mate >= 0).length,
   top_k: K,
   shortlist: Number(args.shortlist),
-  prefilter: args.prefilter ? Number(args.prefilter) : PREFILTER,
+  prefilter: args.prefilter ? Number(args.prefilter) : Number.isFinite(PREFILTER) ? PREFILTER : 'all rows',
   exact_reads: Number(args['exact-reads']),
   rerank: Number(args.rerank),
   kernel: kernelsName,

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The prefilter's two kernels. The compiled one (native/codes.c, built by `npm run build` into
- * codes.node beside this file) scans 1M 64-byte codes in ~2.5 ms on one core (AVX-512
- * VPOPCNTDQ, memory bound); the JavaScript fallback below gives the same answers ~15x slower,
+ * codes.node beside this file) scans 1M 64-byte codes in 4.2-4.7 ms CPU on one core of this
+ * loaded machine (AVX-512 VPOPCNTDQ, memory bound), their 32-byte head plane in 2.2-3.4 ms
+ * (bench/hamming-planes.ts); the JavaScript fallback below gives the same answers ~15x slower,
  * for a machine where the addon could not be compiled.
  */
 export interface CodeKernels {
@@ -97,7 +98,8 @@ const jsKernels: CodeKernels = {
     const hist = new Uint32Array((hw + tw) * 32 + 1);
     for (let r = 0; r < rows; r++) {
       let d = 0;
-      for (let w = 0, o = r * hw; w < hw; w++) d += popcount32(((h[o + w] as number) ^ (qh[w] as number)) >>> 0);
+      for (let w = 0, o = r * hw; w < hw; w++)
+        d += popcount32(((h[o + w] as number) ^ (qh[w] as number)) >>> 0);
       dist[r] = d;
       hist[d] = (hist[d] as number) + 1;
     }
@@ -113,7 +115,8 @@ const jsKernels: CodeKernels = {
       const d = dist[r] as number;
       if (d < limit || (d === limit && ties-- > 0)) {
         let e = d;
-        for (let w = 0, o = r * tw; w < tw; w++) e += popcount32(((t[o + w] as number) ^ (qt[w] as number)) >>> 0);
+        for (let w = 0, o = r * tw; w < tw; w++)
+          e += popcount32(((t[o + w] as number) ^ (qt[w] as number)) >>> 0);
         cand[n] = r;
         cd[n++] = e;
       }

@@ -89,7 +89,9 @@ describe('two-plane codes', () => {
   /** Codes with structure (rows near a few centres), so distances tie and spread like real ones. */
   function planes(rows: number, seed: number) {
     const rand = mulberry32(seed);
-    const centres = Array.from({ length: 8 }, () => Uint8Array.from({ length: 64 }, () => Math.floor(rand() * 256)));
+    const centres = Array.from({ length: 8 }, () =>
+      Uint8Array.from({ length: 64 }, () => Math.floor(rand() * 256)),
+    );
     const codes = new Uint8Array(rows * 64);
     for (let r = 0; r < rows; r++) {
       const c = centres[r % 8] as Uint8Array;
@@ -128,7 +130,8 @@ describe('two-plane codes', () => {
       const n = Math.min(k, k1, rows);
       assert.equal(a.length, 2 * n);
       assert.equal(a[0], qr, 'the query row first (distance 0)');
-      for (let i = 1; i < n; i++) assert.ok((a[n + i] as number) >= (a[n + i - 1] as number), 'nearest first');
+      for (let i = 1; i < n; i++)
+        assert.ok((a[n + i] as number) >= (a[n + i - 1] as number), 'nearest first');
       for (let i = 0; i < n; i++) {
         const r = a[i] as number;
         let d = 0;
@@ -186,8 +189,16 @@ describe('two-plane codes', () => {
     const code = new Uint8Array(64);
     for (let slot = 0; slot < seg.size; slot++) {
       signCode(vectors.get(seg.templateIds.get(slot)) as Float32Array, code);
-      assert.deepEqual(seg.head.subarray(slot * 32, slot * 32 + 32), code.subarray(0, 32), `head of slot ${slot}`);
-      assert.deepEqual(seg.tail.subarray(slot * 32, slot * 32 + 32), code.subarray(32), `tail of slot ${slot}`);
+      assert.deepEqual(
+        seg.head.subarray(slot * 32, slot * 32 + 32),
+        code.subarray(0, 32),
+        `head of slot ${slot}`,
+      );
+      assert.deepEqual(
+        seg.tail.subarray(slot * 32, slot * 32 + 32),
+        code.subarray(32),
+        `tail of slot ${slot}`,
+      );
     }
   });
 });

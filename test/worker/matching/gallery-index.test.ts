@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GalleryEntry } from '../../../src/shared/store/index.js';
-import { GalleryIndex, type Candidate, type GalleryIndexOptions } from '../../../src/worker/matching/gallery-index.js';
+import {
+  GalleryIndex,
+  type Candidate,
+  type GalleryIndexOptions,
+} from '../../../src/worker/matching/gallery-index.js';
 import { mulberry32 } from '../../../src/shared/prng.js';
 
 const DIM = 512;

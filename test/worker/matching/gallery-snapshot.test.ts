@@ -11,7 +11,11 @@ import { after, describe, it } from 'node:test';
 import type { GalleryEntry } from '../../../src/shared/store/index.js';
 import { mulberry32 } from '../../../src/shared/prng.js';
 import { GalleryIndex } from '../../../src/worker/matching/gallery-index.js';
-import { readSnapshot, SNAPSHOT_FORMAT, writeSnapshot } from '../../../src/worker/matching/gallery-snapshot.js';
+import {
+  readSnapshot,
+  SNAPSHOT_FORMAT,
+  writeSnapshot,
+} from '../../../src/worker/matching/gallery-snapshot.js';
 
 const DIM = 512;
 const dir = mkdtempSync(join(tmpdir(), 'shelia-snapshot-'));

@@ -13,7 +13,12 @@
  *     codes stored as two planes (each row's first bytes in `head`, the rest in `tail`): the k1
  *     rows nearest by the head alone (a scan of half the bytes), then the k of those nearest by
  *     the whole code (the tail read only for the k1). Ties at both cuts go to the lower rows,
- *     so with k1 = rows the answer is hammingTopK's over the concatenated codes.
+ *     so with k1 = rows the answer is hammingTopK's over the concatenated codes. Measured at
+ *     1M rows (bench/hamming-planes.ts, loaded machine, CPU): the head scan alone 2.2 ms against
+ *     4.2 ms for the whole codes, but every kept row costs ~25 ns more (a scattered read of
+ *     the tail: prefetching 8-256 rows ahead and 2 MB pages did not change it), so k1 50000
+ *     takes ~3.6 ms and k1 100000 ~5 ms, the whole-code scan's time.
+ *   adviseHugePages(array: Uint8Array | Int8Array) -> boolean (madvise MADV_HUGEPAGE)
  *   dotI8(data: Int8Array, dim, rows: Uint32Array, query: Int8Array) -> Int32Array
  *   codeDots(codes: Uint8Array, bytes, rows: Uint32Array, table: Int32Array) -> Int32Array
  *     asymmetric score of the given rows: sum over code bytes of table[byte * 256 + value]
@@ -285,30 +290,31 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
     return NULL;
   }
   distances((const uint64_t *)head, rows, hw, (const uint64_t *)qh, dist);
-  for (size_t r = 0; r < rows; r++) hist[dist[r]]++;
-  /* The k1 nearest by the head: every row below `limit`, and the first `ties` rows at it. */
-  size_t taken = 0, limit = 0;
-  while (limit < hw * 64 && taken + hist[limit] < k1) taken += hist[limit++];
-  size_t ties = k1 - taken, n = 0;
+  size_t n = 0;
   if (k1 == rows) {
-    /* Every row is kept: stream the tail plane beside the head's distances (same bytes as
-       one scan of the whole codes), no candidate list. */
-    for (size_t r = 0; r < rows; r++) cand[r] = (uint32_t)r;
-    memcpy(cd, dist, rows * sizeof(uint16_t));
-    n = rows;
+    /* Every row is kept: stream the tail plane beside the head's distances (the same bytes
+       as one scan of the whole codes), no candidate list. */
     if (tw > 0) {
-      distances((const uint64_t *)tail, rows, tw, (const uint64_t *)qt, dist);
-      for (size_t r = 0; r < rows; r++) cd[r] = (uint16_t)(cd[r] + dist[r]);
+      distances((const uint64_t *)tail, rows, tw, (const uint64_t *)qt, cd);
+      for (size_t r = 0; r < rows; r++) dist[r] = (uint16_t)(dist[r] + cd[r]);
     }
+    cand = NULL;
+    cd = dist;
+    n = rows;
     goto select;
-  } else
-    for (size_t r = 0; r < rows && n < k1; r++) {
-      uint16_t d = dist[r];
-      if (d < limit || (d == limit && ties > 0 && ties--)) {
-        cand[n] = (uint32_t)r;
-        cd[n++] = d;
-      }
+  }
+  for (size_t r = 0; r < rows; r++) hist[dist[r]]++;
+  /* The k1 nearest by the head: every row below `cut`, and the first `ties` rows at it. */
+  size_t below = 0, cut = 0;
+  while (cut < hw * 64 && below + hist[cut] < k1) below += hist[cut++];
+  size_t ties = k1 - below;
+  for (size_t r = 0; r < rows && n < k1; r++) {
+    uint16_t d = dist[r];
+    if (d < cut || (d == cut && ties > 0 && ties--)) {
+      cand[n] = (uint32_t)r;
+      cd[n++] = d;
     }
+  }
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("popcnt"))
     add_distances_popcnt((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
@@ -319,8 +325,7 @@ select:
   /* The k nearest of the candidates by the whole code: counting sort as in hammingTopK. */
   memset(hist, 0, (bits + 1) * sizeof(uint32_t));
   for (size_t i = 0; i < n; i++) hist[cd[i]]++;
-  taken = 0;
-  limit = 0;
+  size_t taken = 0, limit = 0;
   for (; limit <= bits && taken < k; limit++) {
     uint32_t h = hist[limit];
     hist[limit] = (uint32_t)taken;
@@ -339,7 +344,7 @@ select:
     if (d >= limit) continue;
     uint32_t at = hist[d]++;
     if (at < k) {
-      out[at] = cand[i];
+      out[at] = cand ? cand[i] : (uint32_t)i;
       out[k + at] = d;
     }
   }
