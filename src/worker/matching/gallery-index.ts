@@ -323,13 +323,13 @@ export class GalleryIndex {
  * Default `prefilter`: every row, i.e. the shortlist is the whole 512-bit Hamming top (one
  * streaming pass over both planes, the same bytes and answers as the single-array layout).
  * Measured on bench:identify (1M, 1000 real-photo queries, CPU p50 per query against the
- * all-rows or single-array layout in the run before or after): all rows 8.1 ms vs 7.9 for the
- * single array, the same answers; head-plane prefilter 50000 kept rows 6.8 vs 8.1 and recall@1
- * 0.997 (was 0.999), 70000 8.3 vs 7.9 and 0.998; with the first kernel version (no scratch
- * buffers, 4 KB pages) 100000 8.7 vs 8.3 and 0.999, 200000 12.5 vs 8.3. The head scan is half
- * the bytes (2.2 vs 4.2 ms alone), but each kept row costs a scattered read of the tail
- * (~25 ns), so no value both keeps recall@1 >= 0.999 and saves time; 50000 trades 2 of 1000
- * top-1s for 1.3 ms.
+ * all-rows or single-array layout in the run before or after): all rows 8.1 and 7.0 ms vs 7.9
+ * and 8.3 for the single array, the same answers; head-plane prefilter 50000 kept rows 6.8 vs
+ * 8.1 and recall@1 0.997 (was 0.999), 60000 7.5 vs 7.0 and 0.998, 70000 8.3 vs 7.9 and 0.998;
+ * with the first kernel version (no scratch buffers, 4 KB pages) 100000 8.7 vs 8.3 and 0.999,
+ * 200000 12.5 vs 8.3. The head scan is half the bytes (2.2 vs 4.2 ms alone), but each kept row
+ * costs a scattered read of the tail (~25 ns), so no value both keeps recall@1 >= 0.999 and
+ * saves time; 50000 traded 2 of 1000 top-1s for 1.3 ms in its run.
  */
 export const PREFILTER = Number.POSITIVE_INFINITY;
 
