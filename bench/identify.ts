@@ -4,7 +4,7 @@
  *
  *   npm run bench:identify -- --real ../shared/faces/lfw-dev [--gallery 1000000]
  *       [--index binary,exact,binary-store,hnsw-i8,hnsw-b1] [--queries 1000] [--top-k 5]
- *       [--shortlist 5000] [--exact-reads 200] [--rerank 1000] [--json]
+ *       [--shortlist 5000] [--prefilter 50000 (default: all rows)] [--exact-reads 200] [--rerank 1000] [--json]
  *
  * The gallery is one real embedding per enrolled lfw-dev identity plus synthetic look-alikes up
  * to --gallery (identify-gallery.ts); queries are the other photos of enrolled people and every
@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import usearch from 'usearch';
 import type { GalleryEntry } from '../src/shared/store/index.js';
-import { GalleryIndex } from '../src/worker/matching/gallery-index.js';
+import { GalleryIndex, PREFILTER } from '../src/worker/matching/gallery-index.js';
 import { kernelsName } from '../src/worker/matching/native-codes.js';
 import { DEFAULT_INT8_RANGE, int8Scale, quantize } from '../src/worker/matching/quantize.js';
 import { BenchGallery, indexOfTemplate, syntheticFaces, templateId } from './identify-gallery.js';
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     index: { type: 'string', default: 'binary,exact' },
     real: { type: 'string' },
     shortlist: { type: 'string', default: '5000' },
+    prefilter: { type: 'string' },
     'exact-reads': { type: 'string', default: '200' },
     rerank: { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
@@ -98,6 +99,7 @@ function galleryIndex(int8: boolean): Searcher {
   const index = new GalleryIndex(DIM, lookup, {
     int8,
     shortlist: Number(args.shortlist),
+    ...(args.prefilter ? { prefilter: Number(args.prefilter) } : {}),
     exactReads: Number(args['exact-reads']),
     rerank: Number(args.rerank),
   });
@@ -261,6 +263,7 @@ const report = {
   mated_queries: queries.filter((q) => q.mate >= 0).length,
   top_k: K,
   shortlist: Number(args.shortlist),
+  prefilter: args.prefilter ? Number(args.prefilter) : Number.isFinite(PREFILTER) ? PREFILTER : 'all rows',
   exact_reads: Number(args['exact-reads']),
   rerank: Number(args.rerank),
   kernel: kernelsName,

@@ -3,6 +3,8 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { GalleryIndexState } from './gallery-index.js';
+import { codeBytes } from './quantize.js';
+import { codeHeadBytes } from './segment.js';
 import { Strings } from './strings.js';
 
 /**
@@ -14,7 +16,8 @@ import { Strings } from './strings.js';
  * and renamed, so a reader sees an old snapshot or a whole new one, never half of one.
  */
 const MAGIC = 'SHELIAGI';
-export const SNAPSHOT_FORMAT = 1;
+/** 2: the sign codes as two planes (head, tail: segment.ts); a format-1 file is refused. */
+export const SNAPSHOT_FORMAT = 2;
 
 export interface SnapshotIdentity {
   model: string;
@@ -37,8 +40,9 @@ type Typed = Uint8Array | Int8Array | Uint16Array | Uint32Array | Int32Array;
 function sections(state: GalleryIndexState): Typed[] {
   const out: Typed[] = [];
   for (const s of state.segments) {
-    const cb = s.codes.length / Math.max(1, s.user.length);
-    out.push(s.codes.subarray(0, s.size * cb));
+    const hb = s.head.length / Math.max(1, s.user.length);
+    const tb = s.tail.length / Math.max(1, s.user.length);
+    out.push(s.head.subarray(0, s.size * hb), s.tail.subarray(0, s.size * tb));
     if (s.int8) out.push(s.int8.subarray(0, s.size * state.dim));
     out.push(s.templateIds.arena.subarray(0, s.templateIds.used));
     out.push(s.templateIds.offset.subarray(0, s.size), s.templateIds.length.subarray(0, s.size));
@@ -164,14 +168,16 @@ export function readSnapshot(path: string, want: SnapshotIdentity): SnapshotRead
         return { ok: false, reason: `${k} ${String(header[k])} is not ${String(want[k])}` };
     }
     const dim = header.dim;
-    const cb = Math.ceil(dim / 64) * 8;
+    const hb = codeHeadBytes(dim);
+    const tb = codeBytes(dim) - hb;
     const seg = <T extends Typed>(a: T): T => {
       take(a);
       skipPad();
       return a;
     };
     const segments = header.segments.map((s) => {
-      const codes = seg(new Uint8Array(s.size * cb));
+      const head = seg(new Uint8Array(s.size * hb));
+      const tail = seg(new Uint8Array(s.size * tb));
       const int8 = header.int8 ? seg(new Int8Array(s.size * dim)) : null;
       const arena = seg(new Uint8Array(s.arena));
       const offset = seg(new Uint32Array(s.size));
@@ -181,7 +187,8 @@ export function readSnapshot(path: string, want: SnapshotIdentity): SnapshotRead
       return {
         group: s.group,
         size: s.size,
-        codes,
+        head,
+        tail,
         int8,
         templateIds: new Strings(0, { arena, offset, length, used: s.arena }),
         user,

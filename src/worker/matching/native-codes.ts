@@ -4,17 +4,39 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The prefilter's two kernels. The compiled one (native/codes.c, built by `npm run build` into
- * codes.node beside this file) scans 1M 64-byte codes in ~2.5 ms on one core (AVX-512
- * VPOPCNTDQ, memory bound); the JavaScript fallback below gives the same answers ~15x slower,
+ * codes.node beside this file) scans 1M 64-byte codes in 4.2-4.7 ms CPU on one core of this
+ * loaded machine (AVX-512 VPOPCNTDQ, memory bound), their 32-byte head plane in 2.2-3.4 ms
+ * (bench/hamming-planes.ts); the JavaScript fallback below gives the same answers ~15x slower,
  * for a machine where the addon could not be compiled.
  */
 export interface CodeKernels {
   /** The k rows nearest to `query` by Hamming distance, nearest first: [rows..., distances...]. */
   hammingTopK(codes: Uint8Array, rows: number, query: Uint8Array, k: number): Uint32Array;
+  /**
+   * The same for codes stored as two planes (each row's first bytes in `head`, the rest in
+   * `tail`): the k1 rows nearest by the head alone, then the k of those nearest by the whole
+   * code. Ties at both cuts go to the lower rows, so k1 = rows gives hammingTopK's answer over
+   * the concatenated codes.
+   */
+  hammingTopK2(
+    head: Uint8Array,
+    tail: Uint8Array,
+    rows: number,
+    qHead: Uint8Array,
+    qTail: Uint8Array,
+    k1: number,
+    k: number,
+  ): Uint32Array;
   /** int8 inner products of `query` with the given rows of `data` (dim values each). */
   dotI8(data: Int8Array, dim: number, rows: Uint32Array, query: Int8Array): Int32Array;
   /** Asymmetric scores of the given rows' codes: sum of table[byte * 256 + code byte] (codeTable). */
   codeDots(codes: Uint8Array, bytes: number, rows: Uint32Array, table: Int32Array): Int32Array;
+  /**
+   * Asks for 2 MB pages under the array (madvise; before it is written, so its pages fault in
+   * huge): the scattered row reads of the second Hamming stage and the re-rank otherwise miss
+   * the TLB too. Whether it applied; the JavaScript kernels cannot (false).
+   */
+  adviseHugePages(array: Uint8Array | Int8Array): boolean;
 }
 
 const addonPath = fileURLToPath(new URL('./codes.node', import.meta.url));
@@ -63,6 +85,64 @@ const jsKernels: CodeKernels = {
     for (let i = 0; i < k; i++) out[k + i] = dist[out[i] as number] as number;
     return out;
   },
+  hammingTopK2(head, tail, rows, qHead, qTail, k1, k) {
+    const hw = qHead.byteLength / 4;
+    const tw = qTail.byteLength / 4;
+    const h = new Uint32Array(head.buffer, head.byteOffset, rows * hw);
+    const t = new Uint32Array(tail.buffer, tail.byteOffset, rows * tw);
+    const qh = new Uint32Array(qHead.buffer, qHead.byteOffset, hw);
+    const qt = new Uint32Array(qTail.buffer, qTail.byteOffset, tw);
+    k1 = Math.min(k1, rows);
+    k = Math.min(k, k1);
+    const dist = new Uint16Array(rows);
+    const hist = new Uint32Array((hw + tw) * 32 + 1);
+    for (let r = 0; r < rows; r++) {
+      let d = 0;
+      for (let w = 0, o = r * hw; w < hw; w++)
+        d += popcount32(((h[o + w] as number) ^ (qh[w] as number)) >>> 0);
+      dist[r] = d;
+      hist[d] = (hist[d] as number) + 1;
+    }
+    // The k1 nearest by the head: every row below `limit`, and the first `ties` rows at it.
+    let taken = 0;
+    let limit = 0;
+    while (limit < hw * 32 && taken + (hist[limit] as number) < k1) taken += hist[limit++] as number;
+    let ties = k1 - taken;
+    const cand = new Uint32Array(k1);
+    const cd = new Uint16Array(k1);
+    let n = 0;
+    for (let r = 0; r < rows && n < k1; r++) {
+      const d = dist[r] as number;
+      if (d < limit || (d === limit && ties-- > 0)) {
+        let e = d;
+        for (let w = 0, o = r * tw; w < tw; w++)
+          e += popcount32(((t[o + w] as number) ^ (qt[w] as number)) >>> 0);
+        cand[n] = r;
+        cd[n++] = e;
+      }
+    }
+    hist.fill(0);
+    for (let i = 0; i < n; i++) hist[cd[i] as number] = (hist[cd[i] as number] as number) + 1;
+    taken = 0;
+    limit = 0;
+    for (; limit < hist.length && taken < k; limit++) {
+      const x = hist[limit] as number;
+      hist[limit] = taken;
+      taken += x;
+    }
+    const out = new Uint32Array(2 * k);
+    for (let i = 0; i < n; i++) {
+      const d = cd[i] as number;
+      if (d >= limit) continue;
+      const at = hist[d] as number;
+      hist[d] = at + 1;
+      if (at < k) {
+        out[at] = cand[i] as number;
+        out[k + at] = d;
+      }
+    }
+    return out;
+  },
   dotI8(data, dim, rows, query) {
     const out = new Int32Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -72,6 +152,9 @@ const jsKernels: CodeKernels = {
       out[i] = s;
     }
     return out;
+  },
+  adviseHugePages() {
+    return false;
   },
   codeDots(codes, bytes, rows, table) {
     const out = new Int32Array(rows.length);

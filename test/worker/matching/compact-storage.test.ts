@@ -1,13 +1,16 @@
 /**
  * The index's compact storage: string arenas (UUIDs in 16 bytes, UTF-8 otherwise, compaction of
  * replaced strings), the user table (open addressing with backward-shift deletion: every user
- * still found after thousands of removals), and the native Hamming kernel agreeing with the
- * JavaScript one it replaces.
+ * still found after thousands of removals), the native Hamming kernels agreeing with the
+ * JavaScript ones they replace (whole codes, and the two-plane head-then-whole scan), and a
+ * segment's removal moving both code planes.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mulberry32 } from '../../../src/shared/prng.js';
 import { codeTable, jsKernels, kernels, kernelsName } from '../../../src/worker/matching/native-codes.js';
+import { DEFAULT_INT8_RANGE, int8Scale, signCode } from '../../../src/worker/matching/quantize.js';
+import { codeHeadBytes, Segment } from '../../../src/worker/matching/segment.js';
 import { decodeString, encodeString, Strings } from '../../../src/worker/matching/strings.js';
 import { Users } from '../../../src/worker/matching/users.js';
 
@@ -79,5 +82,123 @@ describe('code kernels', () => {
     for (let i = 0; i < 512; i++)
       if (((codes[row * 64 + (i >> 3)] as number) >> (i & 7)) & 1) want += q8[i] as number;
     assert.equal(got[3], want);
+  });
+});
+
+describe('two-plane codes', () => {
+  /** Codes with structure (rows near a few centres), so distances tie and spread like real ones. */
+  function planes(rows: number, seed: number) {
+    const rand = mulberry32(seed);
+    const centres = Array.from({ length: 8 }, () =>
+      Uint8Array.from({ length: 64 }, () => Math.floor(rand() * 256)),
+    );
+    const codes = new Uint8Array(rows * 64);
+    for (let r = 0; r < rows; r++) {
+      const c = centres[r % 8] as Uint8Array;
+      for (let b = 0; b < 64; b++) {
+        let x = c[b] as number;
+        for (let bit = 0; bit < 8; bit++) if (rand() < 0.3) x ^= 1 << bit;
+        codes[r * 64 + b] = x;
+      }
+    }
+    const head = new Uint8Array(rows * 32);
+    const tail = new Uint8Array(rows * 32);
+    for (let r = 0; r < rows; r++) {
+      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
+      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
+    }
+    return { codes, head, tail };
+  }
+
+  it(`the ${kernelsName} hammingTopK2 gives the JavaScript one's rows and distances, and hammingTopK's when k1 = rows`, () => {
+    const rows = 6000;
+    const { codes, head, tail } = planes(rows, 11);
+    for (const [qr, k1, k] of [
+      [17, 1, 1],
+      [17, 100, 10],
+      [4000, 2500, 777],
+      [5, 777, 777],
+      [123, rows, 1000],
+      [9, rows + 50, rows],
+      [99, 3000, 5000],
+    ] as const) {
+      const q = codes.slice(qr * 64, qr * 64 + 64);
+      const [qh, qt] = [q.subarray(0, 32), q.subarray(32)];
+      const a = kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k);
+      const b = jsKernels.hammingTopK2(head, tail, rows, qh, qt, k1, k);
+      assert.deepEqual(a, b, `k1 ${k1} k ${k}`);
+      const n = Math.min(k, k1, rows);
+      assert.equal(a.length, 2 * n);
+      assert.equal(a[0], qr, 'the query row first (distance 0)');
+      for (let i = 1; i < n; i++)
+        assert.ok((a[n + i] as number) >= (a[n + i - 1] as number), 'nearest first');
+      for (let i = 0; i < n; i++) {
+        const r = a[i] as number;
+        let d = 0;
+        for (let x = 0; x < 64; x++) {
+          let v = ((codes[r * 64 + x] as number) ^ (q[x] as number)) & 0xff;
+          for (; v; v &= v - 1) d++;
+        }
+        assert.equal(a[n + i], d, 'the whole-code distance');
+      }
+      if (k1 >= rows) assert.deepEqual(a, kernels.hammingTopK(codes, rows, q, n), 'k1 = rows: the full scan');
+    }
+  });
+
+  it('code dots of the two planes with the table split at the head add up to the whole code', () => {
+    const rows = 300;
+    const { codes, head, tail } = planes(rows, 12);
+    const rand = mulberry32(13);
+    const q8 = Int8Array.from({ length: 512 }, () => Math.floor(rand() * 255) - 127);
+    const table = codeTable(q8);
+    const pick = Uint32Array.from({ length: 100 }, (_, i) => (i * 11) % rows);
+    const whole = kernels.codeDots(codes, 64, pick, table);
+    for (const k of [kernels, jsKernels]) {
+      const h = k.codeDots(head, 32, pick, table.subarray(0, 32 * 256));
+      const t = k.codeDots(tail, 32, pick, table.subarray(32 * 256));
+      assert.deepEqual(
+        h.map((x, i) => x + (t[i] as number)),
+        whole,
+      );
+    }
+  });
+
+  it('a segment keeps both planes of every slot through swap-removes and growth', () => {
+    const dim = 512;
+    assert.equal(codeHeadBytes(dim), 32);
+    const seg = new Segment('g', dim, false, int8Scale(DEFAULT_INT8_RANGE));
+    const rand = mulberry32(14);
+    const vectors = new Map<string, Float32Array>();
+    const vec = () => Float32Array.from({ length: dim }, () => rand() - 0.5);
+    for (let i = 0; i < 1500; i++) {
+      const v = vec();
+      vectors.set(`t${i}`, v);
+      seg.push(`t${i}`, i, -1, v);
+    }
+    for (let step = 0; step < 600; step++) {
+      const slot = Math.floor(rand() * seg.size);
+      vectors.delete(seg.templateIds.get(slot));
+      seg.removeAt(slot);
+      if (step % 3 === 0) {
+        const v = vec();
+        vectors.set(`n${step}`, v);
+        seg.push(`n${step}`, 0, -1, v);
+      }
+    }
+    assert.equal(seg.size, vectors.size);
+    const code = new Uint8Array(64);
+    for (let slot = 0; slot < seg.size; slot++) {
+      signCode(vectors.get(seg.templateIds.get(slot)) as Float32Array, code);
+      assert.deepEqual(
+        seg.head.subarray(slot * 32, slot * 32 + 32),
+        code.subarray(0, 32),
+        `head of slot ${slot}`,
+      );
+      assert.deepEqual(
+        seg.tail.subarray(slot * 32, slot * 32 + 32),
+        code.subarray(32),
+        `tail of slot ${slot}`,
+      );
+    }
   });
 });

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GalleryEntry } from '../../../src/shared/store/index.js';
-import { GalleryIndex, type Candidate } from '../../../src/worker/matching/gallery-index.js';
+import {
+  GalleryIndex,
+  type Candidate,
+  type GalleryIndexOptions,
+} from '../../../src/worker/matching/gallery-index.js';
 import { mulberry32 } from '../../../src/shared/prng.js';
 
 const DIM = 512;
@@ -45,12 +49,18 @@ function dot64(a: Float32Array, b: Float32Array): number {
 }
 
 /** An index whose exact lookup reads this map (as the worker reads the store). */
-function makeIndex(): { index: GalleryIndex; vectors: Map<string, Float32Array> } {
+function makeIndex(options: GalleryIndexOptions = {}): {
+  index: GalleryIndex;
+  vectors: Map<string, Float32Array>;
+} {
   const vectors = new Map<string, Float32Array>();
-  const index = new GalleryIndex(DIM, (ids) =>
-    Promise.resolve(
-      new Map(ids.flatMap((id) => (vectors.has(id) ? [[id, vectors.get(id) as Float32Array]] : []))),
-    ),
+  const index = new GalleryIndex(
+    DIM,
+    (ids) =>
+      Promise.resolve(
+        new Map(ids.flatMap((id) => (vectors.has(id) ? [[id, vectors.get(id) as Float32Array]] : []))),
+      ),
+    options,
   );
   return { index, vectors };
 }
@@ -88,8 +98,8 @@ function bruteForce(entries: GalleryEntry[], q: Float32Array, k: number, group?:
 const GROUPS = ['a', 'b', null] as const;
 
 /** 300 users in groups a, b and none, 3 templates each: the base vector and two near copies. */
-function gallery() {
-  const { index, vectors } = makeIndex();
+function gallery(options: GalleryIndexOptions = {}) {
+  const { index, vectors } = makeIndex(options);
   const bases = new Map<string, Float32Array>();
   const entries: GalleryEntry[] = [];
   for (let u = 0; u < 300; u++) {
@@ -128,6 +138,19 @@ describe('GalleryIndex search', () => {
         assert.ok(Math.abs(c.similarity - (want[i]?.[1] ?? NaN)) < 1e-9, 'the best template of the user');
         assert.equal(c.name, `Name ${c.user_id}`);
       }
+    }
+  });
+
+  it('narrows by the head plane first (prefilter 60 of 900, shortlist 30) and still finds the noisy copies', async () => {
+    const { index, bases, entries } = gallery({ prefilter: 60, shortlist: 30, rerank: 30 });
+    for (let q = 0; q < 40; q++) {
+      const user = `u${q * 7}`;
+      const query = near(bases.get(user) as Float32Array, 60_000 + q);
+      const e = index.explain(query, 5);
+      assert.equal(e.shortlist.length, 90, '30 in each of the 3 groups');
+      assert.ok(e.shortlist.includes(`${user}-t0`), `query ${q}: ${user}'s base in the shortlist`);
+      const [hit] = await index.search(query, { topK: 5 });
+      assert.equal(hit?.user_id, bruteForce(entries, query, 1)[0]?.[0], `query ${q}`);
     }
   });
 

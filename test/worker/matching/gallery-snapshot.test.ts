@@ -11,7 +11,11 @@ import { after, describe, it } from 'node:test';
 import type { GalleryEntry } from '../../../src/shared/store/index.js';
 import { mulberry32 } from '../../../src/shared/prng.js';
 import { GalleryIndex } from '../../../src/worker/matching/gallery-index.js';
-import { readSnapshot, writeSnapshot } from '../../../src/worker/matching/gallery-snapshot.js';
+import {
+  readSnapshot,
+  SNAPSHOT_FORMAT,
+  writeSnapshot,
+} from '../../../src/worker/matching/gallery-snapshot.js';
 
 const DIM = 512;
 const dir = mkdtempSync(join(tmpdir(), 'shelia-snapshot-'));
@@ -131,6 +135,12 @@ describe('gallery snapshot', () => {
     assert.match(refused(path, { ...identity, dim: 128 }), /dim/);
     assert.match(refused(path, { ...identity, int8: false }), /int8/);
     assert.match(refused(path, { ...identity, streamKey: 'other:gallery:changes' }), /streamKey/);
+    // A format-1 file (one 64-byte code plane per segment) would misread as two planes.
+    const old = Buffer.from(good);
+    const at = old.indexOf(`"format":${SNAPSHOT_FORMAT}`);
+    assert.ok(at > 0 && SNAPSHOT_FORMAT === 2);
+    old.write('"format":1', at, 'latin1');
+    assert.match(refused(variant('format1.snapshot', old)), /format 1/);
     assert.ok(readSnapshot(path, identity).ok, 'the original still reads');
   });
 });

@@ -136,6 +136,16 @@ describe('GallerySync start-up', () => {
     assert.equal(again.startup?.source, 'store');
     assert.match(again.startup?.reason ?? '', /truncated/);
     assert.equal((await start()).startup?.source, 'snapshot');
+    // A format-1 snapshot (one 64-byte code array per segment, before the two planes).
+    const good = readFileSync(snapshotPath);
+    const at = good.indexOf('"format":2');
+    assert.ok(at > 0);
+    good.write('"format":1', at, 'latin1');
+    writeFileSync(snapshotPath, good);
+    const old = await start();
+    assert.equal(old.startup?.source, 'store');
+    assert.match(old.startup?.reason ?? '', /format 1/);
+    assert.equal(old.index.size, (await start()).index.size);
   });
 
   it("another model's snapshot and a stream that is gone both mean a full load", async () => {
