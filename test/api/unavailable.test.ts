@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { JobGateway } from '../../src/api/job-gateway.js';
+import { COMMAND_TIMEOUT_MS } from '../../src/shared/redis-connections.js';
 import { photo } from '../helpers/faces.js';
 import {
   expectError,
@@ -147,6 +148,10 @@ describe('with a worker slower than SYNC_TIMEOUT_MS', () => {
     const sent = image();
     const body = await expectError(await postJson(app, '/api/v1/embed', { image: sent }), 504, 'TIMEOUT');
     const key = `${svc.config.keyPrefix}:inference:${String(body.job_id)}`;
+    // The 504 can leave before the add itself has landed (it answers by its deadline whatever
+    // Redis does), so "no key yet" is not "removed": by COMMAND_TIMEOUT_MS the add has landed or
+    // failed (the full run once saw the key appear, photo and all, after the check had passed).
+    await new Promise((r) => setTimeout(r, COMMAND_TIMEOUT_MS + 200));
     await waitFor(
       async () => (await svc.redis.exists(key)) === 0 || (await svc.redis.hget(key, 'finishedOn')) !== null,
       'the job to be removed or finished',
