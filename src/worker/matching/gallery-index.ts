@@ -48,8 +48,10 @@ export interface GalleryIndexOptions {
    * With int8: templates of the Hamming shortlist kept, by their asymmetric code score (float
    * query against the sign code, read from the codes already in cache), for the int8 step.
    * Default 1000: the int8 product of 5000 random 512-byte rows took 3.0-3.5 ms of a 1M query's
-   * ~8 ms CPU (a cache and TLB miss per row), 1000 take ~0.1 ms; the asymmetric score of 5000
-   * takes ~0.4 ms. Recall against exact: bench:identify (README, 1:N identification).
+   * ~8 ms CPU (a cache and TLB miss per row), 1000 take ~0.25 ms with their rows prefetched;
+   * the asymmetric score of 5000 and the pick of 1000 (codeTopN) ~0.7 ms
+   * (bench/identify-stages.ts). Recall against exact: bench:identify (README, 1:N
+   * identification).
    */
   rerank?: number;
 }
@@ -252,7 +254,7 @@ export class GalleryIndex {
       if (s.int8) {
         // The asymmetric code score's best in one native call (stage bench, 1M: two codeDots
         // of 5000 rows, their sum and the JS sort took 2.4 + 0.3 ms; the fused call with its
-        // rows prefetched ~0.5 ms).
+        // rows prefetched 0.7 ms; whole 1M query CPU p50 9.6 -> 5.7 ms in back-to-back runs).
         if (rows.length > this.rerank)
           rows = kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, this.rerank);
         scores = kernels.dotI8(s.int8, this.dim, rows, query8);

@@ -126,6 +126,86 @@ static void distances(const uint64_t *codes, size_t rows, size_t words, const ui
   distances_generic(codes, rows, words, q, out);
 }
 
+/*
+ * The whole-code distance of every row of two planes in one pass, counted into hist as it
+ * goes: what hammingTopK2 does when every row is kept. Before, it scanned the head into dist,
+ * the tail into a second array, added them and counted them in three more passes over the
+ * 2 MB distance arrays.
+ */
+static void distances2_generic(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw,
+                               size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out,
+                               uint32_t *hist) {
+  for (size_t r = 0; r < rows; r++) {
+    unsigned d = 0;
+    for (size_t w = 0; w < hw; w++) d += (unsigned)__builtin_popcountll(head[r * hw + w] ^ qh[w]);
+    for (size_t w = 0; w < tw; w++) d += (unsigned)__builtin_popcountll(tail[r * tw + w] ^ qt[w]);
+    out[r] = (uint16_t)d;
+    hist[d]++;
+  }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("popcnt"))) static void distances2_popcnt(
+    const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw, size_t tw,
+    const uint64_t *qh, const uint64_t *qt, uint16_t *out, uint32_t *hist) {
+  for (size_t r = 0; r < rows; r++) {
+    unsigned d = 0;
+    for (size_t w = 0; w < hw; w++) d += (unsigned)__builtin_popcountll(head[r * hw + w] ^ qh[w]);
+    for (size_t w = 0; w < tw; w++) d += (unsigned)__builtin_popcountll(tail[r * tw + w] ^ qt[w]);
+    out[r] = (uint16_t)d;
+    hist[d]++;
+  }
+}
+
+/* 32-byte head and tail planes (512-bit codes): two rows of each plane per zmm register. */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void distances2_avx512_32(
+    const uint64_t *head, const uint64_t *tail, size_t rows, const uint64_t *qh,
+    const uint64_t *qt, uint16_t *out, uint32_t *hist) {
+  __m256i h1 = _mm256_loadu_si256((const void *)qh);
+  __m256i t1 = _mm256_loadu_si256((const void *)qt);
+  __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(h1), h1, 1);
+  __m512i qt2 = _mm512_inserti64x4(_mm512_castsi256_si512(t1), t1, 1);
+  size_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    __m512i a = _mm512_add_epi64(
+        _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(head + r * 4)), qh2)),
+        _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(tail + r * 4)), qt2)));
+    /* As distances_avx512_32: lane 0 holds row r, lane 4 row r + 1. */
+    __m512i b = _mm512_add_epi64(a, _mm512_shuffle_epi32(a, _MM_PERM_BADC));
+    __m512i c = _mm512_add_epi64(b, _mm512_shuffle_i64x2(b, b, _MM_SHUFFLE(2, 3, 0, 1)));
+    uint16_t d0 = (uint16_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(c));
+    uint16_t d1 =
+        (uint16_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(_mm512_extracti64x4_epi64(c, 1)));
+    out[r] = d0;
+    out[r + 1] = d1;
+    hist[d0]++;
+    hist[d1]++;
+  }
+  for (; r < rows; r++) {
+    unsigned d = 0;
+    for (size_t w = 0; w < 4; w++)
+      d += (unsigned)__builtin_popcountll(head[r * 4 + w] ^ qh[w]) +
+           (unsigned)__builtin_popcountll(tail[r * 4 + w] ^ qt[w]);
+    out[r] = (uint16_t)d;
+    hist[d]++;
+  }
+}
+#endif
+
+static void distances2(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw,
+                       size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out,
+                       uint32_t *hist) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512vpopcntdq"))
+    return distances2_avx512_32(head, tail, rows, qh, qt, out, hist);
+  if (__builtin_cpu_supports("popcnt"))
+    return distances2_popcnt(head, tail, rows, hw, tw, qh, qt, out, hist);
+#endif
+  distances2_generic(head, tail, rows, hw, tw, qh, qt, out, hist);
+}
+
 static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, size_t *length) {
   napi_typedarray_type type;
   size_t len, offset;
@@ -300,20 +380,18 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
-  distances((const uint64_t *)head, rows, hw, (const uint64_t *)qh, dist);
   size_t n = 0;
   if (k1 == rows) {
-    /* Every row is kept: stream the tail plane beside the head's distances (the same bytes
-       as one scan of the whole codes), no candidate list. */
-    if (tw > 0) {
-      distances((const uint64_t *)tail, rows, tw, (const uint64_t *)qt, cd);
-      for (size_t r = 0; r < rows; r++) dist[r] = (uint16_t)(dist[r] + cd[r]);
-    }
+    /* Every row is kept: one pass over both planes (the same bytes as one scan of the whole
+       codes) that also counts the distances, no candidate list. */
+    distances2((const uint64_t *)head, (const uint64_t *)tail, rows, hw, tw,
+               (const uint64_t *)qh, (const uint64_t *)qt, dist, hist);
     cand = NULL;
     cd = dist;
     n = rows;
-    goto select;
+    goto counted;
   }
+  distances((const uint64_t *)head, rows, hw, (const uint64_t *)qh, dist);
   for (size_t r = 0; r < rows; r++) hist[dist[r]]++;
   /* The k1 nearest by the head: every row below `cut`, and the first `ties` rows at it. */
   size_t below = 0, cut = 0;
@@ -332,10 +410,10 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   else
 #endif
     add_distances((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
-select:
   /* The k nearest of the candidates by the whole code: counting sort as in hammingTopK. */
   memset(hist, 0, (bits + 1) * sizeof(uint32_t));
   for (size_t i = 0; i < n; i++) hist[cd[i]]++;
+counted:;
   size_t taken = 0, limit = 0;
   for (; limit <= bits && taken < k; limit++) {
     uint32_t h = hist[limit];
