@@ -18,7 +18,9 @@
  *     4.2 ms for the whole codes, but every kept row costs ~25 ns more (a scattered read of
  *     the tail: prefetching 8-256 rows ahead and 2 MB pages did not change it), so k1 50000
  *     takes ~3.6 ms and k1 100000 ~5 ms, the whole-code scan's time. k1 = rows is one streaming
- *     pass over both planes, no candidate list: 3.9 ms in the run where hammingTopK took 4.6.
+ *     pass over both planes that also counts the distances, no candidate list: 3.2-3.3 ms
+ *     against 4.3 for the former head scan, tail scan, sum and count in separate passes
+ *     (alternating runs; hammingTopK 4.4-5.2 ms in the same runs).
  *   adviseHugePages(array: Uint8Array | Int8Array) -> boolean (madvise MADV_HUGEPAGE)
  *   dotI8(data: Int8Array, dim, rows: Uint32Array, query: Int8Array) -> Int32Array
  *   codeDots(codes: Uint8Array, bytes, rows: Uint32Array, table: Int32Array) -> Int32Array
