@@ -48,8 +48,10 @@ export interface GalleryIndexOptions {
    * With int8: templates of the Hamming shortlist kept, by their asymmetric code score (float
    * query against the sign code, read from the codes already in cache), for the int8 step.
    * Default 1000: the int8 product of 5000 random 512-byte rows took 3.0-3.5 ms of a 1M query's
-   * ~8 ms CPU (a cache and TLB miss per row), 1000 take ~0.1 ms; the asymmetric score of 5000
-   * takes ~0.4 ms. Recall against exact: bench:identify (README, 1:N identification).
+   * ~8 ms CPU (a cache and TLB miss per row), 1000 take ~0.25 ms with their rows prefetched;
+   * the asymmetric score of 5000 and the pick of 1000 (codeTopN) ~0.7 ms
+   * (bench/identify-stages.ts). Recall against exact: bench:identify (README, 1:N
+   * identification).
    */
   rerank?: number;
 }
@@ -248,14 +250,20 @@ export class GalleryIndex {
       const k = Math.min(this.shortlist, s.size);
       const k1 = Math.min(this.prefilter, s.size);
       let rows = kernels.hammingTopK2(s.head, s.tail, s.size, qHead, qTail, k1, k).subarray(0, k);
-      let scores = kernels.codeDots(s.head, hb, rows, tHead);
-      if (s.tailBytes > 0) {
-        const more = kernels.codeDots(s.tail, s.tailBytes, rows, tTail);
-        for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + (more[i] as number);
-      }
+      let scores: Int32Array;
       if (s.int8) {
-        if (rows.length > this.rerank) rows = best(rows, scores, this.rerank);
+        // The asymmetric code score's best in one native call (stage bench, 1M: two codeDots
+        // of 5000 rows, their sum and the JS sort took 2.4 + 0.3 ms; the fused call with its
+        // rows prefetched 0.7 ms; whole 1M query CPU p50 9.6 -> 5.7 ms in back-to-back runs).
+        if (rows.length > this.rerank)
+          rows = kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, this.rerank);
         scores = kernels.dotI8(s.int8, this.dim, rows, query8);
+      } else {
+        scores = kernels.codeDots(s.head, hb, rows, tHead);
+        if (s.tailBytes > 0) {
+          const more = kernels.codeDots(s.tail, s.tailBytes, rows, tTail);
+          for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + (more[i] as number);
+        }
       }
       parts.push({ si, rows, scores });
       total += rows.length;
@@ -360,16 +368,3 @@ interface Picked {
 
 /** Segment key: groups are non-empty strings, so '' can stand for "no group". */
 const key = (group: string | null) => group ?? '';
-
-/** The `n` rows of the highest scores (ties at the cut: the first ones), in their given order. */
-function best(rows: Uint32Array, scores: Int32Array, n: number): Uint32Array {
-  const cut = Int32Array.from(scores).sort()[scores.length - n] as number;
-  let ties = n - scores.filter((x) => x > cut).length;
-  const out = new Uint32Array(n);
-  let at = 0;
-  for (let i = 0; i < rows.length && at < n; i++) {
-    const x = scores[i] as number;
-    if (x > cut || (x === cut && ties-- > 0)) out[at++] = rows[i] as number;
-  }
-  return out;
-}

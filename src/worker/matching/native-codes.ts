@@ -32,6 +32,20 @@ export interface CodeKernels {
   /** Asymmetric scores of the given rows' codes: sum of table[byte * 256 + code byte] (codeTable). */
   codeDots(codes: Uint8Array, bytes: number, rows: Uint32Array, table: Int32Array): Int32Array;
   /**
+   * The n of `rows` with the highest codeDots score over both planes (`table`: the head's
+   * headBytes * 256 entries, then the tail's), in their given order; ties at the n-th score go
+   * to the first ones. What the int8 re-rank reads, picked in one native call.
+   */
+  codeTopN(
+    head: Uint8Array,
+    headBytes: number,
+    tail: Uint8Array,
+    tailBytes: number,
+    rows: Uint32Array,
+    table: Int32Array,
+    n: number,
+  ): Uint32Array;
+  /**
    * Asks for 2 MB pages under the array (madvise; before it is written, so its pages fault in
    * huge): the scattered row reads of the second Hamming stage and the re-rank otherwise miss
    * the TLB too. Whether it applied; the JavaScript kernels cannot (false).
@@ -156,6 +170,14 @@ const jsKernels: CodeKernels = {
   adviseHugePages() {
     return false;
   },
+  codeTopN(head, headBytes, tail, tailBytes, rows, table, n) {
+    const scores = jsKernels.codeDots(head, headBytes, rows, table.subarray(0, headBytes * 256));
+    if (tailBytes > 0) {
+      const more = jsKernels.codeDots(tail, tailBytes, rows, table.subarray(headBytes * 256));
+      for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + (more[i] as number);
+    }
+    return topN(rows, scores, Math.min(n, rows.length));
+  },
   codeDots(codes, bytes, rows, table) {
     const out = new Int32Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -167,6 +189,20 @@ const jsKernels: CodeKernels = {
     return out;
   },
 };
+
+/** The `n` rows of the highest scores (ties at the cut: the first ones), in their given order. */
+export function topN(rows: Uint32Array, scores: Int32Array, n: number): Uint32Array {
+  const out = new Uint32Array(n);
+  if (n === 0) return out;
+  const cut = Int32Array.from(scores).sort()[scores.length - n] as number;
+  let ties = n - scores.filter((x) => x > cut).length;
+  let at = 0;
+  for (let i = 0; i < rows.length && at < n; i++) {
+    const x = scores[i] as number;
+    if (x > cut || (x === cut && ties-- > 0)) out[at++] = rows[i] as number;
+  }
+  return out;
+}
 
 /**
  * The query's table for codeDots: entry [b * 256 + v] sums the int8 query components whose

@@ -145,6 +145,38 @@ describe('two-plane codes', () => {
     }
   });
 
+  it(`the ${kernelsName} codeTopN keeps the JavaScript one's rows: the n best code scores in order, first ones at a tie`, () => {
+    const rows = 6000;
+    const { codes, head, tail } = planes(rows, 14);
+    const rand = mulberry32(15);
+    // Wide components (distinct scores) and {-1, 0, 1} ones (scores tie by the hundred).
+    for (const q8 of [
+      Int8Array.from({ length: 512 }, () => Math.floor(rand() * 255) - 127),
+      Int8Array.from({ length: 512 }, () => Math.floor(rand() * 3) - 1),
+    ]) {
+      const table = codeTable(q8);
+      const pick = Uint32Array.from({ length: 5000 }, () => Math.floor(rand() * rows));
+      const scores = kernels.codeDots(codes, 64, pick, table);
+      for (const n of [0, 1, 2, 40, 1000, 2500, 4999, 5000, 7000]) {
+        const a = kernels.codeTopN(head, 32, tail, 32, pick, table, n);
+        const b = jsKernels.codeTopN(head, 32, tail, 32, pick, table, n);
+        assert.deepEqual(a, b, `n ${n}`);
+        // Reference: stable sort of the positions by score, best first, then back in order.
+        const m = Math.min(n, pick.length);
+        const order = [...pick.keys()].sort((x, y) => (scores[y] as number) - (scores[x] as number) || x - y);
+        const want = order
+          .slice(0, m)
+          .sort((x, y) => x - y)
+          .map((i) => pick[i] as number);
+        assert.deepEqual([...a], want, `n ${n}: the best ${m} in their given order`);
+      }
+    }
+    if (kernelsName === 'native')
+      assert.throws(() =>
+        kernels.codeTopN(head, 32, tail, 32, Uint32Array.of(rows), codeTable(new Int8Array(512)), 1),
+      );
+  });
+
   it('code dots of the two planes with the table split at the head add up to the whole code', () => {
     const rows = 300;
     const { codes, head, tail } = planes(rows, 12);

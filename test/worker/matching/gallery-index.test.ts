@@ -154,6 +154,20 @@ describe('GalleryIndex search', () => {
     }
   });
 
+  it('re-ranks by int8 only the code score best (rerank 60 of a shortlist 200) and reads those rows exactly', async () => {
+    const { index, bases, entries } = gallery({ shortlist: 200, rerank: 60 });
+    for (let q = 0; q < 40; q++) {
+      const user = `u${q * 7}`;
+      const query = near(bases.get(user) as Float32Array, 70_000 + q);
+      const e = index.explain(query, 5);
+      assert.equal(e.shortlist.length, 180, 'the 60 code-score best in each of the 3 groups');
+      assert.equal(e.reads.length, 40, 'max(32, 8 * topK) of them read exactly');
+      assert.ok(e.shortlist.includes(`${user}-t0`), `query ${q}: ${user}'s base kept for int8`);
+      const [hit] = await index.search(query, { topK: 5 });
+      assert.equal(hit?.user_id, bruteForce(entries, query, 1)[0]?.[0], `query ${q}`);
+    }
+  });
+
   it('returns one entry per user (its best template) even with 3 templates each', async () => {
     const { index, bases } = gallery();
     const query = bases.get('u7') as Float32Array;
