@@ -1,15 +1,10 @@
 import type { Filter } from 'mongodb';
-import {
-  CONFIRMED_WHEN,
-  evidenceStatus,
-  statusCondition,
-  type AttendanceStatus,
-  type EvidenceCounter,
-} from '../../evidence.js';
+import { CONFIRMED_WHEN, evidenceStatus, statusCondition, type AttendanceStatus } from '../../evidence.js';
 import { byPair, keysetPage } from '../cursor.js';
 import type { AttendanceRepository } from '../repositories/attendance.js';
 import { recordSighting } from '../rules/attendance-window.js';
 import type { AttendanceQuery, AttendanceRecord, Page } from '../types.js';
+import { bestOf, evidenceOf, LEGACY } from './attendance-doc.js';
 import { NO_ID, type AttendanceDoc, type Collections } from './collections.js';
 import { fromBinary, isoTime } from './encoding.js';
 import { mongoSightings } from './sightings.js';
@@ -120,27 +115,9 @@ export function mongoAttendance(cols: Collections): AttendanceRepository {
   };
 }
 
-/**
- * What a document from before the evidence fields counts as: its sightings were matches at the
- * threshold of the time (each confirming, as the SQLite migration sets them), none strong.
- */
-const LEGACY: Record<EvidenceCounter, 'sightings' | null> = {
-  confirming_sightings: 'sightings',
-  strong_sightings: null,
-};
-const counter = (d: AttendanceDoc, c: EvidenceCounter) => {
-  const legacy = LEGACY[c];
-  return d[c] ?? (legacy && d.kind === 'match' ? d[legacy] : 0);
-};
-
 /** A document as the API shows it, its status judged at `now`. */
 export function toAttendance(d: AttendanceDoc, now: string): AttendanceRecord {
-  const evidence = {
-    kind: d.kind,
-    confirming_sightings: counter(d, 'confirming_sightings'),
-    strong_sightings: counter(d, 'strong_sightings'),
-    window_closes_at: d.window_closes_at ?? d.last_seen,
-  };
+  const evidence = { kind: d.kind, ...evidenceOf(d) };
   return {
     attendance_id: d.attendance_id,
     kind: d.kind,
@@ -155,14 +132,7 @@ export function toAttendance(d: AttendanceDoc, now: string): AttendanceRecord {
     confirming_sightings: evidence.confirming_sightings,
     strong_sightings: evidence.strong_sightings,
     window_closes_at: evidence.window_closes_at,
-    similarity_score: d.similarity_score,
-    distance: d.distance,
-    margin: d.margin ?? null,
-    threshold: d.threshold ?? null,
-    confirm_threshold: d.confirm_threshold ?? null,
-    strong_threshold: d.strong_threshold ?? null,
-    bbox: { x: d.bbox.x, y: d.bbox.y, width: d.bbox.width, height: d.bbox.height },
-    thumbnail: d.thumbnail,
+    ...bestOf(d),
     embedding: d.embedding ? Array.from(fromBinary(d.embedding)) : null,
     job_id: d.job_id,
     unknown_id: d.unknown_id ?? null,

@@ -1,31 +1,18 @@
 import type { RecordState, SightingStorage } from '../rules/attendance-window.js';
 import { runAsync } from '../rules/steps.js';
+import { bestOf, evidenceOf } from './attendance-doc.js';
 import { NO_ID, isDuplicateKey, type AttendanceDoc, type Collections } from './collections.js';
 import { toBinary } from './encoding.js';
 import { withLease } from './leases.js';
 
-/**
- * A document as the window rule reads it. Documents from before the evidence fields lack them:
- * their sightings were matches at the threshold of the time (each confirming), windows closed.
- */
+/** A document as the window rule reads it (attendance-doc.ts: how older documents read). */
 const toState = (d: AttendanceDoc): RecordState => ({
   attendance_id: d.attendance_id,
   timestamp: d.timestamp,
   last_seen: d.last_seen,
-  window_closes_at: d.window_closes_at ?? d.last_seen,
   sightings: d.sightings,
-  confirming_sightings: d.confirming_sightings ?? (d.kind === 'match' ? d.sightings : 0),
-  strong_sightings: d.strong_sightings ?? 0,
-  best: {
-    similarity_score: d.similarity_score,
-    distance: d.distance,
-    margin: d.margin ?? null,
-    threshold: d.threshold ?? null,
-    confirm_threshold: d.confirm_threshold ?? null,
-    strong_threshold: d.strong_threshold ?? null,
-    bbox: { x: d.bbox.x, y: d.bbox.y, width: d.bbox.width, height: d.bbox.height },
-    thumbnail: d.thumbnail,
-  },
+  ...evidenceOf(d),
+  best: bestOf(d),
 });
 
 /**
