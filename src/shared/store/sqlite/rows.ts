@@ -1,4 +1,5 @@
 import { evidenceStatus } from '../../evidence.js';
+import type { BestSighting } from '../rules/attendance-window.js';
 import type { AttendanceRecord, BatchJob, GalleryEntry, ItemResult } from '../types.js';
 
 export interface UserRow {
@@ -71,6 +72,30 @@ export function toItem(r: ItemRow): ItemResult {
 }
 
 /** A row as the API shows it, its status judged at `now`. */
+/** The best sighting's columns of a row, for the API view and the window rule's state. */
+export const bestOf = (
+  r: Pick<
+    AttendanceRow,
+    | 'similarity_score'
+    | 'distance'
+    | 'margin'
+    | 'threshold'
+    | 'confirm_threshold'
+    | 'strong_threshold'
+    | 'bbox'
+    | 'thumbnail'
+  >,
+): BestSighting => ({
+  similarity_score: r.similarity_score,
+  distance: r.distance,
+  margin: r.margin,
+  threshold: r.threshold,
+  confirm_threshold: r.confirm_threshold,
+  strong_threshold: r.strong_threshold,
+  bbox: JSON.parse(r.bbox) as AttendanceRecord['bbox'],
+  thumbnail: r.thumbnail,
+});
+
 export function toAttendance(r: AttendanceRow, now: string): AttendanceRecord {
   const evidence = {
     kind: r.kind,
@@ -92,14 +117,7 @@ export function toAttendance(r: AttendanceRow, now: string): AttendanceRecord {
     confirming_sightings: r.confirming_sightings,
     strong_sightings: r.strong_sightings,
     window_closes_at: evidence.window_closes_at,
-    similarity_score: r.similarity_score,
-    distance: r.distance,
-    margin: r.margin,
-    threshold: r.threshold,
-    confirm_threshold: r.confirm_threshold,
-    strong_threshold: r.strong_threshold,
-    bbox: JSON.parse(r.bbox) as AttendanceRecord['bbox'],
-    thumbnail: r.thumbnail,
+    ...bestOf(r),
     embedding: r.embedding ? Array.from(fromBlob(r.embedding)) : null,
     job_id: r.job_id,
     unknown_id: r.unknown_id,

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { RecordState, SightingStorage } from '../rules/attendance-window.js';
 import { runSync } from '../rules/steps.js';
-import { toBlob, type AttendanceRow } from './rows.js';
+import { bestOf, toBlob, type AttendanceRow } from './rows.js';
 import { statements } from './statements.js';
 
 type StateRow = Pick<
@@ -35,16 +35,7 @@ const toState = (r: StateRow): RecordState => ({
   sightings: r.sightings,
   confirming_sightings: r.confirming_sightings,
   strong_sightings: r.strong_sightings,
-  best: {
-    similarity_score: r.similarity_score,
-    distance: r.distance,
-    margin: r.margin,
-    threshold: r.threshold,
-    confirm_threshold: r.confirm_threshold,
-    strong_threshold: r.strong_threshold,
-    bbox: JSON.parse(r.bbox) as RecordState['best']['bbox'],
-    thumbnail: r.thumbnail,
-  },
+  best: bestOf(r),
 });
 
 /**
