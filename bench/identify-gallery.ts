@@ -11,6 +11,7 @@
  */
 import { dot, l2Normalize } from '../src/shared/face-math.js';
 import { mulberry32 } from '../src/shared/prng.js';
+import type { GalleryEntry } from '../src/shared/store/index.js';
 import type { RealFace } from './real-embeddings.js';
 
 export interface Query {
@@ -109,6 +110,25 @@ export class BenchGallery {
       out[d] = ((va[d] as number) + (vb[d] as number) + (vc ? (vc[d] as number) : 0)) * inv;
     return out;
   }
+
+  /** Templates start..end-1 as the store's gallery gives them to an index. */
+  entries(start: number, end: number): GalleryEntry[] {
+    const out: GalleryEntry[] = [];
+    for (let i = start; i < end; i++)
+      out.push({
+        template_id: templateId(i),
+        model: 'bench',
+        user_id: `user-${i}`,
+        name: `User ${i}`,
+        group: null,
+        embedding: this.vector(i),
+      });
+    return out;
+  }
+
+  /** The index's exact lookup (the store's `templateEmbeddings`), from the generated vectors. */
+  readonly lookup = (ids: string[]) =>
+    Promise.resolve(new Map(ids.map((id) => [id, this.vector(indexOfTemplate(id))])));
 
   /** The exact float top-k template indices and similarities (brute force over all N). */
   exactTop(q: Float32Array, k: number): { index: number[]; similarity: number[] } {

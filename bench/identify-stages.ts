@@ -13,12 +13,11 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { dot } from '../src/shared/face-math.js';
-import type { GalleryEntry } from '../src/shared/store/index.js';
 import { GalleryIndex } from '../src/worker/matching/gallery-index.js';
 import { codeTable, kernels, kernelsName } from '../src/worker/matching/native-codes.js';
 import { codeBytes, quantize, signCode } from '../src/worker/matching/quantize.js';
 import { codeHeadBytes, type SegmentState } from '../src/worker/matching/segment.js';
-import { BenchGallery, indexOfTemplate, syntheticFaces, templateId } from './identify-gallery.js';
+import { BenchGallery, indexOfTemplate, syntheticFaces } from './identify-gallery.js';
 import { realEmbeddings } from './real-embeddings.js';
 import { r2 } from './stats.js';
 
@@ -36,23 +35,10 @@ const K = 5;
 const faces = args.real ? await realEmbeddings(args.real) : syntheticFaces(DIM);
 const data = new BenchGallery(faces, N, DIM);
 const queries = data.queries.slice(0, Number(args.queries));
-const lookup = (ids: string[]) =>
-  Promise.resolve(new Map(ids.map((id) => [id, data.vector(indexOfTemplate(id))])));
+const lookup = data.lookup;
 const index = new GalleryIndex(DIM, lookup);
 index.reserve(null, N);
-for (let s = 0; s < N; s += 10_000) {
-  const batch: GalleryEntry[] = [];
-  for (let i = s; i < Math.min(N, s + 10_000); i++)
-    batch.push({
-      template_id: templateId(i),
-      model: 'bench',
-      user_id: `user-${i}`,
-      name: `User ${i}`,
-      group: null,
-      embedding: data.vector(i),
-    });
-  index.add(batch);
-}
+for (let s = 0; s < N; s += 10_000) index.add(data.entries(s, Math.min(N, s + 10_000)));
 const only = index.state.segments[0];
 if (!only || !only.int8) throw new Error('expected one int8 segment');
 const seg: SegmentState = only;

@@ -20,11 +20,10 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import usearch from 'usearch';
-import type { GalleryEntry } from '../src/shared/store/index.js';
 import { GalleryIndex, PREFILTER } from '../src/worker/matching/gallery-index.js';
 import { kernelsName } from '../src/worker/matching/native-codes.js';
 import { DEFAULT_INT8_RANGE, int8Scale, quantize } from '../src/worker/matching/quantize.js';
-import { BenchGallery, indexOfTemplate, syntheticFaces, templateId } from './identify-gallery.js';
+import { BenchGallery, indexOfTemplate, syntheticFaces } from './identify-gallery.js';
 import { realEmbeddings } from './real-embeddings.js';
 import { r2 } from './stats.js';
 
@@ -78,22 +77,8 @@ interface Searcher {
   explain?(q: Float32Array): { shortlist: Set<number>; reads: Set<number> };
 }
 
-const lookup = (ids: string[]) =>
-  Promise.resolve(new Map(ids.map((id) => [id, data.vector(indexOfTemplate(id))])));
-
-function entries(start: number, end: number): GalleryEntry[] {
-  const out: GalleryEntry[] = [];
-  for (let i = start; i < end; i++)
-    out.push({
-      template_id: templateId(i),
-      model: 'bench',
-      user_id: `user-${i}`,
-      name: `User ${i}`,
-      group: null,
-      embedding: data.vector(i),
-    });
-  return out;
-}
+const lookup = data.lookup;
+const entries = (start: number, end: number) => data.entries(start, end);
 
 function galleryIndex(int8: boolean): Searcher {
   const index = new GalleryIndex(DIM, lookup, {
