@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, waitFor } from './service.js';
+import { EPHEMERAL_SERVER_ARGS } from './private-redis.js';
 
 export interface PrivateCluster {
   /** One seed node's URL (REDIS_URL with REDIS_CLUSTER=true). */
@@ -51,8 +52,6 @@ export async function startPrivateCluster(masters = 3): Promise<PrivateCluster> 
         [
           '--port',
           String(port),
-          '--bind',
-          '127.0.0.1',
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
@@ -61,12 +60,7 @@ export async function startPrivateCluster(masters = 3): Promise<PrivateCluster> 
           '5000',
           '--dir',
           dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--loglevel',
-          'warning',
+          ...EPHEMERAL_SERVER_ARGS,
         ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
