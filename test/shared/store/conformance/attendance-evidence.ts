@@ -6,7 +6,7 @@ import type {
   Sighting,
   Store,
 } from '../../../../src/shared/store/store.js';
-import { at, sighting, WINDOW } from './fixtures.js';
+import { at, sighting, WINDOW, ARRIVAL_ORDERS } from './fixtures.js';
 
 const STATUSES = ['confirmed', 'pending', 'unconfirmed'] as const;
 
@@ -93,14 +93,7 @@ export function evidenceConformance(current: () => Store): void {
         [9, { similarity: 0.9, distance: 0.1, margin: 0.4, threshold: 0.55, strong_threshold: 0.12 }],
         [4.5, { similarity: 0.75, distance: 0.25, margin: 0.2 }],
       ];
-      const orders = [
-        [0, 1, 2],
-        [0, 2, 1],
-        [1, 0, 2],
-        [1, 2, 0],
-        [2, 0, 1],
-        [2, 1, 0],
-      ];
+      const orders = ARRIVAL_ORDERS;
       for (const [n, order] of orders.entries()) {
         const userId = `u${n}`;
         for (const i of order) {

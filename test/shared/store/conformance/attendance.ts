@@ -6,7 +6,19 @@ import type {
   Sighting,
   Store,
 } from '../../../../src/shared/store/store.js';
-import { T0, WINDOW, at, round4, sighting, later, user, embedding, template, bytes } from './fixtures.js';
+import {
+  T0,
+  WINDOW,
+  at,
+  round4,
+  sighting,
+  later,
+  user,
+  embedding,
+  template,
+  bytes,
+  ARRIVAL_ORDERS,
+} from './fixtures.js';
 
 /** Attendance (repositories/attendance.ts): the window rule (rules/attendance-window.ts) on this backend, listing, erasure of crops. */
 export function attendanceConformance(current: () => Store): void {
@@ -28,14 +40,7 @@ export function attendanceConformance(current: () => Store): void {
 
       void it('sightings chaining within the window are one record, in every arrival order', async () => {
         const minutes = [0, 4, 8];
-        const orders = [
-          [0, 1, 2],
-          [0, 2, 1],
-          [1, 0, 2],
-          [1, 2, 0],
-          [2, 0, 1],
-          [2, 1, 0],
-        ];
+        const orders = ARRIVAL_ORDERS;
         for (const [n, order] of orders.entries()) {
           const userId = `u${n}`;
           let last = '';

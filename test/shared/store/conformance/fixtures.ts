@@ -14,6 +14,15 @@ import type {
 export const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 export const WINDOW = 5 * 60_000;
 export const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+/** Every arrival order of three sightings. */
+export const ARRIVAL_ORDERS = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+] as const;
 export const round4 = (v: number) => Math.round(v * 10000) / 10000;
 
 /**
