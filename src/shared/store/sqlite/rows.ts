@@ -73,19 +73,19 @@ export function toItem(r: ItemRow): ItemResult {
 
 /** A row as the API shows it, its status judged at `now`. */
 /** The best sighting's columns of a row, for the API view and the window rule's state. */
-export const bestOf = (
-  r: Pick<
-    AttendanceRow,
-    | 'similarity_score'
-    | 'distance'
-    | 'margin'
-    | 'threshold'
-    | 'confirm_threshold'
-    | 'strong_threshold'
-    | 'bbox'
-    | 'thumbnail'
-  >,
-): BestSighting => ({
+export type BestRow = Pick<
+  AttendanceRow,
+  | 'similarity_score'
+  | 'distance'
+  | 'margin'
+  | 'threshold'
+  | 'confirm_threshold'
+  | 'strong_threshold'
+  | 'bbox'
+  | 'thumbnail'
+>;
+
+export const bestOf = (r: BestRow): BestSighting => ({
   similarity_score: r.similarity_score,
   distance: r.distance,
   margin: r.margin,

@@ -1,27 +1,20 @@
 import type Database from 'better-sqlite3';
 import type { RecordState, SightingStorage } from '../rules/attendance-window.js';
 import { runSync } from '../rules/steps.js';
-import { bestOf, toBlob, type AttendanceRow } from './rows.js';
+import { bestOf, toBlob, type AttendanceRow, type BestRow } from './rows.js';
 import { statements } from './statements.js';
 
-type StateRow = Pick<
-  AttendanceRow,
-  | 'attendance_id'
-  | 'timestamp'
-  | 'last_seen'
-  | 'window_closes_at'
-  | 'sightings'
-  | 'confirming_sightings'
-  | 'strong_sightings'
-  | 'similarity_score'
-  | 'distance'
-  | 'margin'
-  | 'threshold'
-  | 'confirm_threshold'
-  | 'strong_threshold'
-  | 'bbox'
-  | 'thumbnail'
->;
+type StateRow = BestRow &
+  Pick<
+    AttendanceRow,
+    | 'attendance_id'
+    | 'timestamp'
+    | 'last_seen'
+    | 'window_closes_at'
+    | 'sightings'
+    | 'confirming_sightings'
+    | 'strong_sightings'
+  >;
 
 const STATE_COLUMNS = `attendance_id, timestamp, last_seen, window_closes_at, sightings, confirming_sightings,
   strong_sightings, similarity_score, distance, margin, threshold, confirm_threshold, strong_threshold, bbox, thumbnail`;
