@@ -4,7 +4,7 @@
  *
  *   npm run bench:identify -- --real ../shared/faces/lfw-dev [--gallery 1000000]
  *       [--index binary,exact,binary-store,hnsw-i8,hnsw-b1] [--queries 1000] [--top-k 5]
- *       [--shortlist 5000] [--prefilter 50000 (default: all rows)] [--exact-reads 200] [--rerank 1000] [--json]
+ *       [--shortlist 5000] [--prefilter 50000 (default: all rows)] [--exact-reads 200] [--rerank 1000] [--threads 1] [--json]
  *
  * The gallery is one real embedding per enrolled lfw-dev identity plus synthetic look-alikes up
  * to --gallery (identify-gallery.ts); queries are the other photos of enrolled people and every
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     prefilter: { type: 'string' },
     'exact-reads': { type: 'string', default: '200' },
     rerank: { type: 'string', default: '1000' },
+    threads: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -87,6 +88,7 @@ function galleryIndex(int8: boolean): Searcher {
     ...(args.prefilter ? { prefilter: Number(args.prefilter) } : {}),
     exactReads: Number(args['exact-reads']),
     rerank: Number(args.rerank),
+    scanThreads: Number(args.threads),
   });
   index.reserve(null, N);
   for (let s = 0; s < N; s += 10_000) index.add(entries(s, Math.min(N, s + 10_000)));

@@ -21,9 +21,13 @@ if (!include) {
 }
 mkdirSync(dirname(out), { recursive: true });
 const cc = process.env.CC ?? 'cc';
-const r = spawnSync(cc, ['-O3', '-fPIC', '-shared', '-Wall', '-Wextra', '-I', include, source, '-o', out], {
-  stdio: 'inherit',
-});
+const r = spawnSync(
+  cc,
+  ['-O3', '-fPIC', '-shared', '-pthread', '-Wall', '-Wextra', '-I', include, source, '-o', out],
+  {
+    stdio: 'inherit',
+  },
+);
 if (r.status !== 0)
   console.warn(
     `build-native: ${cc} failed (${r.error?.message ?? r.status}); the 1:N index will use its JavaScript kernel`,

@@ -95,7 +95,11 @@ export async function startWorkerService(
     manifest.embedding_dim,
     logger,
     {
-      index: { int8: config.galleryInt8, int8Range: manifest.quantisation.int8_range },
+      index: {
+        int8: config.galleryInt8,
+        int8Range: manifest.quantisation.int8_range,
+        scanThreads: config.galleryScanThreads,
+      },
       model: manifest.embedding_model_id,
       ...(config.gallerySnapshotDir
         ? {

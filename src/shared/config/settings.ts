@@ -234,6 +234,16 @@ export const SETTINGS = {
     schema: bool,
     doc: '1:N index keeps int8 vectors (512 B/template) to re-rank in memory; `false` for ~10M templates per worker (148 B/template)',
   },
+  /**
+   * The 1:N scan is memory-bandwidth bound; a second core adds bandwidth (Zen 3: 12-16 -> ~21
+   * GB/s), so a long segment's scan is split (>= 262,144 templates per thread).
+   */
+  galleryScanThreads: {
+    env: 'GALLERY_SCAN_THREADS',
+    default: '1',
+    schema: int,
+    doc: "threads one 1:N query's Hamming scan may use (only for groups of 262,144+ templates per thread); 2 halves a 10M query's scan on 2 cores",
+  },
   /** Derived in config.ts: '' = DATA_DIR/gallery, 'off' = no snapshot. */
   gallerySnapshotDir: {
     env: 'GALLERY_SNAPSHOT_DIR',

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The prefilter's two kernels. The compiled one (native/codes.c, built by `npm run build` into
- * codes.node beside this file) scans 1M 64-byte codes in 4.2-4.7 ms CPU on one core of this
- * loaded machine (AVX-512 VPOPCNTDQ, memory bound), their 32-byte head plane in 2.2-3.4 ms
+ * codes.node beside this file) scans 1M 64-byte codes in 4.2-4.7 ms CPU on one core of an
+ * AVX-512 VPOPCNTDQ machine (memory bound), their 32-byte head plane in 2.2-3.4 ms; on a Zen 3
+ * EPYC with AVX2 only, whose one core streams 12-16 GB/s, the two-plane scan takes ~5.4 ms
  * (bench/hamming-planes.ts); the JavaScript fallback below gives the same answers ~15x slower,
  * for a machine where the addon could not be compiled.
  */
@@ -16,7 +17,8 @@ export interface CodeKernels {
    * The same for codes stored as two planes (each row's first bytes in `head`, the rest in
    * `tail`): the k1 rows nearest by the head alone, then the k of those nearest by the whole
    * code. Ties at both cuts go to the lower rows, so k1 = rows gives hammingTopK's answer over
-   * the concatenated codes.
+   * the concatenated codes. `threads` (native only; default 1) splits the scan of a long
+   * segment over that many threads (at least 262,144 rows each), with the same answer.
    */
   hammingTopK2(
     head: Uint8Array,
@@ -26,6 +28,7 @@ export interface CodeKernels {
     qTail: Uint8Array,
     k1: number,
     k: number,
+    threads?: number,
   ): Uint32Array;
   /** int8 inner products of `query` with the given rows of `data` (dim values each). */
   dotI8(data: Int8Array, dim: number, rows: Uint32Array, query: Int8Array): Int32Array;
@@ -55,9 +58,14 @@ export interface CodeKernels {
 
 const addonPath = fileURLToPath(new URL('./codes.node', import.meta.url));
 
-function loadNative(): CodeKernels | undefined {
+/** The compiled kernels, which also say which distance loop this CPU runs. */
+interface NativeKernels extends CodeKernels {
+  simd(): 'avx512' | 'avx2' | 'popcnt' | 'generic';
+}
+
+function loadNative(): NativeKernels | undefined {
   if (process.env.SHELIA_NO_NATIVE === '1' || !existsSync(addonPath)) return undefined;
-  return createRequire(import.meta.url)(addonPath) as CodeKernels;
+  return createRequire(import.meta.url)(addonPath) as NativeKernels;
 }
 
 function popcount32(x: number): number {
@@ -227,5 +235,6 @@ export function codeTable(query8: Int8Array): Int32Array {
 
 const native = loadNative();
 export const kernels: CodeKernels = native ?? jsKernels;
-export const kernelsName = native ? 'native' : 'javascript';
+/** 'native avx512' / 'native avx2' / ... or 'javascript': printed by the benchmarks. */
+export const kernelsName = native ? `native ${native.simd()}` : 'javascript';
 export { jsKernels };

@@ -58,7 +58,8 @@ describe('users table', () => {
 describe('code kernels', () => {
   it(`the ${kernelsName} kernel agrees with the JavaScript one (rows, distances, int8 and code dots)`, () => {
     const rand = mulberry32(9);
-    const rows = 5000;
+    // Not a multiple of 4: the SIMD loops take four rows a step and finish the rest one by one.
+    const rows = 5003;
     const codes = Uint8Array.from({ length: rows * 64 }, () => Math.floor(rand() * 256));
     const query = codes.slice(64 * 17, 64 * 18);
     for (const k of [1, 10, 777, rows]) {
@@ -111,7 +112,7 @@ describe('two-plane codes', () => {
   }
 
   it(`the ${kernelsName} hammingTopK2 gives the JavaScript one's rows and distances, and hammingTopK's when k1 = rows`, () => {
-    const rows = 6000;
+    const rows = 6001;
     const { codes, head, tail } = planes(rows, 11);
     for (const [qr, k1, k] of [
       [17, 1, 1],
@@ -142,6 +143,44 @@ describe('two-plane codes', () => {
         assert.equal(a[n + i], d, 'the whole-code distance');
       }
       if (k1 >= rows) assert.deepEqual(a, kernels.hammingTopK(codes, rows, q, n), 'k1 = rows: the full scan');
+    }
+  });
+
+  it(`the ${kernelsName} hammingTopK2 split over threads gives one thread's rows and distances`, () => {
+    // 3 x 262,144 rows and a few: runs split in 64-row blocks, the last taking the rest.
+    const rows = 3 * 262_144 + 37;
+    // Rows near 8 centres, ~25 % of bits flipped (a word of two random words ANDed): fast to
+    // make at this size, and distances spread and tie as planes() gives.
+    const rand = mulberry32(21);
+    const centres = Array.from({ length: 8 }, () =>
+      Uint32Array.from({ length: 16 }, () => Math.floor(rand() * 2 ** 32)),
+    );
+    const words = new Uint32Array(rows * 16);
+    for (let r = 0; r < rows; r++)
+      for (let w = 0; w < 16; w++)
+        words[r * 16 + w] =
+          ((centres[r % 8] as Uint32Array)[w] as number) ^
+          (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
+    const codes = new Uint8Array(words.buffer);
+    const head = new Uint8Array(rows * 32);
+    const tail = new Uint8Array(rows * 32);
+    for (let r = 0; r < rows; r++) {
+      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
+      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
+    }
+    for (const [qr, k1, k] of [
+      [5, rows, 5000],
+      [rows - 3, rows, 1],
+      [700_001, 50_000, 5000],
+    ] as const) {
+      const q = codes.slice(qr * 64, qr * 64 + 64);
+      const [qh, qt] = [q.subarray(0, 32), q.subarray(32)];
+      const one = kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k, 1);
+      for (const threads of [2, 3, 64]) {
+        const many = kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k, threads);
+        assert.deepEqual(many, one, `k1 ${k1} k ${k}, ${threads} threads`);
+      }
+      assert.equal(one[0], qr, 'the query row first');
     }
   });
 

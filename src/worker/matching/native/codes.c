@@ -34,6 +34,7 @@
  *     a sum and a JavaScript sort of the scores, with the scattered rows prefetched.
  */
 #include <node_api.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -113,6 +114,59 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512_
     out[r] = (uint16_t)d;
   }
 }
+
+/*
+ * AVX2 without AVX-512 (AMD Zen 2/3, older Intel): bytes counted by a nibble table (vpshufb),
+ * summed per 64-bit lane by vpsadbw; four rows' lane sums are packed into 16-bit fields so one
+ * horizontal add gives four distances. Measured at 1M rows on a Zen 3 EPYC (bench/hamming-planes.ts,
+ * CPU p50): the popcnt loop below took 9.6 ms for the whole codes, 5.1 ms for the head plane.
+ */
+__attribute__((target("avx2"))) static inline __m256i popcount_bytes_avx2(__m256i x) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
+                                       1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  __m256i lo = _mm256_and_si256(x, low);
+  __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+}
+
+/* Four rows' vpsadbw sums (each lane <= 255) -> their four distances, as one uint64_t. */
+__attribute__((target("avx2"))) static inline uint64_t pack4_avx2(__m256i s0, __m256i s1,
+                                                                  __m256i s2, __m256i s3) {
+  __m256i p = _mm256_or_si256(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 16)),
+                              _mm256_or_si256(_mm256_slli_epi64(s2, 32), _mm256_slli_epi64(s3, 48)));
+  __m128i h = _mm_add_epi64(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+  return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+}
+
+/* Rows of `words` 64-bit words, words a multiple of 4 and at most 16 (1024 bits). */
+__attribute__((target("avx2"))) static void distances_avx2(const uint64_t *codes, size_t rows,
+                                                           size_t words, const uint64_t *q,
+                                                           uint16_t *out) {
+  const __m256i zero = _mm256_setzero_si256();
+  size_t blocks = words / 4;
+  __m256i qv[4];
+  for (size_t b = 0; b < blocks; b++) qv[b] = _mm256_loadu_si256((const void *)(q + b * 4));
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    __m256i s[4];
+    for (int j = 0; j < 4; j++) {
+      const uint64_t *c = codes + (r + j) * words;
+      __m256i acc = zero;
+      for (size_t b = 0; b < blocks; b++)
+        acc = _mm256_add_epi8(acc, popcount_bytes_avx2(_mm256_xor_si256(
+                                       _mm256_loadu_si256((const void *)(c + b * 4)), qv[b])));
+      s[j] = _mm256_sad_epu8(acc, zero);
+    }
+    uint64_t v = pack4_avx2(s[0], s[1], s[2], s[3]);
+    memcpy(out + r, &v, sizeof v);
+  }
+  for (; r < rows; r++) {
+    unsigned d = 0;
+    for (size_t w = 0; w < words; w++) d += (unsigned)__builtin_popcountll(codes[r * words + w] ^ q[w]);
+    out[r] = (uint16_t)d;
+  }
+}
 #endif
 
 static void distances(const uint64_t *codes, size_t rows, size_t words, const uint64_t *q,
@@ -123,6 +177,8 @@ static void distances(const uint64_t *codes, size_t rows, size_t words, const ui
     return distances_avx512(codes, rows, words, q, out);
   if (words == 4 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq"))
     return distances_avx512_32(codes, rows, q, out);
+  if (words % 4 == 0 && words <= 16 && __builtin_cpu_supports("avx2"))
+    return distances_avx2(codes, rows, words, q, out);
   if (__builtin_cpu_supports("popcnt")) return distances_popcnt(codes, rows, words, q, out);
 #endif
   distances_generic(codes, rows, words, q, out);
@@ -192,6 +248,40 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances2_avx512
     hist[d]++;
   }
 }
+
+/* 32-byte head and tail planes on AVX2: four rows per step, as distances_avx2. */
+__attribute__((target("avx2"))) static void distances2_avx2_32(const uint64_t *head,
+                                                               const uint64_t *tail, size_t rows,
+                                                               const uint64_t *qh,
+                                                               const uint64_t *qt, uint16_t *out,
+                                                               uint32_t *hist) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i qhv = _mm256_loadu_si256((const void *)qh);
+  __m256i qtv = _mm256_loadu_si256((const void *)qt);
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    __m256i s[4];
+    for (int j = 0; j < 4; j++) {
+      __m256i h = _mm256_xor_si256(_mm256_loadu_si256((const void *)(head + (r + j) * 4)), qhv);
+      __m256i t = _mm256_xor_si256(_mm256_loadu_si256((const void *)(tail + (r + j) * 4)), qtv);
+      s[j] = _mm256_sad_epu8(_mm256_add_epi8(popcount_bytes_avx2(h), popcount_bytes_avx2(t)), zero);
+    }
+    uint64_t v = pack4_avx2(s[0], s[1], s[2], s[3]);
+    memcpy(out + r, &v, sizeof v);
+    hist[v & 0xffff]++;
+    hist[(v >> 16) & 0xffff]++;
+    hist[(v >> 32) & 0xffff]++;
+    hist[v >> 48]++;
+  }
+  for (; r < rows; r++) {
+    unsigned d = 0;
+    for (size_t w = 0; w < 4; w++)
+      d += (unsigned)__builtin_popcountll(head[r * 4 + w] ^ qh[w]) +
+           (unsigned)__builtin_popcountll(tail[r * 4 + w] ^ qt[w]);
+    out[r] = (uint16_t)d;
+    hist[d]++;
+  }
+}
 #endif
 
 static void distances2(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw,
@@ -202,10 +292,81 @@ static void distances2(const uint64_t *head, const uint64_t *tail, size_t rows, 
   if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx512f") &&
       __builtin_cpu_supports("avx512vpopcntdq"))
     return distances2_avx512_32(head, tail, rows, qh, qt, out, hist);
+  if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx2"))
+    return distances2_avx2_32(head, tail, rows, qh, qt, out, hist);
   if (__builtin_cpu_supports("popcnt"))
     return distances2_popcnt(head, tail, rows, hw, tw, qh, qt, out, hist);
 #endif
   distances2_generic(head, tail, rows, hw, tw, qh, qt, out, hist);
+}
+
+
+/*
+ * The scans of hammingTopK2 split over threads (its optional 8th argument): each takes a run of
+ * rows, writes their distances into the shared array and counts them in its own histogram,
+ * summed after. One core streams the codes at 12-16 GB/s on a Zen 3 EPYC, two at ~21 GB/s
+ * (a plain sum over 64 MB / 640 MB, /tmp bench in the 2026-12-01 note), so a second thread
+ * pays where the scan is long: below MIN_ROWS_PER_THREAD rows per thread it stays on one.
+ */
+#ifndef MIN_ROWS_PER_THREAD
+#define MIN_ROWS_PER_THREAD 262144
+#endif
+#define MAX_SCAN_THREADS 16
+
+typedef struct {
+  const uint64_t *head, *tail, *qh, *qt;
+  size_t lo, hi, hw, tw;
+  uint16_t *out;
+  uint32_t *hist;
+  int both;
+} scan_part;
+
+static void *scan_run(void *arg) {
+  scan_part *p = arg;
+  size_t n = p->hi - p->lo;
+  if (p->both) {
+    distances2(p->head + p->lo * p->hw, p->tail + p->lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
+               p->out + p->lo, p->hist);
+  } else {
+    distances(p->head + p->lo * p->hw, n, p->hw, p->qh, p->out + p->lo);
+    for (size_t r = p->lo; r < p->hi; r++) p->hist[p->out[r]]++;
+  }
+  return NULL;
+}
+
+/*
+ * Distances of rows [0, rows) into out and their counts into hist (bits + 1 zeroed entries):
+ * both planes when `both`, else the head alone; on one thread if the others' histograms or
+ * threads cannot be had.
+ */
+static void scan(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw, size_t tw,
+                const uint64_t *qh, const uint64_t *qt, int both, uint16_t *out, uint32_t *hist,
+                size_t bits, size_t threads) {
+  if (threads > MAX_SCAN_THREADS) threads = MAX_SCAN_THREADS;
+  if (threads > rows / MIN_ROWS_PER_THREAD) threads = rows / MIN_ROWS_PER_THREAD;
+  if (threads < 1) threads = 1;
+  scan_part parts[MAX_SCAN_THREADS];
+  pthread_t ids[MAX_SCAN_THREADS];
+  int started[MAX_SCAN_THREADS] = {0};
+  uint32_t *hists = threads > 1 ? calloc((threads - 1) * (bits + 1), sizeof(uint32_t)) : NULL;
+  if (threads > 1 && !hists) threads = 1;
+  for (size_t t = 0; t < threads; t++) {
+    /* Runs of whole 64-row blocks, the last taking the rest. */
+    size_t lo = (rows / threads * t) & ~(size_t)63;
+    size_t hi = t + 1 == threads ? rows : (rows / threads * (t + 1)) & ~(size_t)63;
+    parts[t] = (scan_part){head, tail, qh, qt, lo, hi, hw, tw, out,
+                           t == 0 ? hist : hists + (t - 1) * (bits + 1), both};
+  }
+  for (size_t t = 1; t < threads; t++)
+    started[t] = pthread_create(&ids[t], NULL, scan_run, &parts[t]) == 0;
+  scan_run(&parts[0]);
+  for (size_t t = 1; t < threads; t++) {
+    /* A thread that could not start: its run is done here. */
+    if (started[t]) pthread_join(ids[t], NULL);
+    else scan_run(&parts[t]);
+    for (size_t d = 0; d <= bits; d++) hist[d] += parts[t].hist[d];
+  }
+  free(hists);
 }
 
 static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, size_t *length) {
@@ -346,11 +507,11 @@ __attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_
 #endif
 
 static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   size_t head_len, tail_len, qh_len, qt_len;
-  uint32_t rows, k1, k;
+  uint32_t rows, k1, k, threads = 1;
   const uint8_t *head = typed_data(env, argv[0], napi_uint8_array, &head_len);
   if (!head) return NULL;
   const uint8_t *tail = typed_data(env, argv[1], napi_uint8_array, &tail_len);
@@ -362,6 +523,11 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   if (!qt) return NULL;
   CHECK(napi_get_value_uint32(env, argv[5], &k1));
   CHECK(napi_get_value_uint32(env, argv[6], &k));
+  if (argc >= 8) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[7], &t));
+    if (t == napi_number) CHECK(napi_get_value_uint32(env, argv[7], &threads));
+  }
   size_t hw = qh_len / 8, tw = qt_len / 8;
   size_t bits = (hw + tw) * 64;
   if (qh_len % 8 || qt_len % 8 || hw == 0 || (size_t)rows * qh_len > head_len ||
@@ -386,15 +552,15 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   if (k1 == rows) {
     /* Every row is kept: one pass over both planes (the same bytes as one scan of the whole
        codes) that also counts the distances, no candidate list. */
-    distances2((const uint64_t *)head, (const uint64_t *)tail, rows, hw, tw,
-               (const uint64_t *)qh, (const uint64_t *)qt, dist, hist);
+    scan((const uint64_t *)head, (const uint64_t *)tail, rows, hw, tw, (const uint64_t *)qh,
+         (const uint64_t *)qt, 1, dist, hist, bits, threads);
     cand = NULL;
     cd = dist;
     n = rows;
     goto counted;
   }
-  distances((const uint64_t *)head, rows, hw, (const uint64_t *)qh, dist);
-  for (size_t r = 0; r < rows; r++) hist[dist[r]]++;
+  scan((const uint64_t *)head, (const uint64_t *)tail, rows, hw, tw, (const uint64_t *)qh,
+       (const uint64_t *)qt, 0, dist, hist, bits, threads);
   /* The k1 nearest by the head: every row below `cut`, and the first `ties` rows at it. */
   size_t below = 0, cut = 0;
   while (cut < hw * 64 && below + hist[cut] < k1) below += hist[cut++];
@@ -444,6 +610,15 @@ counted:;
   return result;
 }
 
+/* One int8 row's inner product; an AVX2 clone where the CPU has it (the default build is SSE2). */
+__attribute__((target_clones("avx2", "default"))) static int32_t dot_row(const int8_t *v,
+                                                                        const int8_t *q,
+                                                                        uint32_t dim) {
+  int32_t s = 0;
+  for (uint32_t j = 0; j < dim; j++) s += (int32_t)v[j] * (int32_t)q[j];
+  return s;
+}
+
 static napi_value dot_i8(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -475,10 +650,7 @@ static napi_value dot_i8(napi_env env, napi_callback_info info) {
       const int8_t *ahead = data + (size_t)rows[i + GATHER_AHEAD] * dim;
       for (uint32_t o = 0; o < dim; o += 64) __builtin_prefetch(ahead + o);
     }
-    const int8_t *v = data + (size_t)rows[i] * dim;
-    int32_t s = 0;
-    for (uint32_t j = 0; j < dim; j++) s += (int32_t)v[j] * (int32_t)q[j];
-    out[i] = s;
+    out[i] = dot_row(data + (size_t)rows[i] * dim, q, dim);
   }
   CHECK(napi_create_typedarray(env, napi_int32_array, rows_len, ab, 0, &result));
   return result;
@@ -579,7 +751,25 @@ static napi_value code_top_n(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
-  const int32_t *ttail = table + (size_t)hb * 256;
+  /* The table as 16-bit entries (a byte's entry sums at most 8 int8 components: |x| <= 1016):
+     32 KB at 512 bits, which stays in a 32 KB L1 where the 64 KB of int32 did not. */
+  size_t entries = ((size_t)hb + tb) * 256;
+  int16_t *small = malloc(entries * sizeof(int16_t) + 2);
+  if (!small) {
+    free(scores);
+    napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
+    return NULL;
+  }
+  for (size_t e = 0; e < entries; e++) {
+    if (table[e] < INT16_MIN || table[e] > INT16_MAX) {
+      free(small);
+      free(scores);
+      napi_throw_range_error(env, "SHELIA_NATIVE", "table entry outside 16 bits (not a codeTable)");
+      return NULL;
+    }
+    small[e] = (int16_t)table[e];
+  }
+  const int16_t *thead = small, *ttail = small + (size_t)hb * 256;
   for (size_t i = 0; i < rows_len; i++) {
     /* Scattered rows of both planes: ask for them ahead so their cache misses overlap (without,
        5000 rows took ~2.4 ms, a miss each in turn). */
@@ -590,10 +780,11 @@ static napi_value code_top_n(napi_env env, napi_callback_info info) {
     const uint8_t *h = head + (size_t)rows[i] * hb;
     const uint8_t *t = tail + (size_t)rows[i] * tb;
     int32_t s = 0;
-    for (uint32_t b = 0; b < hb; b++) s += table[b * 256 + h[b]];
+    for (uint32_t b = 0; b < hb; b++) s += thead[b * 256 + h[b]];
     for (uint32_t b = 0; b < tb; b++) s += ttail[b * 256 + t[b]];
     scores[i] = s;
   }
+  free(small);
   napi_value ab, result;
   void *out_data;
   if (napi_create_arraybuffer(env, (size_t)n * 4, &out_data, &ab) != napi_ok) {
@@ -650,6 +841,21 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* simd() -> which distance loop this CPU runs: "avx512", "avx2", "popcnt" or "generic". */
+static napi_value simd_name(napi_env env, napi_callback_info info) {
+  (void)info;
+  const char *name = "generic";
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) name = "avx512";
+  else if (__builtin_cpu_supports("avx2")) name = "avx2";
+  else if (__builtin_cpu_supports("popcnt")) name = "popcnt";
+#endif
+  napi_value result;
+  CHECK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "hammingTopK", NAPI_AUTO_LENGTH, hamming_top_k, NULL, &fn) != napi_ok ||
@@ -665,7 +871,9 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "codeTopN", fn) != napi_ok ||
       napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL,
                            &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "adviseHugePages", fn) != napi_ok)
+      napi_set_named_property(env, exports, "adviseHugePages", fn) != napi_ok ||
+      napi_create_function(env, "simd", NAPI_AUTO_LENGTH, simd_name, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "simd", fn) != napi_ok)
     return NULL;
   return exports;
 }
