@@ -301,73 +301,6 @@ static void distances2(const uint64_t *head, const uint64_t *tail, size_t rows, 
 }
 
 
-/*
- * The scans of hammingTopK2 split over threads (its optional 8th argument): each takes a run of
- * rows, writes their distances into the shared array and counts them in its own histogram,
- * summed after. One core streams the codes at 12-16 GB/s on a Zen 3 EPYC, two at ~21 GB/s
- * (a plain sum over 64 MB / 640 MB, /tmp bench in the 2026-12-01 note), so a second thread
- * pays where the scan is long: below MIN_ROWS_PER_THREAD rows per thread it stays on one.
- */
-#ifndef MIN_ROWS_PER_THREAD
-#define MIN_ROWS_PER_THREAD 262144
-#endif
-#define MAX_SCAN_THREADS 16
-
-typedef struct {
-  const uint64_t *head, *tail, *qh, *qt;
-  size_t lo, hi, hw, tw;
-  uint16_t *out;
-  uint32_t *hist;
-  int both;
-} scan_part;
-
-static void *scan_run(void *arg) {
-  scan_part *p = arg;
-  size_t n = p->hi - p->lo;
-  if (p->both) {
-    distances2(p->head + p->lo * p->hw, p->tail + p->lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
-               p->out + p->lo, p->hist);
-  } else {
-    distances(p->head + p->lo * p->hw, n, p->hw, p->qh, p->out + p->lo);
-    for (size_t r = p->lo; r < p->hi; r++) p->hist[p->out[r]]++;
-  }
-  return NULL;
-}
-
-/*
- * Distances of rows [0, rows) into out and their counts into hist (bits + 1 zeroed entries):
- * both planes when `both`, else the head alone; on one thread if the others' histograms or
- * threads cannot be had.
- */
-static void scan(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw, size_t tw,
-                const uint64_t *qh, const uint64_t *qt, int both, uint16_t *out, uint32_t *hist,
-                size_t bits, size_t threads) {
-  if (threads > MAX_SCAN_THREADS) threads = MAX_SCAN_THREADS;
-  if (threads > rows / MIN_ROWS_PER_THREAD) threads = rows / MIN_ROWS_PER_THREAD;
-  if (threads < 1) threads = 1;
-  scan_part parts[MAX_SCAN_THREADS];
-  pthread_t ids[MAX_SCAN_THREADS];
-  int started[MAX_SCAN_THREADS] = {0};
-  uint32_t *hists = threads > 1 ? calloc((threads - 1) * (bits + 1), sizeof(uint32_t)) : NULL;
-  if (threads > 1 && !hists) threads = 1;
-  for (size_t t = 0; t < threads; t++) {
-    /* Runs of whole 64-row blocks, the last taking the rest. */
-    size_t lo = (rows / threads * t) & ~(size_t)63;
-    size_t hi = t + 1 == threads ? rows : (rows / threads * (t + 1)) & ~(size_t)63;
-    parts[t] = (scan_part){head, tail, qh, qt, lo, hi, hw, tw, out,
-                           t == 0 ? hist : hists + (t - 1) * (bits + 1), both};
-  }
-  for (size_t t = 1; t < threads; t++)
-    started[t] = pthread_create(&ids[t], NULL, scan_run, &parts[t]) == 0;
-  scan_run(&parts[0]);
-  for (size_t t = 1; t < threads; t++) {
-    /* A thread that could not start: its run is done here. */
-    if (started[t]) pthread_join(ids[t], NULL);
-    else scan_run(&parts[t]);
-    for (size_t d = 0; d <= bits; d++) hist[d] += parts[t].hist[d];
-  }
-  free(hists);
-}
 
 static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, size_t *length) {
   napi_typedarray_type type;
@@ -506,6 +439,97 @@ __attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_
 }
 #endif
 
+/*
+ * hammingTopK2 split over threads (its optional 8th argument): each takes a run of rows, scans
+ * them into the shared distance array and counts them in its own histogram; from the summed
+ * counts every run knows where its rows go (its share of each distance's slots, or of the
+ * candidates and of the ties at the cut, in row order), so the second pass runs in parallel too
+ * and the answer is the one-thread answer. One core streams the codes at 12-16 GB/s on a Zen 3
+ * EPYC, two ~21 GB/s (a plain sum over 64 MB / 640 MB), and the serial passes over a 10M-row
+ * distance array (20 MB) took ~2 ms each, so a second thread pays where the segment is long:
+ * below MIN_ROWS_PER_THREAD rows per thread it stays on one.
+ */
+#ifndef MIN_ROWS_PER_THREAD
+#define MIN_ROWS_PER_THREAD 262144
+#endif
+#define MAX_SCAN_THREADS 16
+
+typedef struct {
+  const uint64_t *head, *tail, *qh, *qt;
+  size_t lo, hi, hw, tw;
+  int both;
+  uint16_t *dist;
+  /* Pass 1: this run's counts per distance (bits + 1). Pass 2 (all rows kept): the next slot
+     of `out` per distance for this run's rows. */
+  uint32_t *hist;
+  /* Pass 2, all rows kept: rows below `limit` are placed in out (k rows, then k distances). */
+  size_t limit, k;
+  uint32_t *out;
+  /* Pass 2, head prefilter: rows below `cut` and this run's `ties` first rows at it go to
+     cand/cd from `at`, their tail distance added. */
+  size_t cut, ties, at;
+  uint32_t *cand;
+  uint16_t *cd;
+} scan_part;
+
+static void *scan_run(void *arg) {
+  scan_part *p = arg;
+  size_t n = p->hi - p->lo;
+  if (p->both) {
+    distances2(p->head + p->lo * p->hw, p->tail + p->lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
+               p->dist + p->lo, p->hist);
+  } else {
+    distances(p->head + p->lo * p->hw, n, p->hw, p->qh, p->dist + p->lo);
+    for (size_t r = p->lo; r < p->hi; r++) p->hist[p->dist[r]]++;
+  }
+  return NULL;
+}
+
+static void *place_run(void *arg) {
+  scan_part *p = arg;
+  for (size_t r = p->lo; r < p->hi; r++) {
+    uint16_t d = p->dist[r];
+    if (d >= p->limit) continue;
+    uint32_t at = p->hist[d]++;
+    if (at < p->k) {
+      p->out[at] = (uint32_t)r;
+      p->out[p->k + at] = d;
+    }
+  }
+  return NULL;
+}
+
+static void *collect_run(void *arg) {
+  scan_part *p = arg;
+  size_t at = p->at, ties = p->ties;
+  for (size_t r = p->lo; r < p->hi; r++) {
+    uint16_t d = p->dist[r];
+    if (d < p->cut || (d == p->cut && ties > 0 && ties--)) {
+      p->cand[at] = (uint32_t)r;
+      p->cd[at++] = d;
+    }
+  }
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("popcnt"))
+    add_distances_popcnt(p->tail, p->tw, p->cand + p->at, at - p->at, p->qt, p->cd + p->at);
+  else
+#endif
+    add_distances(p->tail, p->tw, p->cand + p->at, at - p->at, p->qt, p->cd + p->at);
+  return NULL;
+}
+
+/* fn over parts[0..threads): parts 1.. on their own threads (or here, if one cannot start). */
+static void run_parts(void *(*fn)(void *), scan_part *parts, size_t threads) {
+  pthread_t ids[MAX_SCAN_THREADS];
+  int started[MAX_SCAN_THREADS] = {0};
+  for (size_t t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, fn, &parts[t]) == 0;
+  fn(&parts[0]);
+  for (size_t t = 1; t < threads; t++) {
+    if (started[t]) pthread_join(ids[t], NULL);
+    else fn(&parts[t]);
+  }
+}
+
 static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -538,74 +562,108 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   }
   if (k1 > rows) k1 = rows;
   if (k > k1) k = k1;
+  if (threads > MAX_SCAN_THREADS) threads = MAX_SCAN_THREADS;
+  if (threads > rows / MIN_ROWS_PER_THREAD) threads = rows / MIN_ROWS_PER_THREAD;
+  if (threads < 1) threads = 1;
   uint16_t *dist = scratch_dist(rows);
-  uint32_t *hist = calloc(bits + 1, sizeof(uint32_t));
-  int have_cand = scratch_candidates(k1);
-  uint32_t *cand = scratch_cand;
-  uint16_t *cd = scratch_cd;
-  if (!dist || !hist || !have_cand) {
-    free(hist);
+  /* One histogram per run, then their sum. */
+  uint32_t *hists = calloc((threads + 1) * (bits + 1), sizeof(uint32_t));
+  int have_cand = k1 < rows ? scratch_candidates(k1) : 1;
+  if (!dist || !hists || !have_cand) {
+    free(hists);
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
-  size_t n = 0;
-  if (k1 == rows) {
-    /* Every row is kept: one pass over both planes (the same bytes as one scan of the whole
-       codes) that also counts the distances, no candidate list. */
-    scan((const uint64_t *)head, (const uint64_t *)tail, rows, hw, tw, (const uint64_t *)qh,
-         (const uint64_t *)qt, 1, dist, hist, bits, threads);
-    cand = NULL;
-    cd = dist;
-    n = rows;
-    goto counted;
+  uint32_t *hist = hists + threads * (bits + 1);
+  scan_part parts[MAX_SCAN_THREADS];
+  for (size_t t = 0; t < threads; t++) {
+    /* Runs of whole 64-row blocks, the last taking the rest. */
+    size_t lo = (rows / threads * t) & ~(size_t)63;
+    size_t hi = t + 1 == threads ? rows : (rows / threads * (t + 1)) & ~(size_t)63;
+    parts[t] = (scan_part){.head = (const uint64_t *)head,
+                           .tail = (const uint64_t *)tail,
+                           .qh = (const uint64_t *)qh,
+                           .qt = (const uint64_t *)qt,
+                           .lo = lo,
+                           .hi = hi,
+                           .hw = hw,
+                           .tw = tw,
+                           /* Every row kept: one pass over both planes (the same bytes as one
+                              scan of the whole codes), no candidate list. */
+                           .both = k1 == rows,
+                           .dist = dist,
+                           .hist = hists + t * (bits + 1)};
   }
-  scan((const uint64_t *)head, (const uint64_t *)tail, rows, hw, tw, (const uint64_t *)qh,
-       (const uint64_t *)qt, 0, dist, hist, bits, threads);
-  /* The k1 nearest by the head: every row below `cut`, and the first `ties` rows at it. */
-  size_t below = 0, cut = 0;
-  while (cut < hw * 64 && below + hist[cut] < k1) below += hist[cut++];
-  size_t ties = k1 - below;
-  for (size_t r = 0; r < rows && n < k1; r++) {
-    uint16_t d = dist[r];
-    if (d < cut || (d == cut && ties > 0 && ties--)) {
-      cand[n] = (uint32_t)r;
-      cd[n++] = d;
-    }
-  }
-#if defined(__x86_64__)
-  if (__builtin_cpu_supports("popcnt"))
-    add_distances_popcnt((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
-  else
-#endif
-    add_distances((const uint64_t *)tail, tw, cand, n, (const uint64_t *)qt, cd);
-  /* The k nearest of the candidates by the whole code: counting sort as in hammingTopK. */
-  memset(hist, 0, (bits + 1) * sizeof(uint32_t));
-  for (size_t i = 0; i < n; i++) hist[cd[i]]++;
-counted:;
-  size_t taken = 0, limit = 0;
-  for (; limit <= bits && taken < k; limit++) {
-    uint32_t h = hist[limit];
-    hist[limit] = (uint32_t)taken;
-    taken += h;
-  }
+  run_parts(scan_run, parts, threads);
+  for (size_t t = 0; t < threads; t++)
+    for (size_t d = 0; d <= bits; d++) hist[d] += parts[t].hist[d];
   napi_value ab, result;
   void *out_data;
   if (napi_create_arraybuffer(env, (size_t)k * 8, &out_data, &ab) != napi_ok) {
-    free(hist);
+    free(hists);
     napi_throw_error(env, "SHELIA_NATIVE", "napi_create_arraybuffer failed");
     return NULL;
   }
   uint32_t *out = out_data;
-  for (size_t i = 0; i < n; i++) {
-    uint16_t d = cd[i];
-    if (d >= limit) continue;
-    uint32_t at = hist[d]++;
-    if (at < k) {
-      out[at] = cand ? cand[i] : (uint32_t)i;
-      out[k + at] = d;
+  if (k1 == rows) {
+    /* Counting sort of the k nearest: distance d's slots start after every nearer row's, and
+       within d each run's rows after the earlier runs'. */
+    size_t taken = 0, limit = 0;
+    for (; limit <= bits && taken < k; limit++) {
+      uint32_t next = (uint32_t)taken;
+      taken += hist[limit];
+      for (size_t t = 0; t < threads; t++) {
+        uint32_t h = parts[t].hist[limit];
+        parts[t].hist[limit] = next;
+        next += h;
+      }
+    }
+    for (size_t t = 0; t < threads; t++) {
+      parts[t].limit = limit;
+      parts[t].k = k;
+      parts[t].out = out;
+    }
+    run_parts(place_run, parts, threads);
+  } else {
+    /* The k1 nearest by the head: every row below `cut`, and the first `ties` rows at it,
+       shared out among the runs in row order; each adds its candidates' tail distances. */
+    size_t below = 0, cut = 0;
+    while (cut < hw * 64 && below + hist[cut] < k1) below += hist[cut++];
+    size_t ties = k1 - below, at = 0;
+    for (size_t t = 0; t < threads; t++) {
+      size_t mine = 0;
+      for (size_t d = 0; d < cut; d++) mine += parts[t].hist[d];
+      size_t tie = parts[t].hist[cut] < ties ? parts[t].hist[cut] : ties;
+      ties -= tie;
+      parts[t].cut = cut;
+      parts[t].ties = tie;
+      parts[t].at = at;
+      parts[t].cand = scratch_cand;
+      parts[t].cd = scratch_cd;
+      at += mine + tie;
+    }
+    run_parts(collect_run, parts, threads);
+    /* The k nearest of the k1 by the whole code: counting sort as in hammingTopK. */
+    size_t n = at;
+    memset(hist, 0, (bits + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) hist[scratch_cd[i]]++;
+    size_t taken = 0, limit = 0;
+    for (; limit <= bits && taken < k; limit++) {
+      uint32_t h = hist[limit];
+      hist[limit] = (uint32_t)taken;
+      taken += h;
+    }
+    for (size_t i = 0; i < n; i++) {
+      uint16_t d = scratch_cd[i];
+      if (d >= limit) continue;
+      uint32_t slot = hist[d]++;
+      if (slot < k) {
+        out[slot] = scratch_cand[i];
+        out[k + slot] = d;
+      }
     }
   }
-  free(hist);
+  free(hists);
   CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)k * 2, ab, 0, &result));
   return result;
 }
