@@ -118,8 +118,21 @@ export async function spawnService(options: SpawnOptions = {}): Promise<Spawned>
  * swing with the load while CPU time per item mostly does not, so the benches report both.
  */
 export function childCpuSeconds(s: Spawned): number | undefined {
+  return s.child.pid === undefined ? undefined : procCpuSeconds(`/proc/${s.child.pid}/stat`);
+}
+
+/**
+ * CPU seconds of one thread of process `pid` so far (the main thread: tid = pid), where the
+ * event loop runs the API, BullMQ's loop, the store calls and the 1:N index; the pool's
+ * inference threads and libuv's are the rest of childCpuSeconds.
+ */
+export function threadCpuSeconds(pid: number | undefined, tid = pid): number | undefined {
+  return pid === undefined ? undefined : procCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function procCpuSeconds(file: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${s.child.pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // The command name (field 2) may hold spaces: count fields from the closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state; USER_HZ is 100 on Linux.
@@ -311,6 +324,8 @@ export interface MeasuredBatches {
   seenSeconds: number;
   /** CPU time the service used meanwhile, when /proc tells. */
   cpuSeconds: number | undefined;
+  /** Of which its main thread (event loop), when /proc tells. */
+  mainThreadCpuSeconds: number | undefined;
 }
 
 /** Submits the bodies one after another and waits for every batch: the measured part of a bench. */
@@ -322,11 +337,13 @@ export async function measureBatches(
   // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
   const start = Date.now();
   const cpuStart = childCpuSeconds(s);
+  const mainStart = threadCpuSeconds(s.child.pid);
   const jobIds: string[] = [];
   for (const body of bodies) jobIds.push((await submitBatch(s, urlPath, body)).job_id);
   const submitted = Date.now();
   const jobs = [...(await waitForJobs(s, jobIds)).values()];
   const cpuEnd = childCpuSeconds(s);
+  const mainEnd = threadCpuSeconds(s.child.pid);
   const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));
   const seen = Math.max(...jobs.map((j) => j.seenAt));
   return {
@@ -336,5 +353,6 @@ export async function measureBatches(
     submitSeconds: (submitted - start) / 1000,
     seenSeconds: (seen - start) / 1000,
     cpuSeconds: cpuStart !== undefined && cpuEnd !== undefined ? cpuEnd - cpuStart : undefined,
+    mainThreadCpuSeconds: mainStart !== undefined && mainEnd !== undefined ? mainEnd - mainStart : undefined,
   };
 }

@@ -1,6 +1,10 @@
 import type { RedisClient } from '../../shared/redis-client.js';
 import type { Logger } from '../../shared/logger.js';
-import { publishGalleryChange } from '../../shared/gallery-stream.js';
+import {
+  publishAndReadGalleryChanges,
+  publishGalleryChange,
+  type GalleryChanges,
+} from '../../shared/gallery-stream.js';
 import type { Store } from '../../shared/store/index.js';
 import { GalleryIndex, type Candidate, type GalleryIndexOptions } from './gallery-index.js';
 import { readSnapshot, writeSnapshot } from './gallery-snapshot.js';
@@ -12,6 +16,7 @@ export const snapshotName = (model: string) => `gallery-${model.replace(/[^\w.-]
 /** At most this often a query asks Redis whether the gallery changed. */
 const CHECK_EVERY_MS = 250;
 const LOAD_PAGE = 5000;
+const REPLAY_PAGE = 1000;
 
 export interface GallerySyncOptions {
   index?: GalleryIndexOptions;
@@ -94,10 +99,24 @@ export class GallerySync {
     return (await this.fresh()).search(embedding, options);
   }
 
-  /** Call after committing a change to a user's templates. */
+  /**
+   * Call after committing a change to a user's templates: announces it to every worker and
+   * applies it (and whatever else is new) here, the announcement and the first read in one
+   * round trip, queued behind any catch-up under way.
+   */
   async changed(userId: string): Promise<void> {
-    await publishGalleryChange(this.redis, this.streamKey, userId);
-    await this.catchUp();
+    if (this.saving) {
+      // A snapshot write holds the queue (seconds at 1M): other workers must not wait for it.
+      await publishGalleryChange(this.redis, this.streamKey, userId);
+      return this.catchUp();
+    }
+    const first = () =>
+      publishAndReadGalleryChanges(this.redis, this.streamKey, userId, this.lastId, REPLAY_PAGE);
+    this.catching = this.catching.then(
+      () => this.replay(first),
+      () => this.replay(first),
+    );
+    return this.catching;
   }
 
   /** Resolves once queued catch-ups and snapshot writes are done (call before closing the store). */
@@ -221,10 +240,13 @@ export class GallerySync {
     return this.catching;
   }
 
-  private async replay(): Promise<void> {
+  /** Applies the stream after lastId, page by page; `first` reads the first page instead. */
+  private async replay(first?: () => Promise<GalleryChanges>): Promise<void> {
     this.checkedAt = Date.now();
-    for (;;) {
-      const entries = await this.redis.xrange(this.streamKey, `(${this.lastId}`, '+', 'COUNT', 1000);
+    for (let page = first; ; page = undefined) {
+      const entries = page
+        ? await page()
+        : await this.redis.xrange(this.streamKey, `(${this.lastId}`, '+', 'COUNT', REPLAY_PAGE);
       if (entries.length === 0) return;
       const users = new Set<string>();
       for (const [id, fields] of entries) {

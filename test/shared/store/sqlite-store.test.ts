@@ -211,3 +211,73 @@ void describe('SQLite store on a database from before the attendance evidence co
     }
   });
 });
+
+void describe('SQLite statements', () => {
+  void it('an enrollment item’s store calls prepare no statement after the first item (each prepare cost ~0.1 ms)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
+    const store = sqliteStore(join(dir, 'shelia.db'));
+    // Counts the library's prepare calls; the store and its SQLite file are real.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- restored in finally, called with its this
+    const prepare = Database.prototype.prepare;
+    let prepared = 0;
+    Database.prototype.prepare = function counted(this: Database.Database, sql: string) {
+      prepared++;
+      return prepare.call(this, sql);
+    } as typeof prepare;
+    try {
+      await store.init();
+      await store.createJob({
+        job_id: 'job-1',
+        type: 'enrollment',
+        total: 3,
+        status: 'queued',
+        created_at: '2026-01-01T00:00:00.000Z',
+        started_at: null,
+        finished_at: null,
+        webhook_url: null,
+        webhook_secret: null,
+        photos: 'stored',
+        failure_reason: null,
+      });
+      // What the worker and a polling caller ask per enrollment item (bench:enroll's store counts).
+      const item = async (i: number) => {
+        const userId = `u${i}`;
+        await store.erasedAt(userId);
+        await store.enroll(
+          { user_id: userId, name: `User ${i}`, group: null, metadata: {} },
+          {
+            model: 'arcface-test',
+            embedding: new Float32Array([0.5, -0.25 * i]),
+            detection_score: 0.9,
+            quality: { face_size: 100, sharpness: 20 },
+            photo_sha256: `photo-${i}`,
+          },
+          'add',
+          '2026-01-01T00:00:00.000Z',
+        );
+        const templates = await store.userTemplates(userId);
+        await store.templateEmbeddings(templates.map((t) => t.template_id));
+        await store.putItemResult({
+          job_id: 'job-1',
+          index: i,
+          ref: userId,
+          outcome: 'ENROLLED',
+          ok: true,
+          detail: {},
+          finished_at: '2026-01-01T00:00:02.000Z',
+        });
+        await store.getJob('job-1');
+        await store.countItemResults('job-1');
+      };
+      await item(0);
+      const afterFirst = prepared;
+      await item(1);
+      await item(2);
+      assert.equal(prepared - afterFirst, 0, 'statements prepared by the second and third items');
+    } finally {
+      Database.prototype.prepare = prepare;
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -10,6 +10,7 @@ import type { AttendanceRepository } from '../repositories/attendance.js';
 import { recordSighting } from '../rules/attendance-window.js';
 import { isoTime, toAttendance, type AttendanceRow } from './rows.js';
 import { sqliteSightings } from './sightings.js';
+import { statements } from './statements.js';
 
 const RECORDS = byPair((r: AttendanceRow) => [r.timestamp, r.attendance_id]);
 
@@ -46,20 +47,18 @@ export function sqliteAttendance(db: Database.Database): AttendanceRepository {
           }
           const sql = `SELECT * FROM attendance ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY timestamp, attendance_id LIMIT ?`;
-          return db.prepare<(string | number)[], AttendanceRow>(sql).all(...args, limit);
+          return statements(db)<(string | number)[], AttendanceRow>(sql).all(...args, limit);
         },
         (rows) => rows.map((r) => toAttendance(r, now)),
       );
     },
 
     attendanceOfJob(jobId, now) {
-      const rows = db
-        .prepare<[string], AttendanceRow>(
-          `SELECT * FROM attendance WHERE kind = 'match'
+      const rows = statements(db)<[string], AttendanceRow>(
+        `SELECT * FROM attendance WHERE kind = 'match'
          AND attendance_id IN (SELECT attendance_id FROM sightings WHERE job_id = ?)
          ORDER BY timestamp, attendance_id`,
-        )
-        .all(jobId);
+      ).all(jobId);
       const at = now ?? new Date().toISOString();
       return Promise.resolve(rows.map((r) => toAttendance(r, at)));
     },
@@ -70,27 +69,26 @@ export function sqliteAttendance(db: Database.Database): AttendanceRepository {
      */
     eraseAttendancePhotos(userId) {
       const run = db.transaction((): string[] => {
-        const keys = db
-          .prepare<[string, string], { thumbnail: string }>(
-            `SELECT thumbnail FROM attendance WHERE user_id = ? AND thumbnail IS NOT NULL
+        const keys = statements(db)<[string, string], { thumbnail: string }>(
+          `SELECT thumbnail FROM attendance WHERE user_id = ? AND thumbnail IS NOT NULL
          UNION SELECT s.thumbnail FROM sightings s JOIN attendance a ON a.attendance_id = s.attendance_id
            WHERE a.user_id = ? AND s.thumbnail IS NOT NULL`,
-          )
+        )
           .all(userId, userId)
           .map((r) => r.thumbnail);
-        db.prepare(
+        statements(db)(
           'UPDATE sightings SET thumbnail = NULL WHERE attendance_id IN (SELECT attendance_id FROM attendance WHERE user_id = ?)',
         ).run(userId);
-        db.prepare('UPDATE attendance SET thumbnail = NULL WHERE user_id = ?').run(userId);
+        statements(db)('UPDATE attendance SET thumbnail = NULL WHERE user_id = ?').run(userId);
         return keys;
       });
       return Promise.resolve(run.immediate());
     },
 
     getAttendance(id) {
-      const row = db
-        .prepare<[string], AttendanceRow>('SELECT * FROM attendance WHERE attendance_id = ?')
-        .get(id);
+      const row = statements(db)<[string], AttendanceRow>(
+        'SELECT * FROM attendance WHERE attendance_id = ?',
+      ).get(id);
       return Promise.resolve(row ? toAttendance(row, new Date().toISOString()) : undefined);
     },
 
@@ -98,15 +96,13 @@ export function sqliteAttendance(db: Database.Database): AttendanceRepository {
       const run = db.transaction((): string[] => {
         const keys = new Set<string>();
         for (const id of ids) {
-          const own = db
-            .prepare<[string, string], { thumbnail: string }>(
-              `SELECT thumbnail FROM attendance WHERE attendance_id = ? AND thumbnail IS NOT NULL
+          const own = statements(db)<[string, string], { thumbnail: string }>(
+            `SELECT thumbnail FROM attendance WHERE attendance_id = ? AND thumbnail IS NOT NULL
            UNION SELECT thumbnail FROM sightings WHERE attendance_id = ? AND thumbnail IS NOT NULL`,
-            )
-            .all(id, id);
+          ).all(id, id);
           for (const r of own) keys.add(r.thumbnail);
-          db.prepare('DELETE FROM sightings WHERE attendance_id = ?').run(id);
-          db.prepare('DELETE FROM attendance WHERE attendance_id = ?').run(id);
+          statements(db)('DELETE FROM sightings WHERE attendance_id = ?').run(id);
+          statements(db)('DELETE FROM attendance WHERE attendance_id = ?').run(id);
         }
         return [...keys];
       });

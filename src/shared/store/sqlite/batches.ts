@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { byIndex, keysetPage } from '../cursor.js';
 import type { BatchRepository } from '../repositories/batches.js';
 import { toItem, type ItemRow, type JobRow } from './rows.js';
+import { statements } from './statements.js';
 
 const PATCHABLE = ['status', 'started_at', 'finished_at', 'photos', 'failure_reason'] as const;
 const ITEMS = byIndex((r: ItemRow) => r.idx);
@@ -10,7 +11,7 @@ const ITEMS = byIndex((r: ItemRow) => r.idx);
 export function sqliteBatches(db: Database.Database): BatchRepository {
   return {
     createJob(job) {
-      db.prepare(
+      statements(db)(
         `INSERT INTO jobs (job_id, type, total, status, created_at, started_at, finished_at, webhook_url, webhook_secret,
            photos, failure_reason)
          VALUES (@job_id, @type, @total, @status, @created_at, @started_at, @finished_at, @webhook_url, @webhook_secret,
@@ -20,20 +21,22 @@ export function sqliteBatches(db: Database.Database): BatchRepository {
     },
 
     getJob(jobId) {
-      return Promise.resolve(db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE job_id = ?').get(jobId));
+      return Promise.resolve(
+        statements(db)<[string], JobRow>('SELECT * FROM jobs WHERE job_id = ?').get(jobId),
+      );
     },
 
     updateJob(jobId, patch) {
       const fields = PATCHABLE.filter((f) => patch[f] !== undefined);
       if (fields.length > 0) {
         const set = fields.map((f) => `${f} = @${f}`).join(', ');
-        db.prepare(`UPDATE jobs SET ${set} WHERE job_id = @job_id`).run({ ...patch, job_id: jobId });
+        statements(db)(`UPDATE jobs SET ${set} WHERE job_id = @job_id`).run({ ...patch, job_id: jobId });
       }
       return Promise.resolve();
     },
 
     putItemResult(r) {
-      db.prepare(
+      statements(db)(
         `INSERT INTO item_results (job_id, idx, ref, outcome, ok, detail, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (job_id, idx) DO UPDATE SET ref = excluded.ref, outcome = excluded.outcome, ok = excluded.ok,
            detail = excluded.detail, finished_at = excluded.finished_at`,
@@ -42,9 +45,9 @@ export function sqliteBatches(db: Database.Database): BatchRepository {
     },
 
     getItemResult(jobId, index) {
-      const row = db
-        .prepare<[string, number], ItemRow>('SELECT * FROM item_results WHERE job_id = ? AND idx = ?')
-        .get(jobId, index);
+      const row = statements(db)<[string, number], ItemRow>(
+        'SELECT * FROM item_results WHERE job_id = ? AND idx = ?',
+      ).get(jobId, index);
       return Promise.resolve(row ? toItem(row) : undefined);
     },
 
@@ -54,26 +57,20 @@ export function sqliteBatches(db: Database.Database): BatchRepository {
         ITEMS,
         (after = -1, limit) =>
           q.outcome === undefined
-            ? db
-                .prepare<[string, number, number], ItemRow>(
-                  'SELECT * FROM item_results WHERE job_id = ? AND idx > ? ORDER BY idx LIMIT ?',
-                )
-                .all(jobId, after, limit)
-            : db
-                .prepare<[string, string, number, number], ItemRow>(
-                  'SELECT * FROM item_results WHERE job_id = ? AND outcome = ? AND idx > ? ORDER BY idx LIMIT ?',
-                )
-                .all(jobId, q.outcome, after, limit),
+            ? statements(db)<[string, number, number], ItemRow>(
+                'SELECT * FROM item_results WHERE job_id = ? AND idx > ? ORDER BY idx LIMIT ?',
+              ).all(jobId, after, limit)
+            : statements(db)<[string, string, number, number], ItemRow>(
+                'SELECT * FROM item_results WHERE job_id = ? AND outcome = ? AND idx > ? ORDER BY idx LIMIT ?',
+              ).all(jobId, q.outcome, after, limit),
         (rows) => rows.map(toItem),
       );
     },
 
     countItemResults(jobId) {
-      const row = db
-        .prepare<[string], { done: number; failed: number | null }>(
-          'SELECT COUNT(*) AS done, SUM(1 - ok) AS failed FROM item_results WHERE job_id = ?',
-        )
-        .get(jobId);
+      const row = statements(db)<[string], { done: number; failed: number | null }>(
+        'SELECT COUNT(*) AS done, SUM(1 - ok) AS failed FROM item_results WHERE job_id = ?',
+      ).get(jobId);
       return Promise.resolve({ done: row?.done ?? 0, failed: row?.failed ?? 0 });
     },
   };

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { IdempotencyRepository } from '../repositories/idempotency.js';
 import type { IdempotencyRecord } from '../types.js';
 import { now } from './rows.js';
+import { statements } from './statements.js';
 
 type Row = Omit<IdempotencyRecord, 'response'> & { response: string | null };
 
@@ -9,13 +10,11 @@ type Row = Omit<IdempotencyRecord, 'response'> & { response: string | null };
 export function sqliteIdempotency(db: Database.Database): IdempotencyRepository {
   const repository: IdempotencyRepository = {
     claimIdempotencyKey(key, bodySha256) {
-      const inserted = db
-        .prepare(
-          'INSERT INTO idempotency (key, body_sha256, response, created_at) VALUES (?, ?, NULL, ?) ON CONFLICT (key) DO NOTHING',
-        )
-        .run(key, bodySha256, now()).changes;
+      const inserted = statements(db)(
+        'INSERT INTO idempotency (key, body_sha256, response, created_at) VALUES (?, ?, NULL, ?) ON CONFLICT (key) DO NOTHING',
+      ).run(key, bodySha256, now()).changes;
       if (inserted === 1) return Promise.resolve({ claimed: true });
-      const row = db.prepare<[string], Row>('SELECT * FROM idempotency WHERE key = ?').get(key);
+      const row = statements(db)<[string], Row>('SELECT * FROM idempotency WHERE key = ?').get(key);
       if (!row) return repository.claimIdempotencyKey(key, bodySha256); // released in between
       return Promise.resolve({
         claimed: false,
@@ -27,15 +26,15 @@ export function sqliteIdempotency(db: Database.Database): IdempotencyRepository 
     },
 
     setIdempotencyResponse(key, response) {
-      db.prepare('UPDATE idempotency SET response = ? WHERE key = ?').run(JSON.stringify(response), key);
+      statements(db)('UPDATE idempotency SET response = ? WHERE key = ?').run(JSON.stringify(response), key);
       return Promise.resolve();
     },
 
     releaseIdempotencyKey(key, createdAt) {
       if (createdAt === undefined)
-        db.prepare('DELETE FROM idempotency WHERE key = ? AND response IS NULL').run(key);
+        statements(db)('DELETE FROM idempotency WHERE key = ? AND response IS NULL').run(key);
       else
-        db.prepare('DELETE FROM idempotency WHERE key = ? AND response IS NULL AND created_at = ?').run(
+        statements(db)('DELETE FROM idempotency WHERE key = ? AND response IS NULL AND created_at = ?').run(
           key,
           createdAt,
         );

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statements } from './statements.js';
 
 /** The tables and indexes; every statement is IF NOT EXISTS, so init() can run on every start. */
 export const SCHEMA = `
@@ -59,8 +60,7 @@ const ATTENDANCE_COLUMNS: [string, string][] = [
 
 const columnsOf = (db: Database.Database, table: string) =>
   new Set(
-    db
-      .prepare<[], { name: string }>(`PRAGMA table_info(${table})`)
+    statements(db)<[], { name: string }>(`PRAGMA table_info(${table})`)
       .all()
       .map((c) => c.name),
   );

@@ -3,6 +3,7 @@ import { byPair, keysetPage } from '../cursor.js';
 import type { UnknownRepository } from '../repositories/unknowns.js';
 import type { UnknownPerson } from '../types.js';
 import { fromBlob } from './rows.js';
+import { statements } from './statements.js';
 
 /** Unknown people (issue 8 §6): the queries behind src/shared/unknowns.ts and the unknowns API. */
 
@@ -42,14 +43,12 @@ export function sqliteUnknowns(db: Database.Database): UnknownRepository {
         where.push('COALESCE(a.recorded_at, a.timestamp) < ?');
         args.push(q.recorded_before);
       }
-      const rows = db
-        .prepare<string[], UnknownRow>(
-          `SELECT a.attendance_id, s.sighting_id, a.unknown_id, a.camera_id, a.timestamp, a.bbox, a.embedding,
+      const rows = statements(db)<string[], UnknownRow>(
+        `SELECT a.attendance_id, s.sighting_id, a.unknown_id, a.camera_id, a.timestamp, a.bbox, a.embedding,
               a.thumbnail, a.job_id
          FROM attendance a JOIN sightings s ON s.attendance_id = a.attendance_id
         WHERE ${where.join(' AND ')} ORDER BY a.timestamp, s.sighting_id`,
-        )
-        .all(...args);
+      ).all(...args);
       return Promise.resolve(
         rows.map((r) => ({
           attendance_id: r.attendance_id,
@@ -66,7 +65,7 @@ export function sqliteUnknowns(db: Database.Database): UnknownRepository {
     },
 
     setUnknownId(attendanceId, unknownId) {
-      db.prepare("UPDATE attendance SET unknown_id = ? WHERE attendance_id = ? AND kind = 'unknown'").run(
+      statements(db)("UPDATE attendance SET unknown_id = ? WHERE attendance_id = ? AND kind = 'unknown'").run(
         unknownId,
         attendanceId,
       );
@@ -74,17 +73,15 @@ export function sqliteUnknowns(db: Database.Database): UnknownRepository {
     },
 
     relabelUnknown(unknownId, user) {
-      const { changes } = db
-        .prepare(
-          `UPDATE attendance SET kind = 'match', user_id = ?, name = ?, grp = ?, embedding = NULL
+      const { changes } = statements(db)(
+        `UPDATE attendance SET kind = 'match', user_id = ?, name = ?, grp = ?, embedding = NULL
         WHERE unknown_id = ? AND kind = 'unknown'`,
-        )
-        .run(user.user_id, user.name, user.group, unknownId);
+      ).run(user.user_id, user.name, user.group, unknownId);
       return Promise.resolve(changes);
     },
 
     putUnknownPerson(p) {
-      db.prepare(
+      statements(db)(
         `INSERT INTO unknown_persons (unknown_id, sightings, first_seen, last_seen, cameras, best_attendance_id, best_thumbnail)
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (unknown_id) DO UPDATE SET sightings = excluded.sightings,
        first_seen = excluded.first_seen, last_seen = excluded.last_seen, cameras = excluded.cameras,
@@ -102,14 +99,14 @@ export function sqliteUnknowns(db: Database.Database): UnknownRepository {
     },
 
     getUnknownPerson(id) {
-      const row = db
-        .prepare<[string], PersonRow>('SELECT * FROM unknown_persons WHERE unknown_id = ?')
-        .get(id);
+      const row = statements(db)<[string], PersonRow>(
+        'SELECT * FROM unknown_persons WHERE unknown_id = ?',
+      ).get(id);
       return Promise.resolve(row ? toPerson(row) : undefined);
     },
 
     deleteUnknownPerson(id) {
-      db.prepare('DELETE FROM unknown_persons WHERE unknown_id = ?').run(id);
+      statements(db)('DELETE FROM unknown_persons WHERE unknown_id = ?').run(id);
       return Promise.resolve();
     },
 
@@ -129,12 +126,10 @@ export function sqliteUnknowns(db: Database.Database): UnknownRepository {
             where.push('(first_seen > ? OR (first_seen = ? AND unknown_id > ?))');
             args.push(ts, ts, id);
           }
-          return db
-            .prepare<(string | number)[], PersonRow>(
-              `SELECT * FROM unknown_persons ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+          return statements(db)<(string | number)[], PersonRow>(
+            `SELECT * FROM unknown_persons ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY first_seen, unknown_id LIMIT ?`,
-            )
-            .all(...args, limit);
+          ).all(...args, limit);
         },
         (rows) => rows.map(toPerson),
       );

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { WebhookRepository } from '../repositories/webhooks.js';
 import type { WebhookDelivery, WebhookEndpoint } from '../types.js';
+import { statements } from './statements.js';
 
 type EndpointRow = Omit<WebhookEndpoint, 'events'> & { events: string | null };
 type DeliveryRow = Omit<WebhookDelivery, 'delivered'> & { delivered: number };
@@ -14,7 +15,7 @@ const toEndpoint = ({ events, ...r }: EndpointRow): WebhookEndpoint => ({
 export function sqliteWebhooks(db: Database.Database): WebhookRepository {
   return {
     addWebhookEndpoint(e) {
-      db.prepare(
+      statements(db)(
         'INSERT INTO webhook_endpoints (endpoint_id, url, secret, created_at, disabled_at, events) VALUES (?, ?, ?, ?, ?, ?)',
       ).run(
         e.endpoint_id,
@@ -28,16 +29,15 @@ export function sqliteWebhooks(db: Database.Database): WebhookRepository {
     },
 
     getWebhookEndpoint(endpointId) {
-      const row = db
-        .prepare<[string], EndpointRow>('SELECT * FROM webhook_endpoints WHERE endpoint_id = ?')
-        .get(endpointId);
+      const row = statements(db)<[string], EndpointRow>(
+        'SELECT * FROM webhook_endpoints WHERE endpoint_id = ?',
+      ).get(endpointId);
       return Promise.resolve(row ? toEndpoint(row) : undefined);
     },
 
     listWebhookEndpoints() {
       return Promise.resolve(
-        db
-          .prepare<[], EndpointRow>('SELECT * FROM webhook_endpoints ORDER BY created_at, endpoint_id')
+        statements(db)<[], EndpointRow>('SELECT * FROM webhook_endpoints ORDER BY created_at, endpoint_id')
           .all()
           .map(toEndpoint),
       );
@@ -45,19 +45,19 @@ export function sqliteWebhooks(db: Database.Database): WebhookRepository {
 
     deleteWebhookEndpoint(endpointId) {
       return Promise.resolve(
-        db.prepare('DELETE FROM webhook_endpoints WHERE endpoint_id = ?').run(endpointId).changes > 0,
+        statements(db)('DELETE FROM webhook_endpoints WHERE endpoint_id = ?').run(endpointId).changes > 0,
       );
     },
 
     disableWebhookEndpoint(endpointId, at) {
-      db.prepare(
+      statements(db)(
         'UPDATE webhook_endpoints SET disabled_at = ? WHERE endpoint_id = ? AND disabled_at IS NULL',
       ).run(at, endpointId);
       return Promise.resolve();
     },
 
     addWebhookDelivery(d) {
-      db.prepare(
+      statements(db)(
         `INSERT OR REPLACE INTO webhook_deliveries (delivery_id, job_id, event, url, attempt, status_code, error, delivered, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
@@ -75,11 +75,9 @@ export function sqliteWebhooks(db: Database.Database): WebhookRepository {
     },
 
     listWebhookDeliveries(jobId) {
-      const rows = db
-        .prepare<[string], DeliveryRow>(
-          'SELECT * FROM webhook_deliveries WHERE job_id = ? ORDER BY at, attempt',
-        )
-        .all(jobId);
+      const rows = statements(db)<[string], DeliveryRow>(
+        'SELECT * FROM webhook_deliveries WHERE job_id = ? ORDER BY at, attempt',
+      ).all(jobId);
       return Promise.resolve(rows.map((r) => ({ ...r, delivered: r.delivered === 1 })));
     },
   };
