@@ -56,7 +56,8 @@ export interface GalleryIndexOptions {
   rerank?: number;
   /**
    * Threads the Hamming scan of one segment may use (native kernel, at least 262,144 rows per
-   * thread, so small groups stay on one). Default 1. The scan is memory-bandwidth bound: on the
+   * thread, so small groups stay on one). Default 1 here; the worker's GALLERY_SCAN_THREADS
+   * (2) sets it. The scan is memory-bandwidth bound: on the
    * 2-core Zen 3 box one core streams 12-16 GB/s, two ~21 GB/s (README, 1:N identification).
    */
   scanThreads?: number;
