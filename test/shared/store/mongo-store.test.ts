@@ -5,6 +5,7 @@ import { Binary, MongoClient, ObjectId } from 'mongodb';
 import { GridFsBlobStore } from '../../../src/shared/store/mongo/gridfs-blobs.js';
 import { openMongo } from '../../../src/shared/store/mongo-store.js';
 import { storeConformance } from './conformance.js';
+import { CHAINING_SIGHTING } from './conformance/fixtures.js';
 
 const NAME = 'Mongo store + GridFsBlobStore';
 const url = process.env.MONGODB_URL;
@@ -142,26 +143,9 @@ if (url) {
           before.items.map((r) => [r.status, r.confirming_sightings]),
           [['unconfirmed', 1]],
         );
-        const s = {
-          sighting_id: 'new-1',
-          kind: 'match' as const,
-          user_id: 'u2',
-          name: 'Name u2',
-          group: null,
-          camera_id: 'cam-1',
-          captured_at: '2026-03-02T09:03:00.000Z',
-          similarity: 0.9,
-          distance: 0.1,
-          margin: 0.3,
-          threshold: 0.59,
-          confirm_threshold: 0.5,
-          strong_threshold: 0.45,
-          bbox: { x: 1, y: 1, width: 9, height: 9 },
-          thumbnail: null,
-          embedding: null,
-          job_id: 'job-new',
-        };
-        assert.deepEqual(await store.recordSighting(s, 5 * 60_000), { attendance_id: 'r-old' });
+        assert.deepEqual(await store.recordSighting(CHAINING_SIGHTING, 5 * 60_000), {
+          attendance_id: 'r-old',
+        });
         const [merged] = await store.attendanceOfJob('job-new');
         assert.deepEqual(
           [

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { FsBlobStore } from '../../../src/shared/store/blobs.js';
 import { sqliteStore } from '../../../src/shared/store/sqlite-store.js';
 import { storeConformance } from './conformance.js';
+import { CHAINING_SIGHTING, embedding, item, job, template, user } from './conformance/fixtures.js';
 
 storeConformance('SQLite store + FsBlobStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'shelia-store-'));
@@ -172,26 +173,7 @@ void describe('SQLite store on a database from before the attendance evidence co
         unconfirmed.items.map((r) => r.attendance_id),
         ['r-2'],
       );
-      const s = {
-        sighting_id: 'new-1',
-        kind: 'match' as const,
-        user_id: 'u2',
-        name: 'Name u2',
-        group: null,
-        camera_id: 'cam-1',
-        captured_at: '2026-03-02T09:03:00.000Z',
-        similarity: 0.9,
-        distance: 0.1,
-        margin: 0.3,
-        threshold: 0.59,
-        confirm_threshold: 0.5,
-        strong_threshold: 0.45,
-        bbox: { x: 1, y: 1, width: 9, height: 9 },
-        thumbnail: null,
-        embedding: null,
-        job_id: 'job-new',
-      };
-      assert.deepEqual(await store.recordSighting(s, 5 * 60_000), { attendance_id: 'r-2' });
+      assert.deepEqual(await store.recordSighting(CHAINING_SIGHTING, 5 * 60_000), { attendance_id: 'r-2' });
       const [merged] = await store.attendanceOfJob('job-new');
       assert.deepEqual(
         [
@@ -226,53 +208,27 @@ void describe('SQLite statements', () => {
     } as typeof prepare;
     try {
       await store.init();
-      await store.createJob({
-        job_id: 'job-1',
-        type: 'enrollment',
-        total: 3,
-        status: 'queued',
-        created_at: '2026-01-01T00:00:00.000Z',
-        started_at: null,
-        finished_at: null,
-        webhook_url: null,
-        webhook_secret: null,
-        photos: 'stored',
-        failure_reason: null,
-      });
+      await store.createJob(job('job-1'));
       // What the worker and a polling caller ask per enrollment item (bench:enroll's store counts).
-      const item = async (i: number) => {
+      const enrollmentItem = async (i: number) => {
         const userId = `u${i}`;
         await store.erasedAt(userId);
         await store.enroll(
-          { user_id: userId, name: `User ${i}`, group: null, metadata: {} },
-          {
-            model: 'arcface-test',
-            embedding: new Float32Array([0.5, -0.25 * i]),
-            detection_score: 0.9,
-            quality: { face_size: 100, sharpness: 20 },
-            photo_sha256: `photo-${i}`,
-          },
+          user(userId),
+          template(`photo-${i}`, embedding(i + 1)),
           'add',
           '2026-01-01T00:00:00.000Z',
         );
         const templates = await store.userTemplates(userId);
         await store.templateEmbeddings(templates.map((t) => t.template_id));
-        await store.putItemResult({
-          job_id: 'job-1',
-          index: i,
-          ref: userId,
-          outcome: 'ENROLLED',
-          ok: true,
-          detail: {},
-          finished_at: '2026-01-01T00:00:02.000Z',
-        });
+        await store.putItemResult(item('job-1', i, true, 'ENROLLED'));
         await store.getJob('job-1');
         await store.countItemResults('job-1');
       };
-      await item(0);
+      await enrollmentItem(0);
       const afterFirst = prepared;
-      await item(1);
-      await item(2);
+      await enrollmentItem(1);
+      await enrollmentItem(2);
       assert.equal(prepared - afterFirst, 0, 'statements prepared by the second and third items');
     } finally {
       Database.prototype.prepare = prepare;

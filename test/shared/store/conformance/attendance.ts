@@ -18,6 +18,7 @@ import {
   template,
   bytes,
   ARRIVAL_ORDERS,
+  pagesOf,
 } from './fixtures.js';
 
 /** Attendance (repositories/attendance.ts): the window rule (rules/attendance-window.ts) on this backend, listing, erasure of crops. */
@@ -368,15 +369,9 @@ export function attendanceConformance(current: () => Store): void {
         const order = (r: AttendanceRecord) => `${r.timestamp}|${r.attendance_id}`;
         assert.deepEqual(full.map(order), full.map(order).sort());
 
-        const pages: AttendanceRecord[][] = [];
-        let cursor: string | undefined;
-        for (let n = 0; n < 10; n++) {
-          const page = await store.listAttendance({ limit: 2, ...(cursor ? { cursor } : {}) });
-          pages.push(page.items);
-          if (page.next_cursor === null) break;
-          assert.equal(typeof page.next_cursor, 'string');
-          cursor = page.next_cursor;
-        }
+        const pages: AttendanceRecord[][] = await pagesOf((cursor) =>
+          store.listAttendance({ limit: 2, ...(cursor ? { cursor } : {}) }),
+        );
         assert.deepEqual(
           pages.map((p) => p.length),
           [2, 2, 2, 1],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { Store } from '../../../../src/shared/store/store.js';
-import { job, item } from './fixtures.js';
+import { job, item, pagesOf } from './fixtures.js';
 
 /** Batches and item results (repositories/batches.ts). */
 export function batchesConformance(current: () => Store): void {
@@ -89,16 +89,14 @@ export function batchesConformance(current: () => Store): void {
         for (const i of [10, 2, 0, 7, 1, 3, 11])
           await store.putItemResult(item('job-1', i, true, 'EMBEDDED'));
         await store.putItemResult(item('job-2', 5, true, 'EMBEDDED'));
-        const seen: number[][] = [];
-        let cursor: string | undefined;
-        for (let pages = 0; pages < 10; pages++) {
-          const page = await store.listItemResults('job-1', { limit: 3, ...(cursor ? { cursor } : {}) });
-          seen.push(page.items.map((r) => r.index));
-          for (const r of page.items) assert.equal(r.job_id, 'job-1');
-          if (page.next_cursor === null) break;
-          cursor = page.next_cursor;
-        }
-        assert.deepEqual(seen, [[0, 1, 2], [3, 7, 10], [11]]);
+        const pages = await pagesOf((cursor) =>
+          store.listItemResults('job-1', { limit: 3, ...(cursor ? { cursor } : {}) }),
+        );
+        for (const r of pages.flat()) assert.equal(r.job_id, 'job-1');
+        assert.deepEqual(
+          pages.map((p) => p.map((r) => r.index)),
+          [[0, 1, 2], [3, 7, 10], [11]],
+        );
         assert.equal((await store.listItemResults('job-1', { limit: 7 })).next_cursor, null);
         assert.deepEqual(await store.listItemResults('job-3', { limit: 3 }), {
           items: [],

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   BatchJob,
@@ -50,6 +51,46 @@ export function sighting(id: string, minutes: number, over: Partial<Sighting> = 
     job_id: 'job-1',
     ...over,
   };
+}
+
+/**
+ * A match of u2 on cam-1 at 09:03 (strong: distance 0.1, at most 0.45) of batch job-new: what
+ * the backend tests chain onto an attendance record written in a store's older layout.
+ */
+export const CHAINING_SIGHTING: Sighting = sighting('new-1', 3, {
+  user_id: 'u2',
+  name: 'Name u2',
+  group: null,
+  similarity: 0.9,
+  distance: 0.1,
+  margin: 0.3,
+  confirm_threshold: 0.5,
+  strong_threshold: 0.45,
+  bbox: { x: 1, y: 1, width: 9, height: 9 },
+  thumbnail: null,
+  job_id: 'job-new',
+});
+
+/** The fields of a gallery entry, sorted. */
+export const GALLERY_ENTRY_KEYS = ['embedding', 'group', 'model', 'name', 'template_id', 'user_id'];
+
+/**
+ * Every page of a keyset listing, following next_cursor from the first page (at most 10 pages;
+ * every next_cursor a string until the last page's null).
+ */
+export async function pagesOf<T>(
+  list: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
+): Promise<T[][]> {
+  const pages: T[][] = [];
+  let cursor: string | undefined;
+  for (let n = 0; n < 10; n++) {
+    const page = await list(cursor);
+    pages.push(page.items);
+    if (page.next_cursor === null) break;
+    assert.equal(typeof page.next_cursor, 'string');
+    cursor = page.next_cursor;
+  }
+  return pages;
 }
 
 /** `f` started after `ms` milliseconds: calls that overlap in a known order. */

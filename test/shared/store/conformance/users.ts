@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { GalleryEntry, Store, UserInput } from '../../../../src/shared/store/store.js';
-import { later, user, embedding, template, bytes } from './fixtures.js';
+import { later, user, embedding, template, bytes, GALLERY_ENTRY_KEYS, pagesOf } from './fixtures.js';
 
 /** Users and templates (repositories/users.ts): enrollment, erasure and its tombstone, the gallery. */
 export function usersConformance(current: () => Store): void {
@@ -98,14 +98,7 @@ export function usersConformance(current: () => Store): void {
         const templateIds = ((await store.getUser('a1'))?.templates ?? []).map((t) => t.template_id).sort();
         assert.deepEqual(g1.map((e) => e.template_id).sort(), templateIds);
         for (const e of g1) {
-          assert.deepEqual(Object.keys(e).sort(), [
-            'embedding',
-            'group',
-            'model',
-            'name',
-            'template_id',
-            'user_id',
-          ]);
+          assert.deepEqual(Object.keys(e).sort(), GALLERY_ENTRY_KEYS);
           assert.equal(e.model, 'arcface-test'); // the model that made it: the gallery filters by it
           assert.equal(e.user_id, 'a1');
           assert.equal(e.name, 'Name a1');
@@ -125,17 +118,12 @@ export function usersConformance(current: () => Store): void {
             'add',
           );
         }
-        const seen: string[][] = [];
-        let cursor: string | undefined;
-        for (let pages = 0; pages < 10; pages++) {
-          const page = await store.listUsers({ limit: 2, ...(cursor ? { cursor } : {}) });
-          seen.push(page.items.map((u) => u.user_id));
-          for (const u of page.items) assert.equal(u.templates.length, 1);
-          if (page.next_cursor === null) break;
-          assert.equal(typeof page.next_cursor, 'string');
-          cursor = page.next_cursor;
-        }
-        assert.deepEqual(seen, [['u1', 'u2'], ['u3', 'u4'], ['u5']]);
+        const pages = await pagesOf((cursor) => store.listUsers({ limit: 2, ...(cursor ? { cursor } : {}) }));
+        for (const u of pages.flat()) assert.equal(u.templates.length, 1);
+        assert.deepEqual(
+          pages.map((p) => p.map((u) => u.user_id)),
+          [['u1', 'u2'], ['u3', 'u4'], ['u5']],
+        );
 
         // A page that ends exactly at the last user has no next page.
         assert.equal((await store.listUsers({ limit: 5 })).next_cursor, null);
@@ -328,15 +316,9 @@ export function usersConformance(current: () => Store): void {
       void it('galleryPage pages through every template exactly once, in template_id order', async () => {
         assert.deepEqual(await store.galleryPage({ limit: 2 }), { items: [], next_cursor: null });
         await enrollFive();
-        const pages: GalleryEntry[][] = [];
-        let cursor: string | undefined;
-        for (let n = 0; n < 10; n++) {
-          const page = await store.galleryPage({ limit: 2, ...(cursor ? { cursor } : {}) });
-          pages.push(page.items);
-          if (page.next_cursor === null) break;
-          assert.equal(typeof page.next_cursor, 'string');
-          cursor = page.next_cursor;
-        }
+        const pages: GalleryEntry[][] = await pagesOf((cursor) =>
+          store.galleryPage({ limit: 2, ...(cursor ? { cursor } : {}) }),
+        );
         assert.deepEqual(
           pages.map((p) => p.length),
           [2, 2, 1],
@@ -349,14 +331,7 @@ export function usersConformance(current: () => Store): void {
         assert.equal(new Set(ids).size, 5);
         const gallery = new Map((await store.gallery()).map((e) => [e.template_id, e]));
         for (const e of entries) {
-          assert.deepEqual(Object.keys(e).sort(), [
-            'embedding',
-            'group',
-            'model',
-            'name',
-            'template_id',
-            'user_id',
-          ]);
+          assert.deepEqual(Object.keys(e).sort(), GALLERY_ENTRY_KEYS);
           assert.ok(e.embedding instanceof Float32Array);
           const photo = byTemplate.get(e.template_id);
           assert.ok(photo);
@@ -385,14 +360,7 @@ export function usersConformance(current: () => Store): void {
         );
         assert.deepEqual(a1.map((e) => byTemplate.get(e.template_id)).sort(), ['p1', 'p3']);
         for (const e of a1) {
-          assert.deepEqual(Object.keys(e).sort(), [
-            'embedding',
-            'group',
-            'model',
-            'name',
-            'template_id',
-            'user_id',
-          ]);
+          assert.deepEqual(Object.keys(e).sort(), GALLERY_ENTRY_KEYS);
           assert.deepEqual(
             { user_id: e.user_id, name: e.name, group: e.group },
             { user_id: 'a1', name: 'Name a1', group: 'g1' },
