@@ -216,7 +216,9 @@ __attribute__((target("popcnt"))) static void distances2_popcnt(
 }
 
 /* 32-byte head and tail planes (512-bit codes): two rows of each plane per zmm register. */
-__attribute__((target("avx512f,avx512vpopcntdq"))) static void distances2_avx512_32(
+/* The SIMD loops below take whole steps of rows and return how many they did; distances2 does
+   the rest one by one. */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx512_32(
     const uint64_t *head, const uint64_t *tail, size_t rows, const uint64_t *qh,
     const uint64_t *qt, uint16_t *out, uint32_t *hist) {
   __m256i h1 = _mm256_loadu_si256((const void *)qh);
@@ -239,18 +241,11 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances2_avx512
     hist[d0]++;
     hist[d1]++;
   }
-  for (; r < rows; r++) {
-    unsigned d = 0;
-    for (size_t w = 0; w < 4; w++)
-      d += (unsigned)__builtin_popcountll(head[r * 4 + w] ^ qh[w]) +
-           (unsigned)__builtin_popcountll(tail[r * 4 + w] ^ qt[w]);
-    out[r] = (uint16_t)d;
-    hist[d]++;
-  }
+  return r;
 }
 
 /* 32-byte head and tail planes on AVX2: four rows per step, as distances_avx2. */
-__attribute__((target("avx2"))) static void distances2_avx2_32(const uint64_t *head,
+__attribute__((target("avx2"))) static size_t distances2_avx2_32(const uint64_t *head,
                                                                const uint64_t *tail, size_t rows,
                                                                const uint64_t *qh,
                                                                const uint64_t *qt, uint16_t *out,
@@ -273,31 +268,27 @@ __attribute__((target("avx2"))) static void distances2_avx2_32(const uint64_t *h
     hist[(v >> 32) & 0xffff]++;
     hist[v >> 48]++;
   }
-  for (; r < rows; r++) {
-    unsigned d = 0;
-    for (size_t w = 0; w < 4; w++)
-      d += (unsigned)__builtin_popcountll(head[r * 4 + w] ^ qh[w]) +
-           (unsigned)__builtin_popcountll(tail[r * 4 + w] ^ qt[w]);
-    out[r] = (uint16_t)d;
-    hist[d]++;
-  }
+  return r;
 }
 #endif
 
 static void distances2(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw,
                        size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out,
                        uint32_t *hist) {
+  size_t done = 0;
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx512f") &&
       __builtin_cpu_supports("avx512vpopcntdq"))
-    return distances2_avx512_32(head, tail, rows, qh, qt, out, hist);
-  if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx2"))
-    return distances2_avx2_32(head, tail, rows, qh, qt, out, hist);
+    done = distances2_avx512_32(head, tail, rows, qh, qt, out, hist);
+  else if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx2"))
+    done = distances2_avx2_32(head, tail, rows, qh, qt, out, hist);
   if (__builtin_cpu_supports("popcnt"))
-    return distances2_popcnt(head, tail, rows, hw, tw, qh, qt, out, hist);
+    return distances2_popcnt(head + done * hw, tail + done * tw, rows - done, hw, tw, qh, qt,
+                             out + done, hist);
 #endif
-  distances2_generic(head, tail, rows, hw, tw, qh, qt, out, hist);
+  distances2_generic(head + done * hw, tail + done * tw, rows - done, hw, tw, qh, qt, out + done,
+                     hist);
 }
 
 
