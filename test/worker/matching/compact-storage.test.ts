@@ -3,10 +3,13 @@
  * replaced strings), the user table (open addressing with backward-shift deletion: every user
  * still found after thousands of removals), the native Hamming kernels agreeing with the
  * JavaScript ones they replace (whole codes, and the two-plane head-then-whole scan), and a
- * segment's removal moving both code planes.
+ * segment's removal moving both code planes. The native kernels' tests also run in child
+ * processes with each lesser CPU's distance loops (SHELIA_NATIVE_SIMD caps what the addon picks).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../../../src/shared/prng.js';
 import { codeTable, jsKernels, kernels, kernelsName } from '../../../src/worker/matching/native-codes.js';
 import { DEFAULT_INT8_RANGE, int8Scale, signCode } from '../../../src/worker/matching/quantize.js';
@@ -184,6 +187,59 @@ describe('two-plane codes', () => {
     }
   });
 
+  it(`the ${kernelsName} hammingTopK2 gives the JavaScript one's answer when a run's first rows mislead its guessed cut, and when every row ties`, () => {
+    // The native scan guesses its cut from a run's first sixteenth (16,384 rows at least). Here
+    // the first 20,000 rows are near the query and the rest random: the guess is far too tight
+    // for 5,000 of 200,000, so the run is scanned again; then a gallery of one code repeated
+    // (every distance 0: the collection fills with ties and takes no more).
+    const rows = 200_000;
+    const rand = mulberry32(31);
+    const words = new Uint32Array(rows * 16);
+    for (let i = 0; i < words.length; i++) words[i] = Math.floor(rand() * 2 ** 32);
+    const query = words.slice(0, 16);
+    for (let r = 1; r < 20_000; r++)
+      for (let w = 0; w < 16; w++)
+        words[r * 16 + w] =
+          (query[w] as number) ^
+          (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
+    const split = (codes: Uint8Array, n: number) => {
+      const head = new Uint8Array(n * 32);
+      const tail = new Uint8Array(n * 32);
+      for (let r = 0; r < n; r++) {
+        head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
+        tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
+      }
+      return { head, tail };
+    };
+    const codes = new Uint8Array(words.buffer);
+    const { head, tail } = split(codes, rows);
+    const q = codes.slice(0, 64);
+    const [qh, qt] = [q.subarray(0, 32), q.subarray(32)];
+    for (const [k1, k] of [
+      [rows, 5000],
+      [30_000, 5000],
+      [rows, 25_000],
+    ] as const) {
+      const want = jsKernels.hammingTopK2(head, tail, rows, qh, qt, k1, k);
+      assert.deepEqual(kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k), want, `k1 ${k1} k ${k}`);
+    }
+    const same = new Uint8Array(40_000 * 64);
+    for (let r = 0; r < 40_000; r++) same.set(q, r * 64);
+    const planes = split(same, 40_000);
+    for (const [k1, k] of [
+      [40_000, 5000],
+      [20_000, 5000],
+    ] as const) {
+      const got = kernels.hammingTopK2(planes.head, planes.tail, 40_000, qh, qt, k1, k);
+      assert.deepEqual(got, jsKernels.hammingTopK2(planes.head, planes.tail, 40_000, qh, qt, k1, k));
+      assert.deepEqual(
+        [...got.subarray(0, k)],
+        Array.from({ length: k }, (_, i) => i),
+        'ties: the first rows',
+      );
+    }
+  });
+
   it(`the ${kernelsName} codeTopN keeps the JavaScript one's rows: the n best code scores in order, first ones at a tie`, () => {
     const rows = 6000;
     const { codes, head, tail } = planes(rows, 14);
@@ -277,4 +333,23 @@ describe('two-plane codes', () => {
       );
     }
   });
+});
+
+describe("a lesser CPU's distance loops", () => {
+  // The addon picks its loops once, at load: a child process runs this file's tests with the
+  // loops of each CPU below this one's, so an AVX2 or popcnt machine's answers are checked here.
+  const levels = ['avx512', 'avx2', 'popcnt', 'generic'];
+  const mine = levels.indexOf(kernelsName.replace('native ', ''));
+  const lower = process.env.SHELIA_NATIVE_SIMD || mine < 0 ? [] : levels.slice(mine + 1);
+  for (const level of lower)
+    it(`the ${level} loops give the JavaScript kernels' answers`, () => {
+      const r = spawnSync(process.execPath, ['--test', fileURLToPath(import.meta.url)], {
+        // (Without NODE_TEST_CONTEXT: the child reports to its own stdout, not to this runner.)
+        env: { ...process.env, NODE_TEST_CONTEXT: undefined, SHELIA_NATIVE_SIMD: level },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`ok \\d+ - the native ${level} kernel agrees`));
+    });
 });

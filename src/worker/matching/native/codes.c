@@ -52,6 +52,29 @@
     return NULL;                                                                               \
   }
 
+/*
+ * The distance loops this CPU runs, found once at load: 3 AVX-512 (F, BW, VPOPCNTDQ), 2 AVX2,
+ * 1 popcnt, 0 none. SHELIA_NATIVE_SIMD (avx2, popcnt or generic) caps it, so the tests run the
+ * loops of other CPUs on this one.
+ */
+static int simd_level;
+
+static void find_simd_level(void) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vpopcntdq"))
+    simd_level = 3;
+  else if (__builtin_cpu_supports("avx2"))
+    simd_level = 2;
+  else if (__builtin_cpu_supports("popcnt"))
+    simd_level = 1;
+#endif
+  const char *cap = getenv("SHELIA_NATIVE_SIMD");
+  int most = !cap ? 3 : !strcmp(cap, "avx2") ? 2 : !strcmp(cap, "popcnt") ? 1 : !strcmp(cap, "generic") ? 0 : 3;
+  if (simd_level > most) simd_level = most;
+}
+
 static void distances_generic(const uint64_t *codes, size_t rows, size_t words, const uint64_t *q,
                               uint16_t *out) {
   for (size_t r = 0; r < rows; r++) {
@@ -116,6 +139,74 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512_
 }
 
 /*
+ * Eight rows a step, for the block scan of hammingTopK2: each register's 64-bit counts (two
+ * rows) are summed across rows by unpack and lane shuffles and narrowed to 16 bits in one
+ * instruction (one shuffle-port op a row, against 1.5 in the pair loops above). Four loads a
+ * step stream DRAM slower than one on this Sapphire Rapids box (a plain popcount sum over 320 MB:
+ * 27.3 ms against 22.4) unless the lines 512 bytes ahead are asked for (22.0 ms).
+ */
+#define EIGHT_ROWS_PREFETCH 64 /* words ahead: 512 bytes */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m128i sum8_avx512(__m512i a,
+                                                                                   __m512i b,
+                                                                                   __m512i c,
+                                                                                   __m512i d) {
+  /* Per 128-bit lane: [half of row 0 (a) or 4 (c), the same half of row 2 / 6]. */
+  __m512i ab = _mm512_add_epi64(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+  __m512i cd = _mm512_add_epi64(_mm512_unpacklo_epi64(c, d), _mm512_unpackhi_epi64(c, d));
+  __m512i x = _mm512_shuffle_i64x2(ab, cd, _MM_SHUFFLE(2, 0, 2, 0));
+  __m512i y = _mm512_shuffle_i64x2(ab, cd, _MM_SHUFFLE(3, 1, 3, 1));
+  /* x + y holds rows 0 2 1 3 4 6 5 7; the byte shuffle puts them in order. */
+  const __m128i order = _mm_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15);
+  return _mm_shuffle_epi8(_mm512_cvtepi64_epi16(_mm512_add_epi64(x, y)), order);
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i pop2_avx512(
+    const uint64_t *c, __m512i q) {
+  return _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)c), q));
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances_avx512_32x8(
+    const uint64_t *codes, size_t rows, const uint64_t *q, uint16_t *out) {
+  __m256i q1 = _mm256_loadu_si256((const void *)q);
+  __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1);
+  size_t r = 0;
+  for (; r + 8 <= rows; r += 8) {
+    const uint64_t *c = codes + r * 4;
+    _mm_prefetch((const char *)(c + EIGHT_ROWS_PREFETCH), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + EIGHT_ROWS_PREFETCH + 8), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + EIGHT_ROWS_PREFETCH + 16), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + EIGHT_ROWS_PREFETCH + 24), _MM_HINT_T0);
+    _mm_storeu_si128((void *)(out + r), sum8_avx512(pop2_avx512(c, q2), pop2_avx512(c + 8, q2),
+                                                    pop2_avx512(c + 16, q2),
+                                                    pop2_avx512(c + 24, q2)));
+  }
+  return r;
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx512_32x8(
+    const uint64_t *head, const uint64_t *tail, size_t rows, const uint64_t *qh,
+    const uint64_t *qt, uint16_t *out) {
+  __m256i h1 = _mm256_loadu_si256((const void *)qh);
+  __m256i t1 = _mm256_loadu_si256((const void *)qt);
+  __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(h1), h1, 1);
+  __m512i qt2 = _mm512_inserti64x4(_mm512_castsi256_si512(t1), t1, 1);
+  size_t r = 0;
+  for (; r + 8 <= rows; r += 8) {
+    const uint64_t *h = head + r * 4, *t = tail + r * 4;
+    for (int j = 0; j < 32; j += 8) {
+      _mm_prefetch((const char *)(h + EIGHT_ROWS_PREFETCH + j), _MM_HINT_T0);
+      _mm_prefetch((const char *)(t + EIGHT_ROWS_PREFETCH + j), _MM_HINT_T0);
+    }
+    __m512i a = _mm512_add_epi64(pop2_avx512(h, qh2), pop2_avx512(t, qt2));
+    __m512i b = _mm512_add_epi64(pop2_avx512(h + 8, qh2), pop2_avx512(t + 8, qt2));
+    __m512i c = _mm512_add_epi64(pop2_avx512(h + 16, qh2), pop2_avx512(t + 16, qt2));
+    __m512i d = _mm512_add_epi64(pop2_avx512(h + 24, qh2), pop2_avx512(t + 24, qt2));
+    _mm_storeu_si128((void *)(out + r), sum8_avx512(a, b, c, d));
+  }
+  return r;
+}
+
+/*
  * AVX2 without AVX-512 (AMD Zen 2/3, older Intel): bytes counted by a nibble table (vpshufb),
  * summed per 64-bit lane by vpsadbw; four rows' lane sums are packed into 16-bit fields so one
  * horizontal add gives four distances. Measured at 1M rows on a Zen 3 EPYC (bench/hamming-planes.ts,
@@ -172,46 +263,42 @@ __attribute__((target("avx2"))) static void distances_avx2(const uint64_t *codes
 static void distances(const uint64_t *codes, size_t rows, size_t words, const uint64_t *q,
                       uint16_t *out) {
 #if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (words >= 8 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq"))
+  if (words >= 8 && simd_level >= 3)
     return distances_avx512(codes, rows, words, q, out);
-  if (words == 4 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq"))
+  if (words == 4 && simd_level >= 3)
     return distances_avx512_32(codes, rows, q, out);
-  if (words % 4 == 0 && words <= 16 && __builtin_cpu_supports("avx2"))
+  if (words % 4 == 0 && words <= 16 && simd_level >= 2)
     return distances_avx2(codes, rows, words, q, out);
-  if (__builtin_cpu_supports("popcnt")) return distances_popcnt(codes, rows, words, q, out);
+  if (simd_level >= 1) return distances_popcnt(codes, rows, words, q, out);
 #endif
   distances_generic(codes, rows, words, q, out);
 }
 
 /*
- * The whole-code distance of every row of two planes in one pass, counted into hist as it
- * goes: what hammingTopK2 does when every row is kept. Before, it scanned the head into dist,
- * the tail into a second array, added them and counted them in three more passes over the
- * 2 MB distance arrays.
+ * The whole-code distance of every row of two planes in one pass: what hammingTopK2 streams
+ * when every row is kept (the same bytes as one scan of the whole codes).
  */
 static void distances2_generic(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw,
-                               size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out,
-                               uint32_t *hist) {
+                               size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out) {
   for (size_t r = 0; r < rows; r++) {
     unsigned d = 0;
     for (size_t w = 0; w < hw; w++) d += (unsigned)__builtin_popcountll(head[r * hw + w] ^ qh[w]);
     for (size_t w = 0; w < tw; w++) d += (unsigned)__builtin_popcountll(tail[r * tw + w] ^ qt[w]);
     out[r] = (uint16_t)d;
-    hist[d]++;
   }
 }
 
 #if defined(__x86_64__)
-__attribute__((target("popcnt"))) static void distances2_popcnt(
-    const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw, size_t tw,
-    const uint64_t *qh, const uint64_t *qt, uint16_t *out, uint32_t *hist) {
+__attribute__((target("popcnt"))) static void distances2_popcnt(const uint64_t *head,
+                                                                 const uint64_t *tail, size_t rows,
+                                                                 size_t hw, size_t tw,
+                                                                 const uint64_t *qh,
+                                                                 const uint64_t *qt, uint16_t *out) {
   for (size_t r = 0; r < rows; r++) {
     unsigned d = 0;
     for (size_t w = 0; w < hw; w++) d += (unsigned)__builtin_popcountll(head[r * hw + w] ^ qh[w]);
     for (size_t w = 0; w < tw; w++) d += (unsigned)__builtin_popcountll(tail[r * tw + w] ^ qt[w]);
     out[r] = (uint16_t)d;
-    hist[d]++;
   }
 }
 
@@ -220,7 +307,7 @@ __attribute__((target("popcnt"))) static void distances2_popcnt(
    the rest one by one. */
 __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx512_32(
     const uint64_t *head, const uint64_t *tail, size_t rows, const uint64_t *qh,
-    const uint64_t *qt, uint16_t *out, uint32_t *hist) {
+    const uint64_t *qt, uint16_t *out) {
   __m256i h1 = _mm256_loadu_si256((const void *)qh);
   __m256i t1 = _mm256_loadu_si256((const void *)qt);
   __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(h1), h1, 1);
@@ -233,13 +320,9 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx5
     /* As distances_avx512_32: lane 0 holds row r, lane 4 row r + 1. */
     __m512i b = _mm512_add_epi64(a, _mm512_shuffle_epi32(a, _MM_PERM_BADC));
     __m512i c = _mm512_add_epi64(b, _mm512_shuffle_i64x2(b, b, _MM_SHUFFLE(2, 3, 0, 1)));
-    uint16_t d0 = (uint16_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(c));
-    uint16_t d1 =
+    out[r] = (uint16_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(c));
+    out[r + 1] =
         (uint16_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(_mm512_extracti64x4_epi64(c, 1)));
-    out[r] = d0;
-    out[r + 1] = d1;
-    hist[d0]++;
-    hist[d1]++;
   }
   return r;
 }
@@ -248,8 +331,7 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx5
 __attribute__((target("avx2"))) static size_t distances2_avx2_32(const uint64_t *head,
                                                                const uint64_t *tail, size_t rows,
                                                                const uint64_t *qh,
-                                                               const uint64_t *qt, uint16_t *out,
-                                                               uint32_t *hist) {
+                                                               const uint64_t *qt, uint16_t *out) {
   const __m256i zero = _mm256_setzero_si256();
   __m256i qhv = _mm256_loadu_si256((const void *)qh);
   __m256i qtv = _mm256_loadu_si256((const void *)qt);
@@ -263,35 +345,25 @@ __attribute__((target("avx2"))) static size_t distances2_avx2_32(const uint64_t 
     }
     uint64_t v = pack4_avx2(s[0], s[1], s[2], s[3]);
     memcpy(out + r, &v, sizeof v);
-    hist[v & 0xffff]++;
-    hist[(v >> 16) & 0xffff]++;
-    hist[(v >> 32) & 0xffff]++;
-    hist[v >> 48]++;
   }
   return r;
 }
 #endif
 
 static void distances2(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw,
-                       size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out,
-                       uint32_t *hist) {
+                       size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out) {
   size_t done = 0;
 #if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512vpopcntdq"))
-    done = distances2_avx512_32(head, tail, rows, qh, qt, out, hist);
-  else if (hw == 4 && tw == 4 && __builtin_cpu_supports("avx2"))
-    done = distances2_avx2_32(head, tail, rows, qh, qt, out, hist);
-  if (__builtin_cpu_supports("popcnt"))
+  if (hw == 4 && tw == 4 && simd_level >= 3)
+    done = distances2_avx512_32(head, tail, rows, qh, qt, out);
+  else if (hw == 4 && tw == 4 && simd_level >= 2)
+    done = distances2_avx2_32(head, tail, rows, qh, qt, out);
+  if (simd_level >= 1)
     return distances2_popcnt(head + done * hw, tail + done * tw, rows - done, hw, tw, qh, qt,
-                             out + done, hist);
+                             out + done);
 #endif
-  distances2_generic(head + done * hw, tail + done * tw, rows - done, hw, tw, qh, qt, out + done,
-                     hist);
+  distances2_generic(head + done * hw, tail + done * tw, rows - done, hw, tw, qh, qt, out + done);
 }
-
-
 
 static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, size_t *length) {
   napi_typedarray_type type;
@@ -308,34 +380,22 @@ static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, s
 }
 
 /*
- * The head scan's distance array, kept per thread between calls: a fresh 2 MB malloc per 1M
- * rows is an mmap whose first touch page-faults 512 times, every query.
+ * The scan's collections, kept per thread between calls: a fresh malloc of a few MB is an mmap
+ * whose first touch page-faults, every query.
  */
-static _Thread_local uint16_t *scratch;
-static _Thread_local size_t scratch_rows;
-
 static _Thread_local uint32_t *scratch_cand;
 static _Thread_local uint16_t *scratch_cd;
 static _Thread_local size_t scratch_k1;
 
-static int scratch_candidates(size_t k1) {
-  if (k1 > scratch_k1 || !scratch_cand || !scratch_cd) {
+static int scratch_candidates(size_t n) {
+  if (n > scratch_k1 || !scratch_cand || !scratch_cd) {
     free(scratch_cand);
     free(scratch_cd);
-    scratch_cand = malloc(k1 * sizeof(uint32_t) + 4);
-    scratch_cd = malloc(k1 * sizeof(uint16_t) + 2);
-    scratch_k1 = scratch_cand && scratch_cd ? k1 : 0;
+    scratch_cand = malloc(n * sizeof(uint32_t) + 4);
+    scratch_cd = malloc(n * sizeof(uint16_t) + 2);
+    scratch_k1 = scratch_cand && scratch_cd ? n : 0;
   }
   return scratch_cand && scratch_cd;
-}
-
-static uint16_t *scratch_dist(size_t rows) {
-  if (rows > scratch_rows || !scratch) {
-    free(scratch);
-    scratch = malloc(rows * sizeof(uint16_t) + 2);
-    scratch_rows = scratch ? rows : 0;
-  }
-  return scratch;
 }
 
 static napi_value hamming_top_k(napi_env env, napi_callback_info info) {
@@ -431,55 +491,80 @@ __attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_
 #endif
 
 /*
- * hammingTopK2 split over threads (its optional 8th argument): each takes a run of rows, scans
- * them into the shared distance array and counts them in its own histogram; from the summed
- * counts every run knows where its rows go (its share of each distance's slots, or of the
- * candidates and of the ties at the cut, in row order), so the second pass runs in parallel too
- * and the answer is the one-thread answer. One core streams the codes at 12-16 GB/s on a Zen 3
- * EPYC, two ~21 GB/s (a plain sum over 64 MB / 640 MB), and the serial passes over a 10M-row
- * distance array (20 MB) took ~2 ms each, so a second thread pays where the segment is long:
- * below MIN_ROWS_PER_THREAD rows per thread it stays on one.
+ * hammingTopK2 streams the codes a block at a time (distances into a 1 KB array that stays in
+ * L1) and keeps only the rows that can still be among the nearest: a collection takes a row
+ * while its distance is at most `cut`; when it fills it keeps its k nearest (ties: the lower
+ * rows) and the cut drops below the k-th of them, so a later row enters only if it beats one
+ * kept. Nothing is written per row of the gallery (the former scan wrote every distance to a
+ * 2 MB-per-million array and counted it in a histogram, then read it all again to place the
+ * nearest). Measured at 1M rows on the Sapphire Rapids box (bench/hamming-planes.ts, CPU p50):
+ * 5.02 ms before; the figure after is in the README (1:N identification).
+ *
+ * Its optional 8th argument splits the scan over threads: each collects its own run of rows, and
+ * the runs' collections, concatenated in row order, hold every row of the answer (a row among
+ * the k nearest of all is among the k nearest of its run), so the answer is the one-thread
+ * answer. One core streams 12-16 GB/s on a Zen 3 EPYC, two ~21 GB/s; below MIN_ROWS_PER_THREAD
+ * rows per thread it stays on one.
  */
 #ifndef MIN_ROWS_PER_THREAD
 #define MIN_ROWS_PER_THREAD 262144
 #endif
 #define MAX_SCAN_THREADS 16
+#define SCAN_BLOCK 512
 
 typedef struct {
-  const uint64_t *head, *tail, *qh, *qt;
-  size_t lo, hi, hw, tw;
-  int both;
-  uint16_t *dist;
-  /* Pass 1: this run's counts per distance (bits + 1). Pass 2 (all rows kept): the next slot
-     of `out` per distance for this run's rows. */
-  uint32_t *hist;
-  /* Pass 2, all rows kept: rows below `limit` are placed in out (k rows, then k distances). */
-  size_t limit, k;
-  uint32_t *out;
-  /* Pass 2, head prefilter: rows below `cut` and this run's `ties` first rows at it go to
-     cand/cd from `at`, their tail distance added. */
-  size_t cut, ties, at;
-  uint32_t *cand;
-  uint16_t *cd;
-} scan_part;
+  uint32_t *row;
+  uint16_t *d;
+  size_t n, cap, k, bits;
+  /* Rows enter while their distance is <= cut; -1: full of distance-0 rows, none can. */
+  long cut;
+  uint32_t *hist; /* bits + 1 counters, for keep_nearest */
+} collection;
 
-static void *scan_run(void *arg) {
-  scan_part *p = arg;
-  size_t n = p->hi - p->lo;
-  if (p->both) {
-    distances2(p->head + p->lo * p->hw, p->tail + p->lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
-               p->dist + p->lo, p->hist);
-  } else {
-    distances(p->head + p->lo * p->hw, n, p->hw, p->qh, p->dist + p->lo);
-    for (size_t r = p->lo; r < p->hi; r++) p->hist[p->dist[r]]++;
+/* Keeps the collection's k nearest (ties: the first, i.e. lower rows), in their order. */
+static void keep_nearest(collection *c) {
+  if (c->n <= c->k) return;
+  memset(c->hist, 0, (c->bits + 1) * sizeof(uint32_t));
+  for (size_t i = 0; i < c->n; i++) c->hist[c->d[i]]++;
+  size_t below = 0, cut = 0;
+  while (below + c->hist[cut] < c->k) below += c->hist[cut++];
+  size_t ties = c->k - below, m = 0;
+  /* Without branches: whether a row stays is a coin toss near the cut (measured: the branchy
+     loop was 17 % of a 1M head-prefilter query). */
+  for (size_t i = 0; i < c->n; i++) {
+    uint16_t d = c->d[i];
+    uint32_t row = c->row[i];
+    size_t tie = (d == cut) & (ties > 0);
+    c->row[m] = row;
+    c->d[m] = d;
+    ties -= tie;
+    m += (d < cut) | tie;
   }
-  return NULL;
+  c->n = m;
+  c->cut = (long)cut - 1;
+}
+
+/* A block's distances for hammingTopK2: both planes, or the head plane alone. */
+static void block_distances(const uint64_t *head, const uint64_t *tail, size_t rows, size_t hw,
+                            size_t tw, const uint64_t *qh, const uint64_t *qt, int both,
+                            uint16_t *out) {
+  size_t done = 0;
+#if defined(__x86_64__)
+  if (hw == 4 && (!both || tw == 4) && simd_level >= 3)
+    done = both ? distances2_avx512_32x8(head, tail, rows, qh, qt, out)
+                : distances_avx512_32x8(head, rows, qh, out);
+#endif
+  if (done == rows) return;
+  if (both)
+    distances2(head + done * hw, tail + done * tw, rows - done, hw, tw, qh, qt, out + done);
+  else
+    distances(head + done * hw, rows - done, hw, qh, out + done);
 }
 
 /*
  * The first row at or after r whose distance is below `below`, or hi: 16 distances compared at a
- * time where AVX2 is, since nearly every row of a long segment is skipped (the second pass over
- * a 10M-row run was ~10 ms one row at a time).
+ * time where AVX2 is, since nearly every row of a long segment is skipped (a 10M-row run took ~10 ms
+ * one row at a time).
  */
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static size_t next_below_avx2(const uint16_t *dist, size_t r,
@@ -497,56 +582,144 @@ __attribute__((target("avx2"))) static size_t next_below_avx2(const uint16_t *di
 
 static size_t next_below(const uint16_t *dist, size_t r, size_t hi, size_t below) {
 #if defined(__x86_64__)
-  if (below <= 32767 && __builtin_cpu_supports("avx2")) return next_below_avx2(dist, r, hi, below);
+  if (below <= 32767 && simd_level >= 2) return next_below_avx2(dist, r, hi, below);
 #endif
   while (r < hi && dist[r] >= below) r++;
   return r;
 }
 
-static void *place_run(void *arg) {
-  scan_part *p = arg;
-  for (size_t r = next_below(p->dist, p->lo, p->hi, p->limit); r < p->hi;
-       r = next_below(p->dist, r + 1, p->hi, p->limit)) {
-    uint16_t d = p->dist[r];
-    if (d >= p->limit) continue;
-    uint32_t at = p->hist[d]++;
-    if (at < p->k) {
-      p->out[at] = (uint32_t)r;
-      p->out[p->k + at] = d;
+typedef struct {
+  const uint64_t *head, *tail, *qh, *qt;
+  size_t lo, hi, hw, tw;
+  /* 1: rank by the whole code (both planes); 0: by the head plane alone. */
+  int both;
+  collection c;
+  /* bits + 1 counters: the distances of the run's first rows, to guess the cut. */
+  uint32_t *sample;
+  /* Whether the guess fell short and the run was scanned again. */
+  int rescanned;
+} scan_part;
+
+/* Appends block row j (gallery row lo + j) if it is within the cut, making room first. */
+static inline void take(collection *c, const uint16_t *block, size_t j, size_t lo) {
+  uint16_t d = block[j];
+  if (d > c->cut) return;
+  if (c->n == c->cap) {
+    keep_nearest(c);
+    if (d > c->cut) return;
+  }
+  c->row[c->n] = (uint32_t)(lo + j);
+  c->d[c->n++] = d;
+}
+
+#if defined(__x86_64__)
+/* 32 distances compared a step into a bit mask (next_below's loop cost ~500 ns a block). */
+__attribute__((target("avx512f,avx512bw"))) static void collect_block_avx512(collection *c,
+                                                                          const uint16_t *block,
+                                                                          size_t n, size_t lo) {
+  size_t i = 0;
+  for (; i + 32 <= n && c->cut >= 0; i += 32) {
+    __m512i v = _mm512_loadu_si512((const void *)(block + i));
+    uint32_t m = _mm512_cmple_epu16_mask(v, _mm512_set1_epi16((short)c->cut));
+    for (; m; m &= m - 1) take(c, block, i + (size_t)__builtin_ctz(m), lo);
+  }
+  for (; i < n && c->cut >= 0; i++) take(c, block, i, lo);
+}
+#endif
+
+static void collect_block(collection *c, const uint16_t *block, size_t n, size_t lo) {
+#if defined(__x86_64__)
+  if (simd_level >= 3) return collect_block_avx512(c, block, n, lo);
+#endif
+  for (size_t r = next_below(block, 0, n, (size_t)c->cut + 1); r < n;
+       r = c->cut < 0 ? n : next_below(block, r + 1, n, (size_t)c->cut + 1))
+    take(c, block, r, lo);
+}
+
+/*
+ * A run's first sixteenth (SAMPLE_MIN rows at least) is counted as it is scanned, and the cut
+ * then drops to where that sample says 1.5 k rows of the whole run will be: without it the cut
+ * falls only as fast as the collection fills (halving the rows taken each time), and a 10M-row
+ * head prefilter keeping 200,000 took ~7 times that many rows. Rows beyond the guess are left
+ * out, so the run's k nearest are all kept only if k kept rows are within it: scan_run checks
+ * that and otherwise scans the run again without a guess (a gallery whose first rows are unlike
+ * the rest).
+ */
+#define SAMPLE_MIN 16384
+
+/* One pass over the run; 0 if a guessed cut left fewer than k rows within it. */
+static int scan_pass(scan_part *p, int guess) {
+  collection *c = &p->c;
+  uint16_t block[SCAN_BLOCK];
+  size_t run = p->hi - p->lo, sample = run / 16 > SAMPLE_MIN ? run / 16 : SAMPLE_MIN;
+  /* Sample rows within the guess: 1.5 k of the run's, scaled to the sample. */
+  double want = 1.5 * (double)c->k * (double)sample / (double)run;
+  if (!guess || sample >= run || want >= (double)sample) sample = 0;
+  long guessed = -1;
+  c->n = 0;
+  c->cut = (long)c->bits;
+  if (sample) memset(p->sample, 0, (c->bits + 1) * sizeof(uint32_t));
+  for (size_t lo = p->lo; lo < p->hi && c->cut >= 0; lo += SCAN_BLOCK) {
+    size_t n = p->hi - lo < SCAN_BLOCK ? p->hi - lo : SCAN_BLOCK;
+    block_distances(p->head + lo * p->hw, p->tail + lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
+                    p->both, block);
+    collect_block(c, block, n, lo);
+    if (lo - p->lo < sample) {
+      for (size_t j = 0; j < n; j++) p->sample[block[j]]++;
+      if (lo + n - p->lo >= sample) {
+        size_t seen = 0, d = 0;
+        while (d < c->bits && (double)(seen += p->sample[d]) < want) d++;
+        guessed = (long)d;
+        if (guessed < c->cut) c->cut = guessed;
+      }
     }
+  }
+  if (guessed < 0 || c->cut < 0) return 1;
+  size_t within = 0;
+  for (size_t i = 0; i < c->n; i++) within += c->d[i] <= guessed;
+  return within >= c->k;
+}
+
+static void *scan_run(void *arg) {
+  scan_part *p = arg;
+  if (!scan_pass(p, 1)) {
+    p->rescanned = 1;
+    scan_pass(p, 0);
   }
   return NULL;
 }
 
-static void *collect_run(void *arg) {
-  scan_part *p = arg;
-  size_t at = p->at, ties = p->ties;
-  for (size_t r = next_below(p->dist, p->lo, p->hi, p->cut + 1); r < p->hi;
-       r = next_below(p->dist, r + 1, p->hi, p->cut + 1)) {
-    uint16_t d = p->dist[r];
-    if (d < p->cut || (d == p->cut && ties > 0 && ties--)) {
-      p->cand[at] = (uint32_t)r;
-      p->cd[at++] = d;
-    }
-  }
+typedef struct {
+  const uint64_t *tail, *qt;
+  size_t tw, n;
+  const uint32_t *rows;
+  uint16_t *d;
+} tail_part;
+
+/* Adds the tail plane's distance of a share of the head prefilter's rows. */
+static void *tail_run(void *arg) {
+  tail_part *p = arg;
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("popcnt"))
-    add_distances_popcnt(p->tail, p->tw, p->cand + p->at, at - p->at, p->qt, p->cd + p->at);
+  if (simd_level >= 1)
+    add_distances_popcnt(p->tail, p->tw, p->rows, p->n, p->qt, p->d);
   else
 #endif
-    add_distances(p->tail, p->tw, p->cand + p->at, at - p->at, p->qt, p->cd + p->at);
+    add_distances(p->tail, p->tw, p->rows, p->n, p->qt, p->d);
   return NULL;
 }
 
-/* fn over parts[0..threads): parts 1.. on their own threads (or here, if one cannot start). */
-static void run_parts(void *(*fn)(void *), scan_part *parts, size_t threads) {
+/* fn over parts[0..threads) (each `size` bytes): parts 1.. on their own threads (or here, if one
+   cannot start). */
+static void run_parts(void *(*fn)(void *), void *parts, size_t size, size_t threads) {
   pthread_t ids[MAX_SCAN_THREADS];
   int started[MAX_SCAN_THREADS] = {0};
-  for (size_t t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, fn, &parts[t]) == 0;
-  fn(&parts[0]);
+  char *at = parts;
+  for (size_t t = 1; t < threads; t++)
+    started[t] = pthread_create(&ids[t], NULL, fn, at + t * size) == 0;
+  fn(at);
   for (size_t t = 1; t < threads; t++) {
     if (started[t]) pthread_join(ids[t], NULL);
-    else fn(&parts[t]);
+    else fn(at + t * size);
   }
 }
 
@@ -585,16 +758,23 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   if (threads > MAX_SCAN_THREADS) threads = MAX_SCAN_THREADS;
   if (threads > rows / MIN_ROWS_PER_THREAD) threads = rows / MIN_ROWS_PER_THREAD;
   if (threads < 1) threads = 1;
-  uint16_t *dist = scratch_dist(rows);
-  /* One histogram per run, then their sum. */
-  uint32_t *hists = calloc((threads + 1) * (bits + 1), sizeof(uint32_t));
-  int have_cand = k1 < rows ? scratch_candidates(k1) : 1;
-  if (!dist || !hists || !have_cand) {
+  int both = k1 == rows;
+  /* The scan keeps k1 rows by the head, or k by the whole code. Room for twice that and a
+     block, so a collection that fills has taken k more rows since it last did. */
+  size_t keep = both ? k : k1;
+  size_t cap = 2 * keep + SCAN_BLOCK;
+  uint32_t *hists = calloc(2 * threads * (bits + 1), sizeof(uint32_t));
+  if (!hists || keep == 0 || !scratch_candidates(threads * cap)) {
     free(hists);
+    if (keep == 0) {
+      napi_value ab, result;
+      CHECK(napi_create_arraybuffer(env, 0, NULL, &ab));
+      CHECK(napi_create_typedarray(env, napi_uint32_array, 0, ab, 0, &result));
+      return result;
+    }
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
-  uint32_t *hist = hists + threads * (bits + 1);
   scan_part parts[MAX_SCAN_THREADS];
   for (size_t t = 0; t < threads; t++) {
     /* Runs of whole 64-row blocks, the last taking the rest. */
@@ -608,15 +788,46 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
                            .hi = hi,
                            .hw = hw,
                            .tw = tw,
-                           /* Every row kept: one pass over both planes (the same bytes as one
-                              scan of the whole codes), no candidate list. */
-                           .both = k1 == rows,
-                           .dist = dist,
-                           .hist = hists + t * (bits + 1)};
+                           .both = both,
+                           .c = {.row = scratch_cand + t * cap,
+                                 .d = scratch_cd + t * cap,
+                                 .cap = cap,
+                                 .k = keep,
+                                 .bits = both ? bits : hw * 64,
+                                 .cut = (long)bits,
+                                 .hist = hists + t * (bits + 1)},
+                           .sample = hists + (threads + t) * (bits + 1)};
   }
-  run_parts(scan_run, parts, threads);
-  for (size_t t = 0; t < threads; t++)
-    for (size_t d = 0; d <= bits; d++) hist[d] += parts[t].hist[d];
+  run_parts(scan_run, parts, sizeof parts[0], threads);
+  /* The runs' collections end to end (row order), then their `keep` nearest. */
+  collection *all = &parts[0].c;
+  for (size_t t = 1; t < threads; t++) {
+    memmove(all->row + all->n, parts[t].c.row, parts[t].c.n * sizeof(uint32_t));
+    memmove(all->d + all->n, parts[t].c.d, parts[t].c.n * sizeof(uint16_t));
+    all->n += parts[t].c.n;
+  }
+  all->cap = threads * cap;
+  keep_nearest(all);
+  if (!both) {
+    /* The k1 nearest by the head: add their tails' distances, a share per thread. */
+    tail_part tails[MAX_SCAN_THREADS];
+    /* (Scattered reads, ~20 ns each: a thread pays from some ten thousand rows.) */
+    size_t tn = threads;
+    while (tn > 1 && all->n / tn < 16384) tn--;
+    for (size_t t = 0; t < tn; t++) {
+      size_t lo = all->n / tn * t, hi = t + 1 == tn ? all->n : all->n / tn * (t + 1);
+      tails[t] = (tail_part){.tail = (const uint64_t *)tail,
+                             .qt = (const uint64_t *)qt,
+                             .tw = tw,
+                             .n = hi - lo,
+                             .rows = all->row + lo,
+                             .d = all->d + lo};
+    }
+    run_parts(tail_run, tails, sizeof tails[0], tn);
+    all->k = k;
+    all->bits = bits;
+    keep_nearest(all);
+  }
   napi_value ab, result;
   void *out_data;
   if (napi_create_arraybuffer(env, (size_t)k * 8, &out_data, &ab) != napi_ok) {
@@ -624,64 +835,20 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "SHELIA_NATIVE", "napi_create_arraybuffer failed");
     return NULL;
   }
-  uint32_t *out = out_data;
-  if (k1 == rows) {
-    /* Counting sort of the k nearest: distance d's slots start after every nearer row's, and
-       within d each run's rows after the earlier runs'. */
-    size_t taken = 0, limit = 0;
-    for (; limit <= bits && taken < k; limit++) {
-      uint32_t next = (uint32_t)taken;
-      taken += hist[limit];
-      for (size_t t = 0; t < threads; t++) {
-        uint32_t h = parts[t].hist[limit];
-        parts[t].hist[limit] = next;
-        next += h;
-      }
-    }
-    for (size_t t = 0; t < threads; t++) {
-      parts[t].limit = limit;
-      parts[t].k = k;
-      parts[t].out = out;
-    }
-    run_parts(place_run, parts, threads);
-  } else {
-    /* The k1 nearest by the head: every row below `cut`, and the first `ties` rows at it,
-       shared out among the runs in row order; each adds its candidates' tail distances. */
-    size_t below = 0, cut = 0;
-    while (cut < hw * 64 && below + hist[cut] < k1) below += hist[cut++];
-    size_t ties = k1 - below, at = 0;
-    for (size_t t = 0; t < threads; t++) {
-      size_t mine = 0;
-      for (size_t d = 0; d < cut; d++) mine += parts[t].hist[d];
-      size_t tie = parts[t].hist[cut] < ties ? parts[t].hist[cut] : ties;
-      ties -= tie;
-      parts[t].cut = cut;
-      parts[t].ties = tie;
-      parts[t].at = at;
-      parts[t].cand = scratch_cand;
-      parts[t].cd = scratch_cd;
-      at += mine + tie;
-    }
-    run_parts(collect_run, parts, threads);
-    /* The k nearest of the k1 by the whole code: counting sort as in hammingTopK. */
-    size_t n = at;
-    memset(hist, 0, (bits + 1) * sizeof(uint32_t));
-    for (size_t i = 0; i < n; i++) hist[scratch_cd[i]]++;
-    size_t taken = 0, limit = 0;
-    for (; limit <= bits && taken < k; limit++) {
-      uint32_t h = hist[limit];
-      hist[limit] = (uint32_t)taken;
-      taken += h;
-    }
-    for (size_t i = 0; i < n; i++) {
-      uint16_t d = scratch_cd[i];
-      if (d >= limit) continue;
-      uint32_t slot = hist[d]++;
-      if (slot < k) {
-        out[slot] = scratch_cand[i];
-        out[k + slot] = d;
-      }
-    }
+  /* Counting sort of the k kept (in row order): distance d's slots after every nearer row's. */
+  uint32_t *out = out_data, *hist = hists;
+  memset(hist, 0, (bits + 1) * sizeof(uint32_t));
+  for (size_t i = 0; i < all->n; i++) hist[all->d[i]]++;
+  uint32_t taken = 0;
+  for (size_t d = 0; d <= bits; d++) {
+    uint32_t h = hist[d];
+    hist[d] = taken;
+    taken += h;
+  }
+  for (size_t i = 0; i < all->n; i++) {
+    uint32_t slot = hist[all->d[i]]++;
+    out[slot] = all->row[i];
+    out[k + slot] = all->d[i];
   }
   free(hists);
   CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)k * 2, ab, 0, &result));
@@ -922,13 +1089,8 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
 /* simd() -> which distance loop this CPU runs: "avx512", "avx2", "popcnt" or "generic". */
 static napi_value simd_name(napi_env env, napi_callback_info info) {
   (void)info;
-  const char *name = "generic";
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) name = "avx512";
-  else if (__builtin_cpu_supports("avx2")) name = "avx2";
-  else if (__builtin_cpu_supports("popcnt")) name = "popcnt";
-#endif
+  const char *names[] = {"generic", "popcnt", "avx2", "avx512"};
+  const char *name = names[simd_level];
   napi_value result;
   CHECK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &result));
   return result;
@@ -936,6 +1098,7 @@ static napi_value simd_name(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value fn;
+  find_simd_level();
   if (napi_create_function(env, "hammingTopK", NAPI_AUTO_LENGTH, hamming_top_k, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "hammingTopK", fn) != napi_ok ||
       napi_create_function(env, "hammingTopK2", NAPI_AUTO_LENGTH, hamming_top_k2, NULL, &fn) !=
