@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import usearch from 'usearch';
 import { GalleryIndex, PREFILTER } from '../src/worker/matching/gallery-index.js';
-import { kernelsName } from '../src/worker/matching/native-codes.js';
+import { kernelsName, scanStats } from '../src/worker/matching/native-codes.js';
 import { DEFAULT_INT8_RANGE, int8Scale, quantize } from '../src/worker/matching/quantize.js';
 import { BenchGallery, indexOfTemplate, syntheticFaces } from './identify-gallery.js';
 import { realEmbeddings } from './real-embeddings.js';
@@ -193,13 +193,17 @@ for (const mode of (args.index ?? 'binary').split(',')) {
   let at5 = 0;
   let inShortlist = 0;
   let inReads = 0;
+  const scans = { runs: 0, rescans: 0, taken: 0 };
   for (let w = 0; w < 5; w++) await searcher.search((queries[w] as (typeof queries)[number]).embedding);
   for (const [qi, q] of queries.entries()) {
+    const s0 = scanStats();
     const c0 = process.cpuUsage();
     t = performance.now();
     const got = await searcher.search(q.embedding);
     lat.push(performance.now() - t);
     const c = process.cpuUsage(c0);
+    const s1 = scanStats();
+    if (s0 && s1) for (const key of ['runs', 'rescans', 'taken'] as const) scans[key] += s1[key] - s0[key];
     cpu.push((c.user + c.system) / 1000);
     const want = truth[qi] as ReturnType<BenchGallery['exactTop']>;
     const best = want.similarity[0] as number;
@@ -232,6 +236,10 @@ for (const mode of (args.index ?? 'binary').split(',')) {
     recall_at_5: Number((at5 / n).toFixed(4)),
     shortlist_recall: searcher.explain ? Number((inShortlist / n).toFixed(4)) : null,
     reads_recall: searcher.explain ? Number((inReads / n).toFixed(4)) : null,
+    // The native two-plane scan's runs (a run per thread per segment) rescanned because the cut
+    // guessed from their first rows fell short, and the rows it kept per query.
+    scan_rescan_share: scans.runs ? Number((scans.rescans / scans.runs).toFixed(4)) : null,
+    scan_rows_taken_per_query: scans.runs ? Math.round(scans.taken / n) : null,
   };
   results.push(row);
   console.log(
@@ -240,7 +248,10 @@ for (const mode of (args.index ?? 'binary').split(',')) {
       `recall@1 ${row.recall_at_1}  @5 ${row.recall_at_5}` +
       (searcher.explain
         ? `  top-1 in shortlist ${row.shortlist_recall}, in exact reads ${row.reads_recall}`
-        : ''),
+        : '') +
+      (row.scan_rescan_share === null
+        ? ''
+        : `  scan: ${row.scan_rows_taken_per_query} rows kept a query, runs rescanned ${row.scan_rescan_share}`),
   );
 }
 const report = {

@@ -99,6 +99,7 @@ export async function startWorkerService(
         int8: config.galleryInt8,
         int8Range: manifest.quantisation.int8_range,
         scanThreads: config.galleryScanThreads,
+        ...(config.galleryPrefilter > 0 ? { prefilter: config.galleryPrefilter } : {}),
       },
       model: manifest.embedding_model_id,
       ...(config.gallerySnapshotDir

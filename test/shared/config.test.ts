@@ -209,6 +209,12 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6380' }).redisUrlDefaulted, false);
   });
 
+  it('reads GALLERY_PREFILTER as templates kept by the head plane, 0 (every template) by default', () => {
+    assert.equal(loadConfig({}).galleryPrefilter, 0);
+    assert.equal(loadConfig({ GALLERY_PREFILTER: '50000' }).galleryPrefilter, 50_000);
+    assert.throws(() => loadConfig({ GALLERY_PREFILTER: '-1' }), /GALLERY_PREFILTER: Too small/);
+  });
+
   it('freezes the config and everything in it', () => {
     assertDeepFrozen(loadConfig({}));
     assertDeepFrozen(loadConfig(ALL_SET));

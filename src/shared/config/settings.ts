@@ -236,13 +236,24 @@ export const SETTINGS = {
   },
   /**
    * The 1:N scan is memory-bandwidth bound; a second core adds bandwidth (Zen 3: 12-16 -> ~21
-   * GB/s), so a long segment's scan is split (>= 262,144 templates per thread).
+   * GB/s; Xeon: ~14 -> ~27 GB/s), so a long segment's scan is split (>= 262,144 templates per thread).
    */
   galleryScanThreads: {
     env: 'GALLERY_SCAN_THREADS',
     default: '2',
     schema: int,
-    doc: "threads one 1:N query's Hamming scan may use, only on groups of 524,288+ templates (262,144 per thread): 1M top-5 p50 7.3 -> 5.9 ms on 2 cores; 1 = one core",
+    doc: "threads one 1:N query's Hamming scan may use, only on groups of 524,288+ templates (262,144 per thread): 1M top-5 p50 4.5 -> 3.2 ms on 2 cores (Xeon, AVX-512); 1 = one core",
+  },
+
+  /**
+   * A head-plane prefilter trades recall for bandwidth where a group is very large: the scan
+   * reads 32 of every template's 64 code bytes (bench:identify, 10M on 2 cores: README).
+   */
+  galleryPrefilter: {
+    env: 'GALLERY_PREFILTER',
+    default: '0',
+    schema: z.coerce.number().int().nonnegative(),
+    doc: 'templates per group a 1:N query keeps by the first half of their codes before the whole-code shortlist; 0 = every template (exact Hamming shortlist). for ~10M per worker: 10M top-5 p50 29.7 -> 21.4 ms at `50000` on 2 cores, recall@1 0.9875 -> 0.9725',
   },
 
   /** Derived in config.ts: '' = DATA_DIR/gallery, 'off' = no snapshot. */

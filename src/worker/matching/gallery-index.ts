@@ -39,7 +39,8 @@ export interface GalleryIndexOptions {
    * of the 512-bit codes: a scan of 32 of the 64 bytes per template), for the whole-code
    * Hamming distance that picks the `shortlist`. At least `shortlist`; the segment's size (or
    * more, the default PREFILTER: measured there) makes the shortlist the exact 512-bit Hamming
-   * top.
+   * top. The worker's GALLERY_PREFILTER sets it (at 10M on 2 cores, 50000: p50 29.7 -> 21.4 ms,
+   * recall@1 0.9875 -> 0.9725; README, 1:N identification).
    */
   prefilter?: number;
   /** Without int8: templates of the Hamming shortlist read from the exact lookup. Default 200. */

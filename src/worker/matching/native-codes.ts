@@ -4,11 +4,10 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The prefilter's two kernels. The compiled one (native/codes.c, built by `npm run build` into
- * codes.node beside this file) scans 1M 64-byte codes in 4.2-4.7 ms CPU on one core of an
- * AVX-512 VPOPCNTDQ machine (memory bound), their 32-byte head plane in 2.2-3.4 ms; on a Zen 3
- * EPYC with AVX2 only, whose one core streams 12-16 GB/s, the two-plane scan takes ~5.4 ms
- * (bench/hamming-planes.ts); the JavaScript fallback below gives the same answers ~15x slower,
- * for a machine where the addon could not be compiled.
+ * codes.node beside this file) scans 1M two-plane codes in 3.1 ms on one core of a 2-vCPU
+ * AVX-512 Xeon (bench/identify-stages.ts; 5.4 ms on a Zen 3 EPYC with AVX2 only, before the block
+ * scan); the JavaScript fallback below gives the same answers ~15x slower, for a machine where
+ * the addon could not be compiled.
  */
 export interface CodeKernels {
   /** The k rows nearest to `query` by Hamming distance, nearest first: [rows..., distances...]. */
@@ -58,9 +57,20 @@ export interface CodeKernels {
 
 const addonPath = fileURLToPath(new URL('./codes.node', import.meta.url));
 
+/** Counters of the native hammingTopK2 since load (benchmarks print them per query). */
+export interface ScanStats {
+  /** Runs of rows scanned (one per thread per call). */
+  runs: number;
+  /** Runs scanned twice: the cut guessed from the run's first rows left too few within it. */
+  rescans: number;
+  /** Rows the runs' collections took (the rest were beyond the cut). */
+  taken: number;
+}
+
 /** The compiled kernels, which also say which distance loop this CPU runs. */
 interface NativeKernels extends CodeKernels {
   simd(): 'avx512' | 'avx2' | 'popcnt' | 'generic';
+  scanStats(): ScanStats;
 }
 
 function loadNative(): NativeKernels | undefined {
@@ -237,4 +247,6 @@ const native = loadNative();
 export const kernels: CodeKernels = native ?? jsKernels;
 /** 'native avx512' / 'native avx2' / ... or 'javascript': printed by the benchmarks. */
 export const kernelsName = native ? `native ${native.simd()}` : 'javascript';
+/** The native scan's counters, or undefined on the JavaScript kernels. */
+export const scanStats = (): ScanStats | undefined => native?.scanStats();
 export { jsKernels };

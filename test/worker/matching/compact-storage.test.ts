@@ -11,7 +11,13 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../../../src/shared/prng.js';
-import { codeTable, jsKernels, kernels, kernelsName } from '../../../src/worker/matching/native-codes.js';
+import {
+  codeTable,
+  jsKernels,
+  kernels,
+  kernelsName,
+  scanStats,
+} from '../../../src/worker/matching/native-codes.js';
 import { DEFAULT_INT8_RANGE, int8Scale, signCode } from '../../../src/worker/matching/quantize.js';
 import { codeHeadBytes, Segment } from '../../../src/worker/matching/segment.js';
 import { decodeString, encodeString, Strings } from '../../../src/worker/matching/strings.js';
@@ -179,6 +185,12 @@ describe('two-plane codes', () => {
       const q = codes.slice(qr * 64, qr * 64 + 64);
       const [qh, qt] = [q.subarray(0, 32), q.subarray(32)];
       const one = kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k, 1);
+      // (One thread here reads the head plane as four runs in step: the JavaScript answer too.)
+      assert.deepEqual(
+        one,
+        jsKernels.hammingTopK2(head, tail, rows, qh, qt, k1, k),
+        `k1 ${k1} k ${k}, one thread`,
+      );
       for (const threads of [2, 3, 64]) {
         const many = kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k, threads);
         assert.deepEqual(many, one, `k1 ${k1} k ${k}, ${threads} threads`);
@@ -187,21 +199,12 @@ describe('two-plane codes', () => {
     }
   });
 
-  it(`the ${kernelsName} hammingTopK2 gives the JavaScript one's answer when a run's first rows mislead its guessed cut, and when every row ties`, () => {
-    // The native scan guesses its cut from a run's first sixteenth (16,384 rows at least). Here
-    // the first 20,000 rows are near the query and the rest random: the guess is far too tight
-    // for 5,000 of 200,000, so the run is scanned again; then a gallery of one code repeated
-    // (every distance 0: the collection fills with ties and takes no more).
+  it(`the ${kernelsName} hammingTopK2 gives the JavaScript one's answer when the rows it samples mislead its guessed cut, and when every row ties`, () => {
+    // The native scan guesses its cut from every 16th block of 512 rows. Two galleries of
+    // 200,000 where a few rows are near the query and the rest random: the first 20,000 near,
+    // and the sampled blocks' rows near (the guess far too tight for 5,000: scanned again).
+    // Then one code repeated (every distance 0: the collection fills with ties, takes no more).
     const rows = 200_000;
-    const rand = mulberry32(31);
-    const words = new Uint32Array(rows * 16);
-    for (let i = 0; i < words.length; i++) words[i] = Math.floor(rand() * 2 ** 32);
-    const query = words.slice(0, 16);
-    for (let r = 1; r < 20_000; r++)
-      for (let w = 0; w < 16; w++)
-        words[r * 16 + w] =
-          (query[w] as number) ^
-          (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
     const split = (codes: Uint8Array, n: number) => {
       const head = new Uint8Array(n * 32);
       const tail = new Uint8Array(n * 32);
@@ -211,18 +214,36 @@ describe('two-plane codes', () => {
       }
       return { head, tail };
     };
-    const codes = new Uint8Array(words.buffer);
-    const { head, tail } = split(codes, rows);
-    const q = codes.slice(0, 64);
-    const [qh, qt] = [q.subarray(0, 32), q.subarray(32)];
-    for (const [k1, k] of [
-      [rows, 5000],
-      [30_000, 5000],
-      [rows, 25_000],
-    ] as const) {
-      const want = jsKernels.hammingTopK2(head, tail, rows, qh, qt, k1, k);
-      assert.deepEqual(kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k), want, `k1 ${k1} k ${k}`);
+    const rand = mulberry32(31);
+    const near = [(r: number) => r < 20_000, (r: number) => Math.floor(r / 512) % 16 === 0];
+    const before = scanStats();
+    let q = new Uint8Array(64);
+    for (const isNear of near) {
+      const words = new Uint32Array(rows * 16);
+      for (let i = 0; i < words.length; i++) words[i] = Math.floor(rand() * 2 ** 32);
+      const query = words.slice(0, 16);
+      for (let r = 1; r < rows; r++)
+        if (isNear(r))
+          for (let w = 0; w < 16; w++)
+            words[r * 16 + w] =
+              (query[w] as number) ^
+              (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
+      const codes = new Uint8Array(words.buffer);
+      const { head, tail } = split(codes, rows);
+      q = codes.slice(0, 64);
+      const [qh, qt] = [q.subarray(0, 32), q.subarray(32)];
+      for (const [k1, k] of [
+        [rows, 5000],
+        [30_000, 5000],
+        [rows, 25_000],
+      ] as const) {
+        const want = jsKernels.hammingTopK2(head, tail, rows, qh, qt, k1, k);
+        assert.deepEqual(kernels.hammingTopK2(head, tail, rows, qh, qt, k1, k), want, `k1 ${k1} k ${k}`);
+      }
     }
+    const after = scanStats();
+    if (before && after) assert.ok(after.rescans > before.rescans, 'a guess fell short and was rescanned');
+    const [qh, qt] = [q.subarray(0, 32), q.subarray(32)];
     const same = new Uint8Array(40_000 * 64);
     for (let r = 0; r < 40_000; r++) same.set(q, r * 64);
     const planes = split(same, 40_000);

@@ -13,14 +13,9 @@
  *     codes stored as two planes (each row's first bytes in `head`, the rest in `tail`): the k1
  *     rows nearest by the head alone (a scan of half the bytes), then the k of those nearest by
  *     the whole code (the tail read only for the k1). Ties at both cuts go to the lower rows,
- *     so with k1 = rows the answer is hammingTopK's over the concatenated codes. Measured at
- *     1M rows (bench/hamming-planes.ts, loaded machine, CPU): the head scan alone 2.2 ms against
- *     4.2 ms for the whole codes, but every kept row costs ~25 ns more (a scattered read of
- *     the tail: prefetching 8-256 rows ahead and 2 MB pages did not change it), so k1 50000
- *     takes ~3.6 ms and k1 100000 ~5 ms, the whole-code scan's time. k1 = rows is one streaming
- *     pass over both planes that also counts the distances, no candidate list: 3.2-3.3 ms
- *     against 4.3 for the former head scan, tail scan, sum and count in separate passes
- *     (alternating runs; hammingTopK 4.4-5.2 ms in the same runs).
+ *     so with k1 = rows the answer is hammingTopK's over the concatenated codes. Scanned a block
+ *     at a time into a collection with a falling cut (below, at scan_part); figures in README.
+ *   scanStats() -> {runs, rescans, taken}: counters of that scan since load (the benchmarks).
  *   adviseHugePages(array: Uint8Array | Int8Array) -> boolean (madvise MADV_HUGEPAGE)
  *   dotI8(data: Int8Array, dim, rows: Uint32Array, query: Int8Array) -> Int32Array
  *   codeDots(codes: Uint8Array, bytes, rows: Uint32Array, table: Int32Array) -> Int32Array
@@ -207,6 +202,24 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx5
 }
 
 /*
+ * The head plane of four runs at once, eight rows of each a step: one stream of reads per core
+ * took 31.1 ms over 320 MB here, four interleaved 23.3 ms, two cores with four each 11.7 ms
+ * over 160 MB apiece (~27 GB/s, what two cores draw with both planes too). SCAN_BLOCK rows each.
+ */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512_32x8_4(
+    const uint64_t *const codes[4], const uint64_t *q, uint16_t *const out[4], size_t rows) {
+  __m256i q1 = _mm256_loadu_si256((const void *)q);
+  __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1);
+  for (size_t r = 0; r + 8 <= rows; r += 8)
+    for (int s = 0; s < 4; s++) {
+      const uint64_t *c = codes[s] + r * 4;
+      _mm_storeu_si128((void *)(out[s] + r), sum8_avx512(pop2_avx512(c, q2), pop2_avx512(c + 8, q2),
+                                                        pop2_avx512(c + 16, q2),
+                                                        pop2_avx512(c + 24, q2)));
+    }
+}
+
+/*
  * AVX2 without AVX-512 (AMD Zen 2/3, older Intel): bytes counted by a nibble table (vpshufb),
  * summed per 64-bit lane by vpsadbw; four rows' lane sums are packed into 16-bit fields so one
  * horizontal add gives four distances. Measured at 1M rows on a Zen 3 EPYC (bench/hamming-planes.ts,
@@ -387,6 +400,18 @@ static _Thread_local uint32_t *scratch_cand;
 static _Thread_local uint16_t *scratch_cd;
 static _Thread_local size_t scratch_k1;
 
+static _Thread_local uint16_t *scratch_sd;
+static _Thread_local size_t scratch_sd_n;
+
+static uint16_t *scratch_samples(size_t n) {
+  if (n > scratch_sd_n || !scratch_sd) {
+    free(scratch_sd);
+    scratch_sd = malloc(n * sizeof(uint16_t) + 2);
+    scratch_sd_n = scratch_sd ? n : 0;
+  }
+  return scratch_sd;
+}
+
 static int scratch_candidates(size_t n) {
   if (n > scratch_k1 || !scratch_cand || !scratch_cd) {
     free(scratch_cand);
@@ -497,8 +522,8 @@ __attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_
  * rows) and the cut drops below the k-th of them, so a later row enters only if it beats one
  * kept. Nothing is written per row of the gallery (the former scan wrote every distance to a
  * 2 MB-per-million array and counted it in a histogram, then read it all again to place the
- * nearest). Measured at 1M rows on the Sapphire Rapids box (bench/hamming-planes.ts, CPU p50):
- * 5.02 ms before; the figure after is in the README (1:N identification).
+ * nearest). At 1M rows of real-photo codes on a 2-vCPU AVX-512 Xeon (bench/identify-stages.ts, wall
+ * p50): 4.88 ms before, 3.11 ms after; 10M on two threads 27.9 -> 23-25 ms (random codes).
  *
  * Its optional 8th argument splits the scan over threads: each collects its own run of rows, and
  * the runs' collections, concatenated in row order, hold every row of the answer (a row among
@@ -511,11 +536,13 @@ __attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_
 #endif
 #define MAX_SCAN_THREADS 16
 #define SCAN_BLOCK 512
+/* Head-plane runs read in step need this many rows each (SAMPLE_MIN sampled rows at least). */
+#define MIN_ROWS_PER_STREAM 65536
 
 typedef struct {
   uint32_t *row;
   uint16_t *d;
-  size_t n, cap, k, bits;
+  size_t n, cap, k, bits, taken;
   /* Rows enter while their distance is <= cut; -1: full of distance-0 rows, none can. */
   long cut;
   uint32_t *hist; /* bits + 1 counters, for keep_nearest */
@@ -541,7 +568,8 @@ static void keep_nearest(collection *c) {
     m += (d < cut) | tie;
   }
   c->n = m;
-  c->cut = (long)cut - 1;
+  /* (Never above a cut the scan started from.) */
+  if ((long)cut - 1 < c->cut) c->cut = (long)cut - 1;
 }
 
 /* A block's distances for hammingTopK2: both planes, or the head plane alone. */
@@ -594,8 +622,12 @@ typedef struct {
   /* 1: rank by the whole code (both planes); 0: by the head plane alone. */
   int both;
   collection c;
-  /* bits + 1 counters: the distances of the run's first rows, to guess the cut. */
+  /* bits + 1 counters of the sampled blocks' distances (to guess the cut), and the distances. */
   uint32_t *sample;
+  uint16_t *sdist;
+  /* This pass: whether its sampled blocks' distances are in sdist, and how many rows they are. */
+  int guessing;
+  size_t sampled;
   /* Whether the guess fell short and the run was scanned again. */
   int rescanned;
 } scan_part;
@@ -610,6 +642,7 @@ static inline void take(collection *c, const uint16_t *block, size_t j, size_t l
   }
   c->row[c->n] = (uint32_t)(lo + j);
   c->d[c->n++] = d;
+  c->taken++;
 }
 
 #if defined(__x86_64__)
@@ -637,57 +670,136 @@ static void collect_block(collection *c, const uint16_t *block, size_t n, size_t
 }
 
 /*
- * A run's first sixteenth (SAMPLE_MIN rows at least) is counted as it is scanned, and the cut
- * then drops to where that sample says 1.5 k rows of the whole run will be: without it the cut
- * falls only as fast as the collection fills (halving the rows taken each time), and a 10M-row
- * head prefilter keeping 200,000 took ~7 times that many rows. Rows beyond the guess are left
- * out, so the run's k nearest are all kept only if k kept rows are within it: scan_run checks
- * that and otherwise scans the run again without a guess (a gallery whose first rows are unlike
- * the rest).
+ * Every sixteenth block of each run is scanned first and its distances counted, and every run's
+ * cut starts where the pooled samples say 1.5 k rows of the whole gallery will be: without it
+ * the cut falls only as fast as a collection fills (halving the rows taken each time; a 10M-row
+ * head prefilter keeping 200,000 took ~7 times that many rows), and a guess per run would keep
+ * k in every run (eight runs of a 10M head scan on two threads: 600,000 rows for k 50,000). The
+ * sample is spread over the rows because galleries are not in random order: a guess from a
+ * run's first sixteenth fell short on 20 % of the runs of bench:identify's 10M gallery
+ * (look-alike pairs first, then triples). The sampled blocks' distances are kept, so the pass in
+ * row order does not read them again. Rows beyond the guess are left out, so the k nearest are
+ * all kept only if k kept rows are within it: hammingTopK2 checks that and otherwise scans
+ * every run again without a guess.
  */
-#define SAMPLE_MIN 16384
+#define SAMPLE_STRIDE 16
+#define SAMPLE_MIN 4096
 
-/* One pass over the run; 0 if a guessed cut left fewer than k rows within it. */
-static int scan_pass(scan_part *p, int guess) {
+/* Distance slots for the sampled blocks of a run of `rows`. */
+static size_t sample_slots(size_t rows) {
+  size_t blocks = (rows + SCAN_BLOCK - 1) / SCAN_BLOCK;
+  return (blocks + SAMPLE_STRIDE - 1) / SAMPLE_STRIDE * SCAN_BLOCK;
+}
+
+/* An empty collection taking every row, and no sample. */
+static void start_pass(scan_part *p) {
+  p->guessing = 0;
+  p->c.n = 0;
+  p->c.cut = (long)p->c.bits;
+}
+
+/* Scans and counts the run's sampled blocks (into p->sample and p->sdist). */
+static void sample_run(scan_part *p) {
+  size_t bits = p->c.bits;
+  p->sampled = 0;
+  memset(p->sample, 0, (bits + 1) * sizeof(uint32_t));
+  for (size_t lo = p->lo, i = 0; lo < p->hi; lo += SAMPLE_STRIDE * SCAN_BLOCK, i++) {
+    size_t n = p->hi - lo < SCAN_BLOCK ? p->hi - lo : SCAN_BLOCK;
+    uint16_t *d = p->sdist + i * SCAN_BLOCK;
+    block_distances(p->head + lo * p->hw, p->tail + lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
+                    p->both, d);
+    for (size_t j = 0; j < n; j++) p->sample[d[j]]++;
+    p->sampled += n;
+  }
+  p->guessing = 1;
+}
+
+/* The sampled block b's kept distances, or NULL if block b was not sampled this pass. */
+static const uint16_t *sampled_block(const scan_part *p, size_t b) {
+  return p->guessing && b % SAMPLE_STRIDE == 0 ? p->sdist + b / SAMPLE_STRIDE * SCAN_BLOCK : NULL;
+}
+
+/* The pass over the run's blocks from block `from` on. */
+static void scan_blocks(scan_part *p, size_t from) {
   collection *c = &p->c;
   uint16_t block[SCAN_BLOCK];
-  size_t run = p->hi - p->lo, sample = run / 16 > SAMPLE_MIN ? run / 16 : SAMPLE_MIN;
-  /* Sample rows within the guess: 1.5 k of the run's, scaled to the sample. */
-  double want = 1.5 * (double)c->k * (double)sample / (double)run;
-  if (!guess || sample >= run || want >= (double)sample) sample = 0;
-  long guessed = -1;
-  c->n = 0;
-  c->cut = (long)c->bits;
-  if (sample) memset(p->sample, 0, (c->bits + 1) * sizeof(uint32_t));
-  for (size_t lo = p->lo; lo < p->hi && c->cut >= 0; lo += SCAN_BLOCK) {
+  for (size_t lo = p->lo + from * SCAN_BLOCK, b = from; lo < p->hi && c->cut >= 0;
+       lo += SCAN_BLOCK, b++) {
     size_t n = p->hi - lo < SCAN_BLOCK ? p->hi - lo : SCAN_BLOCK;
-    block_distances(p->head + lo * p->hw, p->tail + lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
-                    p->both, block);
-    collect_block(c, block, n, lo);
-    if (lo - p->lo < sample) {
-      for (size_t j = 0; j < n; j++) p->sample[block[j]]++;
-      if (lo + n - p->lo >= sample) {
-        size_t seen = 0, d = 0;
-        while (d < c->bits && (double)(seen += p->sample[d]) < want) d++;
-        guessed = (long)d;
-        if (guessed < c->cut) c->cut = guessed;
+    const uint16_t *d = sampled_block(p, b);
+    if (!d) {
+      block_distances(p->head + lo * p->hw, p->tail + lo * p->tw, n, p->hw, p->tw, p->qh, p->qt,
+                      p->both, block);
+      d = block;
+    }
+    collect_block(c, d, n, lo);
+  }
+}
+
+/* Rows the run's collection kept within `cut`. */
+static size_t kept_within(const scan_part *p, long cut) {
+  size_t within = 0;
+  for (size_t i = 0; i < p->c.n; i++) within += p->c.d[i] <= cut;
+  return within;
+}
+
+/*
+ * One thread's runs: `n` consecutive parts. Four runs of the head plane are read in step
+ * (distances_avx512_32x8_4) while all four have a whole block left; each keeps its own
+ * collection, sample and guess, so each is exact on its own.
+ */
+typedef struct {
+  scan_part *parts;
+  size_t n;
+} scan_group;
+
+static void *sample_group_run(void *arg) {
+  scan_group *g = arg;
+  for (size_t i = 0; i < g->n; i++) sample_run(&g->parts[i]);
+  return NULL;
+}
+
+static void *scan_group_run(void *arg) {
+  scan_group *g = arg;
+  size_t from = 0;
+#if defined(__x86_64__)
+  if (g->n == 4) {
+    scan_part *p = g->parts;
+    size_t blocks = (p[0].hi - p[0].lo) / SCAN_BLOCK;
+    for (size_t i = 1; i < 4; i++)
+      if ((p[i].hi - p[i].lo) / SCAN_BLOCK < blocks) blocks = (p[i].hi - p[i].lo) / SCAN_BLOCK;
+    uint16_t buf[4][SCAN_BLOCK];
+    uint16_t *const out[4] = {buf[0], buf[1], buf[2], buf[3]};
+    for (; from < blocks; from++) {
+      const uint64_t *const codes[4] = {
+          p[0].head + (p[0].lo + from * SCAN_BLOCK) * 4, p[1].head + (p[1].lo + from * SCAN_BLOCK) * 4,
+          p[2].head + (p[2].lo + from * SCAN_BLOCK) * 4, p[3].head + (p[3].lo + from * SCAN_BLOCK) * 4};
+      /* The runs' sampled blocks are at the same places: already scanned. */
+      if (!sampled_block(&p[0], from)) distances_avx512_32x8_4(codes, p[0].qh, out, SCAN_BLOCK);
+      for (size_t i = 0; i < 4; i++) {
+        const uint16_t *d = sampled_block(&p[i], from);
+        if (p[i].c.cut >= 0)
+          collect_block(&p[i].c, d ? d : out[i], SCAN_BLOCK, p[i].lo + from * SCAN_BLOCK);
       }
     }
   }
-  if (guessed < 0 || c->cut < 0) return 1;
-  size_t within = 0;
-  for (size_t i = 0; i < c->n; i++) within += c->d[i] <= guessed;
-  return within >= c->k;
-}
-
-static void *scan_run(void *arg) {
-  scan_part *p = arg;
-  if (!scan_pass(p, 1)) {
-    p->rescanned = 1;
-    scan_pass(p, 0);
-  }
+#endif
+  for (size_t i = 0; i < g->n; i++) scan_blocks(&g->parts[i], from);
   return NULL;
 }
+
+/* The guess fell short: every run again, taking every row until its collection fills. */
+static void *rescan_group_run(void *arg) {
+  scan_group *g = arg;
+  for (size_t i = 0; i < g->n; i++) {
+    g->parts[i].rescanned = 1;
+    start_pass(&g->parts[i]);
+  }
+  return scan_group_run(arg);
+}
+
+/* Since load: hammingTopK2 runs scanned, rescanned, and rows their collections took (scanStats). */
+static _Atomic size_t stat_runs, stat_rescans, stat_taken;
 
 typedef struct {
   const uint64_t *tail, *qt;
@@ -763,8 +875,17 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
      block, so a collection that fills has taken k more rows since it last did. */
   size_t keep = both ? k : k1;
   size_t cap = 2 * keep + SCAN_BLOCK;
-  uint32_t *hists = calloc(2 * threads * (bits + 1), sizeof(uint32_t));
-  if (!hists || keep == 0 || !scratch_candidates(threads * cap)) {
+  /* Runs of whole 64-row blocks, the last taking the rest: `streams` per thread, read in step
+     where the head plane alone is scanned on AVX-512 and each run is long enough to sample. */
+  size_t streams = !both && hw == 4 && simd_level >= 3 && rows / threads / 4 >= MIN_ROWS_PER_STREAM ? 4 : 1;
+  size_t runs = threads * streams;
+  uint32_t *hists = calloc(2 * runs * (bits + 1), sizeof(uint32_t));
+  size_t run_lo[MAX_SCAN_THREADS * 4 + 1], slots = 0;
+  for (size_t t = 0; t < runs; t++) run_lo[t] = (rows / runs * t) & ~(size_t)63;
+  run_lo[runs] = rows;
+  for (size_t t = 0; t < runs; t++) slots += sample_slots(run_lo[t + 1] - run_lo[t]);
+  uint16_t *sdist = scratch_samples(slots);
+  if (!hists || keep == 0 || !sdist || !scratch_candidates(runs * cap)) {
     free(hists);
     if (keep == 0) {
       napi_value ab, result;
@@ -775,11 +896,9 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
-  scan_part parts[MAX_SCAN_THREADS];
-  for (size_t t = 0; t < threads; t++) {
-    /* Runs of whole 64-row blocks, the last taking the rest. */
-    size_t lo = (rows / threads * t) & ~(size_t)63;
-    size_t hi = t + 1 == threads ? rows : (rows / threads * (t + 1)) & ~(size_t)63;
+  scan_part parts[MAX_SCAN_THREADS * 4];
+  for (size_t t = 0; t < runs; t++) {
+    size_t lo = run_lo[t], hi = run_lo[t + 1];
     parts[t] = (scan_part){.head = (const uint64_t *)head,
                            .tail = (const uint64_t *)tail,
                            .qh = (const uint64_t *)qh,
@@ -796,17 +915,56 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
                                  .bits = both ? bits : hw * 64,
                                  .cut = (long)bits,
                                  .hist = hists + t * (bits + 1)},
-                           .sample = hists + (threads + t) * (bits + 1)};
+                           .sample = hists + (runs + t) * (bits + 1),
+                           .sdist = sdist};
+    sdist += sample_slots(hi - lo);
   }
-  run_parts(scan_run, parts, sizeof parts[0], threads);
+  scan_group groups[MAX_SCAN_THREADS];
+  for (size_t t = 0; t < threads; t++) groups[t] = (scan_group){.parts = parts + t * streams, .n = streams};
+  /* The cut all runs start from: where the runs' pooled samples say 1.5 k of all the rows
+     will be (a guess from each run's own sample would keep k in every run). */
+  long guessed = -1;
+  run_parts(sample_group_run, groups, sizeof groups[0], threads);
+  size_t sampled = 0, cbits = parts[0].c.bits;
+  for (size_t t = 0; t < runs; t++) sampled += parts[t].sampled;
+  double want = 1.5 * (double)keep * (double)sampled / (double)rows;
+  if (sampled >= SAMPLE_MIN && want < (double)sampled) {
+    size_t seen = 0, d = 0;
+    for (; d < cbits; d++) {
+      for (size_t t = 0; t < runs; t++) seen += parts[t].sample[d];
+      if ((double)seen >= want) break;
+    }
+    guessed = (long)d;
+  }
+  for (size_t t = 0; t < runs; t++) {
+    parts[t].c.n = 0;
+    parts[t].c.cut = guessed >= 0 ? guessed : (long)cbits;
+  }
+  run_parts(scan_group_run, groups, sizeof groups[0], threads);
+  /* Every row left out is beyond the guess: the k nearest are all kept if k kept rows are
+     within it. */
+  if (guessed >= 0) {
+    size_t within = 0;
+    int closed = 0;
+    for (size_t t = 0; t < runs; t++) {
+      within += kept_within(&parts[t], guessed);
+      closed |= parts[t].c.cut < 0;
+    }
+    if (within < keep && !closed) run_parts(rescan_group_run, groups, sizeof groups[0], threads);
+  }
+  for (size_t t = 0; t < runs; t++) {
+    stat_runs++;
+    stat_rescans += (size_t)parts[t].rescanned;
+    stat_taken += parts[t].c.taken;
+  }
   /* The runs' collections end to end (row order), then their `keep` nearest. */
   collection *all = &parts[0].c;
-  for (size_t t = 1; t < threads; t++) {
+  for (size_t t = 1; t < runs; t++) {
     memmove(all->row + all->n, parts[t].c.row, parts[t].c.n * sizeof(uint32_t));
     memmove(all->d + all->n, parts[t].c.d, parts[t].c.n * sizeof(uint16_t));
     all->n += parts[t].c.n;
   }
-  all->cap = threads * cap;
+  all->cap = runs * cap;
   keep_nearest(all);
   if (!both) {
     /* The k1 nearest by the head: add their tails' distances, a share per thread. */
@@ -1087,6 +1245,19 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
 }
 
 /* simd() -> which distance loop this CPU runs: "avx512", "avx2", "popcnt" or "generic". */
+static napi_value scan_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result, v;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_double(env, (double)stat_runs, &v));
+  CHECK(napi_set_named_property(env, result, "runs", v));
+  CHECK(napi_create_double(env, (double)stat_rescans, &v));
+  CHECK(napi_set_named_property(env, result, "rescans", v));
+  CHECK(napi_create_double(env, (double)stat_taken, &v));
+  CHECK(napi_set_named_property(env, result, "taken", v));
+  return result;
+}
+
 static napi_value simd_name(napi_env env, napi_callback_info info) {
   (void)info;
   const char *names[] = {"generic", "popcnt", "avx2", "avx512"};
@@ -1113,6 +1284,8 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL,
                            &fn) != napi_ok ||
       napi_set_named_property(env, exports, "adviseHugePages", fn) != napi_ok ||
+      napi_create_function(env, "scanStats", NAPI_AUTO_LENGTH, scan_stats, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "scanStats", fn) != napi_ok ||
       napi_create_function(env, "simd", NAPI_AUTO_LENGTH, simd_name, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "simd", fn) != napi_ok)
     return NULL;
