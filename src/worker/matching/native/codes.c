@@ -110,11 +110,16 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512(
   }
 }
 
+/* A 32-byte query in both halves of a zmm register (two 32-byte rows per register). */
+__attribute__((target("avx512f"))) static inline __m512i twice32(const uint64_t *q) {
+  __m256i q1 = _mm256_loadu_si256((const void *)q);
+  return _mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1);
+}
+
 /* 32-byte codes (the head plane of 512-bit codes): two rows per zmm register. */
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512_32(
     const uint64_t *codes, size_t rows, const uint64_t *q, uint16_t *out) {
-  __m256i q1 = _mm256_loadu_si256((const void *)q);
-  __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1);
+  __m512i q2 = twice32(q);
   size_t r = 0;
   for (; r + 2 <= rows; r += 2) {
     __m512i a = _mm512_popcnt_epi64(
@@ -162,8 +167,7 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i pop2_av
 
 __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances_avx512_32x8(
     const uint64_t *codes, size_t rows, const uint64_t *q, uint16_t *out) {
-  __m256i q1 = _mm256_loadu_si256((const void *)q);
-  __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1);
+  __m512i q2 = twice32(q);
   size_t r = 0;
   for (; r + 8 <= rows; r += 8) {
     const uint64_t *c = codes + r * 4;
@@ -181,10 +185,7 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances_avx51
 __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx512_32x8(
     const uint64_t *head, const uint64_t *tail, size_t rows, const uint64_t *qh,
     const uint64_t *qt, uint16_t *out) {
-  __m256i h1 = _mm256_loadu_si256((const void *)qh);
-  __m256i t1 = _mm256_loadu_si256((const void *)qt);
-  __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(h1), h1, 1);
-  __m512i qt2 = _mm512_inserti64x4(_mm512_castsi256_si512(t1), t1, 1);
+  __m512i qh2 = twice32(qh), qt2 = twice32(qt);
   size_t r = 0;
   for (; r + 8 <= rows; r += 8) {
     const uint64_t *h = head + r * 4, *t = tail + r * 4;
@@ -208,8 +209,7 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx5
  */
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512_32x8_4(
     const uint64_t *const codes[4], const uint64_t *q, uint16_t *const out[4], size_t rows) {
-  __m256i q1 = _mm256_loadu_si256((const void *)q);
-  __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1);
+  __m512i q2 = twice32(q);
   for (size_t r = 0; r + 8 <= rows; r += 8)
     for (int s = 0; s < 4; s++) {
       const uint64_t *c = codes[s] + r * 4;
@@ -315,31 +315,8 @@ __attribute__((target("popcnt"))) static void distances2_popcnt(const uint64_t *
   }
 }
 
-/* 32-byte head and tail planes (512-bit codes): two rows of each plane per zmm register. */
-/* The SIMD loops below take whole steps of rows and return how many they did; distances2 does
-   the rest one by one. */
-__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t distances2_avx512_32(
-    const uint64_t *head, const uint64_t *tail, size_t rows, const uint64_t *qh,
-    const uint64_t *qt, uint16_t *out) {
-  __m256i h1 = _mm256_loadu_si256((const void *)qh);
-  __m256i t1 = _mm256_loadu_si256((const void *)qt);
-  __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(h1), h1, 1);
-  __m512i qt2 = _mm512_inserti64x4(_mm512_castsi256_si512(t1), t1, 1);
-  size_t r = 0;
-  for (; r + 2 <= rows; r += 2) {
-    __m512i a = _mm512_add_epi64(
-        _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(head + r * 4)), qh2)),
-        _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(tail + r * 4)), qt2)));
-    /* As distances_avx512_32: lane 0 holds row r, lane 4 row r + 1. */
-    __m512i b = _mm512_add_epi64(a, _mm512_shuffle_epi32(a, _MM_PERM_BADC));
-    __m512i c = _mm512_add_epi64(b, _mm512_shuffle_i64x2(b, b, _MM_SHUFFLE(2, 3, 0, 1)));
-    out[r] = (uint16_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(c));
-    out[r + 1] =
-        (uint16_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(_mm512_extracti64x4_epi64(c, 1)));
-  }
-  return r;
-}
-
+/* The AVX2 loop below takes whole steps of rows and returns how many it did; distances2 does the
+   rest one by one (on AVX-512 block_distances' eight-row loop takes the whole steps). */
 /* 32-byte head and tail planes on AVX2: four rows per step, as distances_avx2. */
 __attribute__((target("avx2"))) static size_t distances2_avx2_32(const uint64_t *head,
                                                                const uint64_t *tail, size_t rows,
@@ -367,9 +344,7 @@ static void distances2(const uint64_t *head, const uint64_t *tail, size_t rows, 
                        size_t tw, const uint64_t *qh, const uint64_t *qt, uint16_t *out) {
   size_t done = 0;
 #if defined(__x86_64__)
-  if (hw == 4 && tw == 4 && simd_level >= 3)
-    done = distances2_avx512_32(head, tail, rows, qh, qt, out);
-  else if (hw == 4 && tw == 4 && simd_level >= 2)
+  if (hw == 4 && tw == 4 && simd_level >= 2)
     done = distances2_avx2_32(head, tail, rows, qh, qt, out);
   if (simd_level >= 1)
     return distances2_popcnt(head + done * hw, tail + done * tw, rows - done, hw, tw, qh, qt,
