@@ -28,11 +28,8 @@ const UNAVAILABLE_CODES = new Set([91, 11600, 11602, 10107, 13435, 13436, 189, 6
 
 function unavailable(e: Error): boolean {
   if (UNAVAILABLE.has(e.name)) return true;
-  for (
-    let p: object | null = Object.getPrototypeOf(e);
-    p && p !== Error.prototype;
-    p = Object.getPrototypeOf(p)
-  ) {
+  const up = (o: object): object | null => Object.getPrototypeOf(o) as object | null;
+  for (let p = up(e); p && p !== Error.prototype; p = up(p)) {
     const ctor = (p as { constructor?: { name?: string } }).constructor;
     if (ctor?.name && UNAVAILABLE.has(ctor.name)) return true;
   }
