@@ -39,7 +39,7 @@ export interface GalleryIndexOptions {
    * of the 512-bit codes: a scan of 32 of the 64 bytes per template), for the whole-code
    * Hamming distance that picks the `shortlist`. At least `shortlist`; the segment's size (or
    * more, the default PREFILTER: measured there) makes the shortlist the exact 512-bit Hamming
-   * top. The worker's GALLERY_PREFILTER sets it (at 10M on 2 cores, 50000: p50 29.7 -> 21.4 ms,
+   * top. The worker's GALLERY_PREFILTER sets it (at 10M on 2 cores, 50000: p50 28.3 -> 17.6-18.7 ms,
    * recall@1 0.9875 -> 0.9725; README, 1:N identification).
    */
   prefilter?: number;
@@ -251,6 +251,9 @@ export class GalleryIndex {
       group === undefined
         ? this.segments.map((_, i) => i)
         : [this.segmentOf.get(key(group))].filter((i) => i !== undefined);
+    // Enough for the exact step that the exact top-k users are among them even when users have
+    // several templates and int8 rounding reorders near-ties.
+    const reads = this.int8 ? Math.max(32, topK * 8) : Math.max(this.exactReads, topK * 8);
     const shortlist: [number, number][] = [];
     const parts: { si: number; rows: Uint32Array; scores: Int32Array }[] = [];
     let total = 0;
@@ -271,6 +274,10 @@ export class GalleryIndex {
           rows = kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, this.rerank);
         scores = kernels.dotI8(s.int8, this.dim, rows, query8);
       } else {
+        // Without int8 only the `reads` best code scores are read: pick them in one native call
+        // (rows prefetched, 16-bit table), then score just those for the merge across groups
+        // (10M, first-plane prefilter: two codeDots of 5000 rows and the sort took ~1.4 ms).
+        if (rows.length > reads) rows = kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, reads);
         scores = kernels.codeDots(s.head, hb, rows, tHead);
         if (s.tailBytes > 0) {
           const more = kernels.codeDots(s.tail, s.tailBytes, rows, tTail);
@@ -280,9 +287,6 @@ export class GalleryIndex {
       parts.push({ si, rows, scores });
       total += rows.length;
     }
-    // Enough for the exact step that the exact top-k users are among them even when users have
-    // several templates and int8 rounding reorders near-ties.
-    const reads = this.int8 ? Math.max(32, topK * 8) : Math.max(this.exactReads, topK * 8);
     // The reads-th best score by a native sort of a copy (thousands of ints: ~0.1 ms), then
     // everything above it and enough of the ties.
     let cut = -Infinity;

@@ -12,6 +12,14 @@ import {
   type GalleryIndexOptions,
 } from '../../../src/worker/matching/gallery-index.js';
 import { mulberry32 } from '../../../src/shared/prng.js';
+import { codeTable, jsKernels } from '../../../src/worker/matching/native-codes.js';
+import {
+  codeBytes,
+  DEFAULT_INT8_RANGE,
+  int8Scale,
+  quantize,
+  signCode,
+} from '../../../src/worker/matching/quantize.js';
 
 const DIM = 512;
 
@@ -163,6 +171,40 @@ describe('GalleryIndex search', () => {
       assert.equal(e.shortlist.length, 180, 'the 60 code-score best in each of the 3 groups');
       assert.equal(e.reads.length, 40, 'max(32, 8 * topK) of them read exactly');
       assert.ok(e.shortlist.includes(`${user}-t0`), `query ${q}: ${user}'s base kept for int8`);
+      const [hit] = await index.search(query, { topK: 5 });
+      assert.equal(hit?.user_id, bruteForce(entries, query, 1)[0]?.[0], `query ${q}`);
+    }
+  });
+
+  it("without int8 (the 10M layout) reads the exactReads best code scores of the groups' Hamming shortlists, in order, and finds what brute force finds", async () => {
+    const { index, bases, entries } = gallery({ int8: false, shortlist: 60, exactReads: 40 });
+    // The expectation from the kernels' JavaScript reference: each group's 60 Hamming-nearest
+    // (groups in the order they were first seen), their asymmetric code scores, the 40 best of
+    // all (ties: the first).
+    const groups = new Map<string | null, GalleryEntry[]>();
+    for (const e of entries) groups.set(e.group, [...(groups.get(e.group) ?? []), e]);
+    for (let q = 0; q < 20; q++) {
+      const user = `u${q * 11}`;
+      const query = near(bases.get(user) as Float32Array, 80_000 + q);
+      const code = new Uint8Array(codeBytes(DIM));
+      signCode(query, code);
+      const q8 = new Int8Array(DIM);
+      quantize(query, q8, 0, int8Scale(DEFAULT_INT8_RANGE));
+      const table = codeTable(q8);
+      const scored: { id: string; score: number }[] = [];
+      for (const list of groups.values()) {
+        const codes = new Uint8Array(list.length * codeBytes(DIM));
+        list.forEach((e, i) => signCode(e.embedding, codes.subarray(i * 64, i * 64 + 64)));
+        const rows = jsKernels.hammingTopK(codes, list.length, code, 60).subarray(0, 60);
+        const scores = jsKernels.codeDots(codes, 64, rows, table);
+        rows.forEach((r, i) =>
+          scored.push({ id: (list[r] as GalleryEntry).template_id, score: scores[i] as number }),
+        );
+      }
+      const cut = scored.map((x) => x.score).sort((a, b) => b - a)[39] as number;
+      let ties = 40 - scored.filter((x) => x.score > cut).length;
+      const want = scored.filter((x) => x.score > cut || (x.score === cut && ties-- > 0)).map((x) => x.id);
+      assert.deepEqual(index.explain(query, 5).reads, want, `query ${q}`);
       const [hit] = await index.search(query, { topK: 5 });
       assert.equal(hit?.user_id, bruteForce(entries, query, 1)[0]?.[0], `query ${q}`);
     }
