@@ -253,7 +253,7 @@ export const SETTINGS = {
     env: 'GALLERY_PREFILTER',
     default: '0',
     schema: z.coerce.number().int().nonnegative(),
-    doc: 'templates per group a 1:N query keeps by the first half of their codes before the whole-code shortlist; 0 = every template (exact Hamming shortlist). for ~10M per worker: 10M top-5 p50 28.3 -> 17.6-18.7 ms at `50000` on 2 cores, recall@1 0.9875 -> 0.9725',
+    doc: 'templates per group a 1:N query keeps by the first half of their codes before the whole-code shortlist; 0 = every template (exact Hamming shortlist). For ~10M per worker: 10M top-5 p50 28.3 -> 17.6-18.7 ms at `50000` on 2 cores, recall@1 0.9875 -> 0.9725',
   },
 
   /** Derived in config.ts: '' = DATA_DIR/gallery, 'off' = no snapshot. */

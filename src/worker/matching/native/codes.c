@@ -373,7 +373,7 @@ static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, s
  */
 static _Thread_local uint32_t *scratch_cand;
 static _Thread_local uint16_t *scratch_cd;
-static _Thread_local size_t scratch_k1;
+static _Thread_local size_t scratch_cand_n;
 
 static _Thread_local uint16_t *scratch_sd;
 static _Thread_local size_t scratch_sd_n;
@@ -388,12 +388,12 @@ static uint16_t *scratch_samples(size_t n) {
 }
 
 static int scratch_candidates(size_t n) {
-  if (n > scratch_k1 || !scratch_cand || !scratch_cd) {
+  if (n > scratch_cand_n || !scratch_cand || !scratch_cd) {
     free(scratch_cand);
     free(scratch_cd);
     scratch_cand = malloc(n * sizeof(uint32_t) + 4);
     scratch_cd = malloc(n * sizeof(uint16_t) + 2);
-    scratch_k1 = scratch_cand && scratch_cd ? n : 0;
+    scratch_cand_n = scratch_cand && scratch_cd ? n : 0;
   }
   return scratch_cand && scratch_cd;
 }
@@ -566,8 +566,8 @@ static void block_distances(const uint64_t *head, const uint64_t *tail, size_t r
 
 /*
  * The first row at or after r whose distance is below `below`, or hi: 16 distances compared at a
- * time where AVX2 is, since nearly every row of a long segment is skipped (a 10M-row run took ~10 ms
- * one row at a time).
+ * time where AVX2 is, since most rows of a block are beyond the cut (collect_block without
+ * AVX-512).
  */
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static size_t next_below_avx2(const uint16_t *dist, size_t r,
@@ -719,9 +719,10 @@ static size_t kept_within(const scan_part *p, long cut) {
 }
 
 /*
- * One thread's runs: `n` consecutive parts. Four runs of the head plane are read in step
- * (distances_avx512_32x8_4) while all four have a whole block left; each keeps its own
- * collection, sample and guess, so each is exact on its own.
+ * One thread's runs: `n` consecutive parts, each with its own collection and sample; the cut
+ * they start from is guessed from all the runs' samples (hammingTopK2). Four runs of the head
+ * plane (n is 4 only there) are read in step (distances_avx512_32x8_4) while all four have a
+ * whole block left.
  */
 typedef struct {
   scan_part *parts;
@@ -849,6 +850,12 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   /* The scan keeps k1 rows by the head, or k by the whole code. Room for twice that and a
      block, so a collection that fills has taken k more rows since it last did. */
   size_t keep = both ? k : k1;
+  if (keep == 0) {
+    napi_value ab, result;
+    CHECK(napi_create_arraybuffer(env, 0, NULL, &ab));
+    CHECK(napi_create_typedarray(env, napi_uint32_array, 0, ab, 0, &result));
+    return result;
+  }
   size_t cap = 2 * keep + SCAN_BLOCK;
   /* Runs of whole 64-row blocks, the last taking the rest: `streams` per thread, read in step
      where the head plane alone is scanned on AVX-512 and each run is long enough to sample. */
@@ -860,14 +867,8 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   run_lo[runs] = rows;
   for (size_t t = 0; t < runs; t++) slots += sample_slots(run_lo[t + 1] - run_lo[t]);
   uint16_t *sdist = scratch_samples(slots);
-  if (!hists || keep == 0 || !sdist || !scratch_candidates(runs * cap)) {
+  if (!hists || !sdist || !scratch_candidates(runs * cap)) {
     free(hists);
-    if (keep == 0) {
-      napi_value ab, result;
-      CHECK(napi_create_arraybuffer(env, 0, NULL, &ab));
-      CHECK(napi_create_typedarray(env, napi_uint32_array, 0, ab, 0, &result));
-      return result;
-    }
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
@@ -888,7 +889,6 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
                                  .cap = cap,
                                  .k = keep,
                                  .bits = both ? bits : hw * 64,
-                                 .cut = (long)bits,
                                  .hist = hists + t * (bits + 1)},
                            .sample = hists + (runs + t) * (bits + 1),
                            .sdist = sdist};
@@ -920,12 +920,8 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
      within it. */
   if (guessed >= 0) {
     size_t within = 0;
-    int closed = 0;
-    for (size_t t = 0; t < runs; t++) {
-      within += kept_within(&parts[t], guessed);
-      closed |= parts[t].c.cut < 0;
-    }
-    if (within < keep && !closed) run_parts(rescan_group_run, groups, sizeof groups[0], threads);
+    for (size_t t = 0; t < runs; t++) within += kept_within(&parts[t], guessed);
+    if (within < keep) run_parts(rescan_group_run, groups, sizeof groups[0], threads);
   }
   for (size_t t = 0; t < runs; t++) {
     stat_runs++;
