@@ -236,8 +236,8 @@ for (const mode of (args.index ?? 'binary').split(',')) {
     recall_at_5: Number((at5 / n).toFixed(4)),
     shortlist_recall: searcher.explain ? Number((inShortlist / n).toFixed(4)) : null,
     reads_recall: searcher.explain ? Number((inReads / n).toFixed(4)) : null,
-    // The native two-plane scan's runs (a run per thread per segment) rescanned because the cut
-    // guessed from their first rows fell short, and the rows it kept per query.
+    // The native two-plane scan's share of runs rescanned because the cut guessed from the
+    // sampled blocks fell short, and the rows its collections kept per query.
     scan_rescan_share: scans.runs ? Number((scans.rescans / scans.runs).toFixed(4)) : null,
     scan_rows_taken_per_query: scans.runs ? Math.round(scans.taken / n) : null,
   };

@@ -59,9 +59,9 @@ const addonPath = fileURLToPath(new URL('./codes.node', import.meta.url));
 
 /** Counters of the native hammingTopK2 since load (benchmarks print them per query). */
 export interface ScanStats {
-  /** Runs of rows scanned (one per thread per call). */
+  /** Runs of rows scanned (per call: one per thread, four per thread for a first-plane scan). */
   runs: number;
-  /** Runs scanned twice: the cut guessed from the run's first rows left too few within it. */
+  /** Runs scanned twice: the cut guessed from the sampled blocks left too few rows within it. */
   rescans: number;
   /** Rows the runs' collections took (the rest were beyond the cut). */
   taken: number;
