@@ -5,7 +5,11 @@ import { Binary, MongoClient, ObjectId } from 'mongodb';
 import { GridFsBlobStore } from '../../../src/shared/store/mongo/gridfs-blobs.js';
 import { openMongo } from '../../../src/shared/store/mongo-store.js';
 import { storeConformance } from './conformance.js';
-import { CHAINING_SIGHTING } from './conformance/fixtures.js';
+import { openCollections } from '../../../src/shared/store/mongo/collections.js';
+import { mongoSightings } from '../../../src/shared/store/mongo/sightings.js';
+import { recordSighting, type SightingStorage } from '../../../src/shared/store/rules/attendance-window.js';
+import type { Store } from '../../../src/shared/store/store.js';
+import { CHAINING_SIGHTING, sighting, WINDOW } from './conformance/fixtures.js';
 
 const NAME = 'Mongo store + GridFsBlobStore';
 const url = process.env.MONGODB_URL;
@@ -107,6 +111,59 @@ if (url) {
         await dropDatabase(url, dbName);
         await persistence.close();
       }
+    });
+  });
+
+  void describe(`${NAME}: a sighting whose attempt stopped midway (no transactions)`, () => {
+    /**
+     * The rule on this backend's own primitives, with one primitive failing once: what a worker
+     * killed at that point leaves (the tower test under kill -9 counted one sighting twice).
+     * Then the retry (BullMQ runs the frame again) on the intact primitives.
+     */
+    const withChain = async (body: (io: SightingStorage, store: Store) => Promise<void>) => {
+      const dbName = freshDbName();
+      const persistence = await openMongo(url, { dbName });
+      const client = await new MongoClient(url).connect();
+      try {
+        const cols = openCollections(client.db(dbName));
+        await body(mongoSightings(cols), persistence.store);
+      } finally {
+        await client.close();
+        await persistence.close();
+        await dropDatabase(url, dbName);
+      }
+    };
+    const failing = (io: SightingStorage, name: 'link' | 'absorb'): SightingStorage => ({
+      ...io,
+      [name]: () => Promise.reject(new Error(`killed before ${name}`)),
+    });
+    const sightingsOf = async (store: Store) =>
+      (await store.listAttendance({ limit: 10, user_id: 'u1' })).items.map((r) => r.sightings);
+
+    void it('a match merged into a record but not linked is not counted again by its retry', async () => {
+      await withChain(async (io, store) => {
+        await recordSighting(io, sighting('k-0', 0), WINDOW);
+        await assert.rejects(recordSighting(failing(io, 'link'), sighting('k-1', 1), WINDOW), /killed/);
+        await recordSighting(io, sighting('k-1', 1), WINDOW);
+        assert.deepEqual(await sightingsOf(store), [2]);
+        // And the chain goes on counting right after it.
+        await recordSighting(io, sighting('k-2', 2), WINDOW);
+        assert.deepEqual(await sightingsOf(store), [3]);
+      });
+    });
+
+    void it('records merged by a bridge whose absorbed record was not deleted are not counted twice', async () => {
+      await withChain(async (io, store) => {
+        await recordSighting(io, sighting('b-0', 0), WINDOW);
+        await recordSighting(io, sighting('b-9', 9), WINDOW);
+        await assert.rejects(recordSighting(failing(io, 'absorb'), sighting('b-4', 4.5), WINDOW), /killed/);
+        // The next sighting in the window finds both records: it finishes the merge, once.
+        await recordSighting(io, sighting('b-5', 5), WINDOW);
+        assert.deepEqual(await sightingsOf(store), [4]);
+        // The stopped bridge's retry changes nothing.
+        await recordSighting(io, sighting('b-4', 4.5), WINDOW);
+        assert.deepEqual(await sightingsOf(store), [4]);
+      });
     });
   });
 

@@ -86,6 +86,8 @@ export interface AttendanceDoc {
   /** Unknown people (issue 8 §6): the person an unknown face was grouped into; when it was stored. */
   unknown_id?: string | null;
   recorded_at?: string;
+  /** Ids a merge folded in whose link or delete may not have happened (RecordState.pending). */
+  pending?: string[];
 }
 /** One recorded sighting: `attendance_id` is null from its claim until it is linked to its record. */
 export interface SightingDoc {

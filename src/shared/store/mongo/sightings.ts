@@ -13,6 +13,7 @@ const toState = (d: AttendanceDoc): RecordState => ({
   sightings: d.sightings,
   ...evidenceOf(d),
   best: bestOf(d),
+  pending: d.pending ?? [],
 });
 
 /**
@@ -90,12 +91,23 @@ export function mongoSightings(cols: Collections): SightingStorage {
       }
     },
 
-    async update(id, { best, ...counts }) {
+    async update(id, { best, pending, ...counts }) {
+      // One document, one write: the counts and what they now include (see RecordState.pending).
       const { matchedCount } = await cols.attendance.updateOne(
         { attendance_id: id },
-        { $set: { ...counts, ...best } },
+        {
+          $set: { ...counts, ...best },
+          ...(pending.length > 0 ? { $addToSet: { pending: { $each: pending } } } : {}),
+        },
       );
       return matchedCount === 1;
+    },
+
+    async settle(id, ids) {
+      await cols.attendance.updateOne(
+        { attendance_id: id, pending: { $in: ids } },
+        { $pullAll: { pending: ids } },
+      );
     },
 
     async absorb(from, into) {

@@ -30,6 +30,14 @@ export interface RecordState {
   confirming_sightings: number;
   strong_sightings: number;
   best: BestSighting;
+  /**
+   * What an attempt folded into this record whose follow-up may not have happened: a sighting
+   * not linked yet, a record absorbed but not deleted yet. A backend whose rule runs in one
+   * transaction (SQLite) never has any; MongoDB keeps them on the record, written by the same
+   * single-document update as the counts, so a retry (or the next sighting) does not count them
+   * again, and clears each once its follow-up is done.
+   */
+  pending: string[];
 }
 
 /** A record a sighting starts: its state and the fields fixed at its start. */
@@ -44,8 +52,14 @@ export interface NewRecord extends RecordState {
   recorded_at: string;
 }
 
-/** A joined record's new state; `best` only when the best sighting changed. */
-export type RecordUpdate = Omit<RecordState, 'attendance_id' | 'best'> & { best?: BestSighting };
+/**
+ * A joined record's new state; `best` only when the best sighting changed; `pending`: the ids
+ * this update folds in, to add to the record's own.
+ */
+export type RecordUpdate = Omit<RecordState, 'attendance_id' | 'best' | 'pending'> & {
+  best?: BestSighting;
+  pending: string[];
+};
 
 /** The match records a sighting chains onto: this user's at this camera, within the window of either end. */
 export interface ChainQuery {
@@ -86,6 +100,8 @@ export interface SightingStorage {
   absorb(from: string, into: string): Step<void>;
   /** Links the sighting (with its job and face crop) to the record it ended in. */
   link(s: Sighting, attendanceId: string): Step<void>;
+  /** Removes `ids` from the record's `pending`: their follow-up is done. */
+  settle(attendanceId: string, ids: string[]): Step<void>;
 }
 
 /** Attempts of the find-and-merge before giving up: only a record deleted meanwhile needs a second. */
@@ -105,11 +121,13 @@ const MAX_ATTEMPTS = 5;
  *    best sighting's fields; the absorbed records' sightings move to it and they are deleted.
  * 4. `link` the sighting to the record it ended in.
  *
- * A new record's id derives from its first sighting's id, so a retry of an attempt that stopped
- * after starting it (MongoDB: no transaction) finds it instead of starting a second, and does not
- * count the sighting again. What a stopped attempt can still do there: a match merged into an
- * existing record and not linked is counted again by its retry; a merge written whose absorbed
- * records were not deleted yet is merged again by the next sighting (counted twice).
+ * An attempt that stopped midway (MongoDB: no transaction; a worker killed) is finished by its
+ * retry or the next sighting of the chain without counting anything twice: a new record's id
+ * derives from its first sighting's id, so a retry finds it instead of starting a second; a
+ * merge lists what it folded in as the kept record's `pending` in the same write as the counts,
+ * so a sighting merged but not linked, or a record absorbed but not deleted, is not folded in
+ * again; each is settled (taken off `pending`) once linked or deleted, inside the chain's lease.
+ * (Before `pending`, the tower test under kill -9 on FerretDB counted one sighting twice.)
  */
 export function recordSighting(
   io: SightingStorage,
@@ -123,19 +141,16 @@ function* recordSteps(io: SightingStorage, s: Sighting, windowMs: number): Steps
   const started = newRecord(s, windowMs); // first: a captured_at that is not a time claims nothing
   const recorded = yield* step(io.claim(s));
   if (recorded !== undefined) return { attendance_id: recorded };
-  let attendance_id: string;
-  if (s.kind === 'unknown') {
-    yield* step(io.start(started));
-    attendance_id = started.attendance_id;
-  } else {
+  if (s.kind === 'match') {
     const key = `attendance:${s.user_id ?? ''}:${s.camera_id}`;
-    attendance_id = yield* step(io.exclusive(key, () => placeMatch(io, s, windowMs, started)));
+    return { attendance_id: yield* step(io.exclusive(key, () => placeMatch(io, s, windowMs, started))) };
   }
-  yield* step(io.link(s, attendance_id));
-  return { attendance_id };
+  yield* step(io.start(started));
+  yield* step(io.link(s, started.attendance_id));
+  return { attendance_id: started.attendance_id };
 }
 
-/** Step 3, as the chain's only writer: the id of the record the match ends in. */
+/** Steps 3 and 4, as the chain's only writer: the id of the record the match ends in. */
 function* placeMatch(io: SightingStorage, s: Sighting, windowMs: number, started: NewRecord): Steps<string> {
   const t = Date.parse(started.timestamp);
   const chain: ChainQuery = {
@@ -149,14 +164,28 @@ function* placeMatch(io: SightingStorage, s: Sighting, windowMs: number, started
     const [keep, ...absorbed] = near;
     if (!keep) {
       yield* step(io.start(started));
+      yield* step(io.link(s, started.attendance_id));
       return started.attendance_id;
     }
-    // A retry of an attempt that started this sighting's record: the sighting is in it already.
-    const counted = near.some((r) => r.attendance_id === started.attendance_id);
-    const merged = [...absorbed, ...(counted ? [] : [started])].reduce(merge, keep);
-    const written = yield* step(io.update(keep.attendance_id, changes(keep, merged)));
+    // A retry of an attempt that started this sighting's record, or merged it into one of these:
+    // the sighting is counted already.
+    const counted = near.some(
+      (r) => r.attendance_id === started.attendance_id || r.pending.includes(s.sighting_id),
+    );
+    // Records a stopped merge folded into `keep` but did not delete: absorbed now, not counted again.
+    const fresh = absorbed.filter((r) => !keep.pending.includes(r.attendance_id));
+    const folded = [...fresh, ...(counted ? [] : [started])];
+    const pending = [
+      ...fresh.flatMap((r) => [r.attendance_id, ...r.pending]),
+      ...(counted ? [] : [s.sighting_id]),
+    ];
+    const update = { ...changes(keep, folded.reduce(merge, keep)), pending };
+    const written = yield* step(io.update(keep.attendance_id, update));
     if (!written) continue; // the kept record was deleted meanwhile: look again
     for (const r of absorbed) yield* step(io.absorb(r.attendance_id, keep.attendance_id));
+    yield* step(io.link(s, keep.attendance_id));
+    // Only what this call finished: a sighting of another stopped attempt stays for its retry.
+    yield* step(io.settle(keep.attendance_id, [s.sighting_id, ...absorbed.map((r) => r.attendance_id)]));
     return keep.attendance_id;
   }
   throw new Error(`recordSighting ${s.sighting_id}: its records kept changing; giving up`);
@@ -179,12 +208,13 @@ export function merge(into: RecordState, other: RecordState): RecordState {
     confirming_sightings: into.confirming_sightings + other.confirming_sightings,
     strong_sightings: into.strong_sightings + other.strong_sightings,
     best: higher ? other.best : into.best,
+    pending: into.pending,
   };
 }
 
 /** What `update` writes: every counter and time, and the best sighting's fields if another is best now. */
-function changes(keep: RecordState, merged: RecordState): RecordUpdate {
-  const update: RecordUpdate = {
+function changes(keep: RecordState, merged: RecordState): Omit<RecordUpdate, 'pending'> {
+  const update: Omit<RecordUpdate, 'pending'> = {
     timestamp: merged.timestamp,
     last_seen: merged.last_seen,
     window_closes_at: merged.window_closes_at,
@@ -212,6 +242,7 @@ function newRecord(s: Sighting, windowMs: number): NewRecord {
     sightings: 1,
     confirming_sightings: isConfirming(s) ? 1 : 0,
     strong_sightings: isStrong(s) ? 1 : 0,
+    pending: [],
     best: {
       similarity_score: s.similarity,
       distance: s.distance,

@@ -29,6 +29,8 @@ const toState = (r: StateRow): RecordState => ({
   confirming_sightings: r.confirming_sightings,
   strong_sightings: r.strong_sightings,
   best: bestOf(r),
+  // The rule runs in one transaction here: nothing is ever left half done.
+  pending: [],
 });
 
 /**
@@ -134,5 +136,7 @@ export function sqliteSightings(db: Database.Database): SightingStorage {
         'INSERT INTO sightings (sighting_id, attendance_id, job_id, thumbnail) VALUES (?, ?, ?, ?)',
       ).run(s.sighting_id, attendanceId, s.job_id, s.thumbnail);
     },
+
+    settle: () => undefined,
   };
 }
