@@ -100,6 +100,7 @@ export async function startWorkerService(
         int8Range: manifest.quantisation.int8_range,
         scanThreads: config.galleryScanThreads,
         ...(config.galleryPrefilter > 0 ? { prefilter: config.galleryPrefilter } : {}),
+        exactCacheBytes: Math.floor(config.galleryExactCacheMb * 2 ** 20),
       },
       model: manifest.embedding_model_id,
       ...(config.gallerySnapshotDir

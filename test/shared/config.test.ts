@@ -215,6 +215,12 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ GALLERY_PREFILTER: '-1' }), /GALLERY_PREFILTER: Too small/);
   });
 
+  it('reads GALLERY_EXACT_CACHE_MB as megabytes of exact embeddings kept, 64 by default', () => {
+    assert.equal(loadConfig({}).galleryExactCacheMb, 64);
+    assert.equal(loadConfig({ GALLERY_EXACT_CACHE_MB: '0' }).galleryExactCacheMb, 0);
+    assert.throws(() => loadConfig({ GALLERY_EXACT_CACHE_MB: '-1' }), /GALLERY_EXACT_CACHE_MB/);
+  });
+
   it('freezes the config and everything in it', () => {
     assertDeepFrozen(loadConfig({}));
     assertDeepFrozen(loadConfig(ALL_SET));

@@ -256,6 +256,17 @@ export const SETTINGS = {
     doc: 'templates per group a 1:N query keeps by the first half of their codes before the whole-code shortlist; 0 = every template (exact Hamming shortlist). For ~10M per worker: 10M top-5 p50 28.3 -> 17.6-18.7 ms at `50000` on 2 cores, recall@1 0.9875 -> 0.9725',
   },
 
+  /**
+   * Every 1:N search reads its best 32 templates exactly; from SQLite that was ~0.8 ms of an
+   * enrollment's ~7 ms of main-thread work. ~2.2 KB a template: 64 MB holds ~29,000.
+   */
+  galleryExactCacheMb: {
+    env: 'GALLERY_EXACT_CACHE_MB',
+    default: '64',
+    schema: z.coerce.number().nonnegative(),
+    doc: "megabytes of exact embeddings a worker keeps in memory for the 1:N re-rank (the most recently searched or enrolled; an erased person's leave with them); 0 = every exact read goes to the store",
+  },
+
   /** Derived in config.ts: '' = DATA_DIR/gallery, 'off' = no snapshot. */
   gallerySnapshotDir: {
     env: 'GALLERY_SNAPSHOT_DIR',

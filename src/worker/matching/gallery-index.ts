@@ -1,5 +1,6 @@
 import { dot } from '../../shared/face-math.js';
 import type { GalleryEntry } from '../../shared/store/index.js';
+import { ExactCache, type ExactLookup } from './exact-cache.js';
 import { codeTable, kernels } from './native-codes.js';
 import { codeBytes, DEFAULT_INT8_RANGE, int8Scale, quantize, signCode } from './quantize.js';
 import { codeHeadBytes, Segment, type SegmentState } from './segment.js';
@@ -14,8 +15,7 @@ export interface Candidate {
   distance: number;
 }
 
-/** Exact embeddings for re-ranking, looked up by template id (the store). */
-export type ExactLookup = (templateIds: string[]) => Promise<Map<string, Float32Array>>;
+export type { ExactLookup };
 
 export interface GalleryIndexOptions {
   /**
@@ -43,6 +43,11 @@ export interface GalleryIndexOptions {
    * recall@1 0.9875 -> 0.9725; README, 1:N identification).
    */
   prefilter?: number;
+  /**
+   * Bytes of exact embeddings kept in memory in front of the exact lookup (exact-cache.ts; the
+   * worker's GALLERY_EXACT_CACHE_MB). Default 0: every exact read goes to the lookup.
+   */
+  exactCacheBytes?: number;
   /** Without int8: templates of the Hamming shortlist read from the exact lookup. Default 200. */
   exactReads?: number;
   /**
@@ -95,12 +100,15 @@ export class GalleryIndex {
   readonly int8Scale: number;
   /** Templates of another model left out since the last clear (they wait for a re-embed). */
   otherModel = 0;
+  /** The exact step's embeddings: the recent and most searched in memory, the rest from `exact`. */
+  readonly exactCache: ExactCache;
 
   constructor(
     readonly dim: number,
-    private readonly exact: ExactLookup,
+    exact: ExactLookup,
     options: GalleryIndexOptions = {},
   ) {
+    this.exactCache = new ExactCache(exact, options.exactCacheBytes ?? 0);
     this.int8 = options.int8 ?? true;
     this.shortlist = options.shortlist ?? 5000;
     this.prefilter = Math.max(this.shortlist, options.prefilter ?? PREFILTER);
@@ -119,7 +127,7 @@ export class GalleryIndex {
 
   /** Bytes of every typed array the index holds: vectors, codes, ids, names and tables. */
   get bytes(): number {
-    let n = this.users.bytes;
+    let n = this.users.bytes + this.exactCache.bytes;
     for (const s of this.segments) n += s.bytes;
     return n;
   }
@@ -144,11 +152,14 @@ export class GalleryIndex {
       if (u >= 0) this.users.remove(u);
       return;
     }
-    this.add(mine);
+    this.add(mine, true);
   }
 
-  /** Bulk load (start-up): entries must not be in the index yet. */
-  add(entries: GalleryEntry[]): void {
+  /**
+   * Bulk load (start-up): entries must not be in the index yet. Their embeddings are cached
+   * while the cache has room; `evict` (a user's new templates) makes room for them.
+   */
+  add(entries: GalleryEntry[], evict = false): void {
     for (const t of entries) {
       if (this.model !== undefined && t.model !== this.model) {
         this.otherModel++;
@@ -163,10 +174,12 @@ export class GalleryIndex {
         t.embedding,
       );
       this.users.first[u] = slot;
+      this.exactCache.remember(t.template_id, t.embedding, evict);
     }
   }
 
   clear(): void {
+    this.exactCache.clear();
     this.otherModel = 0;
     this.segments = [];
     this.segmentOf.clear();
@@ -189,7 +202,7 @@ export class GalleryIndex {
     options: { topK: number; group?: string | null; excludeUserId?: string },
   ): Promise<Candidate[]> {
     const { picked } = this.rank(embedding, options.topK, options.group);
-    const exact = await this.exact(picked.map((p) => p.templateId));
+    const exact = await this.exactCache.lookup(picked.map((p) => p.templateId));
     const best = new Map<number, { p: Picked; similarity: number }>();
     for (const p of picked) {
       const e = exact.get(p.templateId);
@@ -335,7 +348,9 @@ export class GalleryIndex {
   private removeTemplates(u: number): void {
     const users = this.users;
     const s = this.segments[users.segment[u] as number] as Segment;
+    const gone: string[] = [];
     for (let at = users.first[u] as number; at !== -1; at = users.first[u]!) {
+      gone.push(s.templateIds.get(at));
       users.first[u] = s.next[at] as number;
       const moved = s.removeAt(at);
       if (moved < 0) continue;
@@ -348,6 +363,8 @@ export class GalleryIndex {
         s.next[x] = at;
       }
     }
+    // An erased person's embeddings leave memory with their templates.
+    this.exactCache.forget(gone);
   }
 
   private segmentIndex(group: string | null): number {
