@@ -3,12 +3,14 @@
  * worker (pool, quality gates, duplicate search) -> store, against the raw pipeline figure on
  * the same photos in the same run.
  *
- *   npm run bench:enroll -- [--faces DIR] [--limit N] [--chunk C] [--json]
+ *   npm run bench:enroll -- [--faces DIR] [--limit N] [--chunk C] [--poll-ms P] [--json]
  *
  * N people (default 500), one photo each: the first photo of each identity under DIR (default
  * the shared lfw-dev set), identities in sorted order, each its own user_id. They are sent as
  * JSON batches of C people (default 100) with base64 photos, every batch is polled to
- * completion, and the figure is photos / (last batch finished - first submit). The raw figure
+ * completion (each open batch every P ms, default 100; the end is the server's finished_at,
+ * so P changes what the polls cost the service, not when the run ends), and the figure is
+ * photos / (last batch finished - first submit). The raw figure
  * is the same photos through an InferencePool of the service's pool size, all at once; the
  * difference is what the API, queue and store cost ("queue overhead").
  *
@@ -48,11 +50,13 @@ const { values: args } = parseArgs({
     limit: { type: 'string', default: '500' },
     embeds: { type: 'string', default: '50' },
     chunk: { type: 'string', default: '100' },
+    'poll-ms': { type: 'string', default: '100' },
     json: { type: 'boolean', default: false },
   },
 });
 const limit = positiveInt('limit', args.limit);
 const chunk = positiveInt('chunk', args.chunk);
+const pollMs = positiveInt('poll-ms', args['poll-ms']);
 const embedCalls = positiveInt('embeds', args.embeds);
 // dist/bench/enroll.js -> repo root is two levels up; the shared photos sit next to the repo.
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -194,7 +198,7 @@ try {
 
   note(`submitting ${people.length} people in ${bodies.length} batch(es) of up to ${chunk}`);
   const meter = await startMeter(redis.url, () => serviceCounts(service));
-  const measured = await measureBatches(service, '/api/v1/enrollments', bodies);
+  const measured = await measureBatches(service, '/api/v1/enrollments', bodies, pollMs);
   const cost = await meter.stop(people.length);
   note(`${embedCalls} sync /embed calls, one at a time, counted`);
   const embedCost = await measureEmbeds(service, redis.url, people);
@@ -281,6 +285,7 @@ try {
       faces_dir: facesDir,
       people: people.length,
       chunk,
+      poll_ms: pollMs,
       batches: bodies.length,
       body_bytes: bodyBytes,
       pool_size: poolSize,

@@ -333,6 +333,8 @@ export async function measureBatches(
   s: Spawned,
   urlPath: string,
   bodies: Buffer[],
+  /** Each open batch is polled this often (its end is the server's finished_at, not the poll). */
+  pollMs = 100,
 ): Promise<MeasuredBatches> {
   // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
   const start = Date.now();
@@ -341,7 +343,7 @@ export async function measureBatches(
   const jobIds: string[] = [];
   for (const body of bodies) jobIds.push((await submitBatch(s, urlPath, body)).job_id);
   const submitted = Date.now();
-  const jobs = [...(await waitForJobs(s, jobIds)).values()];
+  const jobs = [...(await waitForJobs(s, jobIds, { pollMs })).values()];
   const cpuEnd = childCpuSeconds(s);
   const mainEnd = threadCpuSeconds(s.child.pid);
   const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));

@@ -30,6 +30,8 @@ export interface TowerOptions {
   facesPerFrame: number;
   drainTimeoutSeconds: number;
   poolSize: number;
+  /** ENROLL_PEOPLE_PER_JOB of the workers; unset = the service's default. */
+  peoplePerJob?: number;
   seed: number;
   tag: string;
   /** Progress lines. */
@@ -91,6 +93,7 @@ export async function runTower(o: TowerOptions): Promise<TowerReport> {
       JOB_LOCK_MS: '5000',
       STALLED_INTERVAL_MS: '2000',
       SHUTDOWN_GRACE_MS: '3000',
+      ...(o.peoplePerJob === undefined ? {} : { ENROLL_PEOPLE_PER_JOB: String(o.peoplePerJob) }),
     },
   });
   o.onStarted?.(() => cluster.stop());

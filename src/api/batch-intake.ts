@@ -56,12 +56,21 @@ export function photoOrError(image: string, field: string): Buffer | ServiceErro
   }
 }
 
+/** Several items in one child job: up to `size` consecutive items' payloads, as `data` makes them. */
+export interface ItemPacking<C extends ItemJobName, P extends ItemJobName> {
+  name: P;
+  size: number;
+  data: (jobId: string, items: JobData<C>[]) => JobData<P>;
+}
+
 /** What a batch route hands to acceptBatch: its job names, items and webhook. */
-export interface BatchSpec<C extends ItemJobName> {
+export interface BatchSpec<C extends ItemJobName, P extends ItemJobName = C> {
   type: BatchType;
   parent: ParentJobName;
   child: C;
   items: IntakeItem<C>[];
+  /** Items packed several to a job (enrollment); the job's index is its first item's. */
+  pack?: ItemPacking<C, P>;
   webhookUrl: string | undefined;
   /** The caller's own secret for webhookUrl (webhook_secret); see webhookSecretFor. */
   webhookSecret?: string | undefined;
@@ -72,11 +81,11 @@ export interface BatchSpec<C extends ItemJobName> {
  * the same body replays it, see idempotent). `spec` is built only by the request that claims
  * the key, so a replay neither maps the items again nor takes a new accepted_at.
  */
-export async function acceptBatchOnce<C extends ItemJobName>(
+export async function acceptBatchOnce<C extends ItemJobName, P extends ItemJobName = C>(
   c: Context,
   deps: ApiDeps,
   bodySha256: string,
-  spec: () => BatchSpec<C>,
+  spec: () => BatchSpec<C, P>,
 ): Promise<Response> {
   return idempotent(c, deps.store, bodySha256, async () => ({
     status: 202,
@@ -90,7 +99,10 @@ export async function acceptBatchOnce<C extends ItemJobName>(
  * job; an item with some readable photos gets a job told about the others.
  * If anything fails before the flow is queued, what was written is removed again.
  */
-async function acceptBatch<C extends ItemJobName>(deps: ApiDeps, spec: BatchSpec<C>): Promise<BatchAccepted> {
+async function acceptBatch<C extends ItemJobName, P extends ItemJobName>(
+  deps: ApiDeps,
+  spec: BatchSpec<C, P>,
+): Promise<BatchAccepted> {
   const { config, store, blobs, jobs } = deps;
   if (spec.items.length > config.maxBatchItems) throw batchTooLarge(config.maxBatchItems);
   if (spec.webhookUrl) await assertWebhookTarget(spec.webhookUrl, config.webhook.allow);
@@ -137,7 +149,9 @@ async function acceptBatch<C extends ItemJobName>(deps: ApiDeps, spec: BatchSpec
       const keys = stored.map((s) => s.key);
       children.push({ name: spec.child, data: item.data(job_id, index, keys, refused), index });
     }
-    await jobs.addBatch({ name: spec.parent, data: { job_id }, jobId: job_id }, children);
+    const parent = { name: spec.parent, data: { job_id }, jobId: job_id };
+    if (spec.pack) await jobs.addBatch(parent, packed(job_id, children, spec.pack));
+    else await jobs.addBatch(parent, children);
   } catch (err) {
     const deleted = await blobs.deletePrefix(job_id).then(
       () => true,
@@ -155,6 +169,28 @@ async function acceptBatch<C extends ItemJobName>(deps: ApiDeps, spec: BatchSpec
   }
   deps.logger.info({ job: job_id, type: spec.type, items: spec.items.length }, 'batch accepted');
   return { job_id, status_url: `/api/v1/jobs/${job_id}`, items: spec.items.length };
+}
+
+/** Consecutive children, `size` to a job named `pack.name`, indexed by their first. */
+function packed<C extends ItemJobName, P extends ItemJobName>(
+  jobId: string,
+  children: BatchChild<C>[],
+  pack: ItemPacking<C, P>,
+): BatchChild<P>[] {
+  const out: BatchChild<P>[] = [];
+  for (let i = 0; i < children.length; i += pack.size) {
+    const part = children.slice(i, i + pack.size);
+    const first = part[0] as BatchChild<C>;
+    out.push({
+      name: pack.name,
+      data: pack.data(
+        jobId,
+        part.map((c) => c.data),
+      ),
+      index: first.index,
+    });
+  }
+  return out;
 }
 
 /**

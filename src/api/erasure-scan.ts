@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { ENROLL_ITEM_JOB, type EnrollItemData } from '../shared/jobs/index.js';
+import { ENROLL_ITEM_JOB, ENROLL_ITEMS_JOB, EnrollItemData, EnrollItemsData } from '../shared/jobs/index.js';
 import { unavailableOnError } from './redis-errors.js';
 
 /**
@@ -26,7 +26,10 @@ export class ErasureScan {
   /**
    * Removes not-yet-started enrollment items of a user. Returns what was removed so the caller
    * can delete their photos and record the items as erased. An item already running is stopped
-   * by the erasure tombstone the worker checks instead.
+   * by the erasure tombstone the worker checks instead. A queued job of several people that
+   * holds others too stays queued: the user's items in it are returned all the same (their
+   * photos are deleted and they are recorded ERASED now); when it runs, the worker finds the
+   * tombstone (or the photos gone, then the tombstone) and records them ERASED again.
    */
   async removeQueuedEnrollments(userId: string): Promise<RemovedItem[]> {
     const queue = this.queue;
@@ -46,25 +49,38 @@ export class ErasureScan {
   async enrollmentInFlight(userId: string): Promise<boolean> {
     // Active jobs are at most workers x concurrency: one read of them all.
     const active = await unavailableOnError(() => this.queue.getActive());
-    return active.some(
-      (job) => job.name === ENROLL_ITEM_JOB && (job.data as Partial<EnrollItemData>).user_id === userId,
-    );
+    return active.some((job) => peopleOf(job).some((p) => p.user_id === userId));
   }
+}
+
+/** The people an enrollment job holds: one (enroll-item) or several (enroll-items); none for other jobs. */
+function peopleOf(job: Job): EnrollItemData[] {
+  if (job.name === ENROLL_ITEM_JOB) {
+    const one = EnrollItemData.safeParse(job.data);
+    return one.success ? [one.data] : [];
+  }
+  if (job.name === ENROLL_ITEMS_JOB) {
+    const several = EnrollItemsData.safeParse(job.data);
+    return several.success ? several.data.people : [];
+  }
+  return [];
 }
 
 async function removeUsersJobs(jobs: (Job | undefined)[], userId: string): Promise<RemovedItem[]> {
   const removed: RemovedItem[] = [];
   for (const job of jobs) {
     if (!job) continue; // taken and finished since the ids were read
-    const data = job.data as Partial<EnrollItemData>;
-    if (job.name !== ENROLL_ITEM_JOB || data.user_id !== userId) continue;
-    const ok = await job.remove().then(
-      () => true,
-      () => false, // it started meanwhile: the tombstone handles it
-    );
-    if (ok && data.job_id !== undefined && data.index !== undefined) {
-      removed.push({ job_id: data.job_id, index: data.index, photos: data.photos ?? [] });
-    }
+    const people = peopleOf(job);
+    const mine = people.filter((p) => p.user_id === userId);
+    if (mine.length === 0) continue;
+    const alone = mine.length === people.length;
+    const ok =
+      !alone ||
+      (await job.remove().then(
+        () => true,
+        () => false, // it started meanwhile: the tombstone handles it
+      ));
+    if (ok) for (const p of mine) removed.push({ job_id: p.job_id, index: p.index, photos: p.photos });
   }
   return removed;
 }

@@ -16,6 +16,7 @@ import { processIdentify } from './processors/identify.js';
 import { processEmbed } from './processors/embed.js';
 import { processEmbedItem } from './processors/embed-item.js';
 import { processEnrollItem } from './processors/enroll-item.js';
+import { processEnrollItems } from './processors/enroll-items.js';
 import type { ProcessorDeps } from './processors/types.js';
 import { processWebhook } from './processors/webhook.js';
 import { processReembed } from './processors/reembed-batch.js';
@@ -30,6 +31,7 @@ type Processors = {
 const PROCESSORS: Processors = {
   embed: processEmbed,
   'enroll-item': processEnrollItem,
+  'enroll-items': processEnrollItems,
   'embed-item': processEmbedItem,
   'enroll-batch': processBatchParent,
   'embed-batch': processBatchParent,

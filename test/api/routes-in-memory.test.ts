@@ -34,11 +34,11 @@ let config: Config;
 let persistence: Persistence;
 const galleryChanges: string[] = [];
 
-/** An app over `queue` (and plain objects for the rest of the Redis side). */
-function appOver(queue: InMemoryJobQueue): Hono {
+/** An app over `queue` (and plain objects for the rest of the Redis side); `over` changes settings. */
+function appOver(queue: InMemoryJobQueue, over: Partial<Config> = {}): Hono {
   const manifest = loadManifest(config.modelsDir);
   const deps: ApiDeps = {
-    config,
+    config: { ...config, ...over },
     logger: createLogger('silent', 'test'),
     jobs: queue,
     queues: {
@@ -48,13 +48,19 @@ function appOver(queue: InMemoryJobQueue): Hono {
     },
     workers: { announcements: () => Promise.resolve([]) },
     erasure: {
-      // What ErasureScan does on BullMQ: the user's queued enrollment items leave the queue.
+      // What ErasureScan does on BullMQ: the user's queued enrollment items leave the queue; a
+      // job that holds other people too stays, and the user's items in it are returned.
       removeQueuedEnrollments(userId: string): Promise<RemovedItem[]> {
         const removed: RemovedItem[] = [];
-        for (const job of queue.named('enroll-item')) {
-          if (job.data.user_id !== userId) continue;
-          queue.jobs.splice(queue.jobs.indexOf(job), 1);
-          removed.push({ job_id: job.data.job_id, index: job.data.index, photos: job.data.photos });
+        const jobs = [
+          ...queue.named('enroll-item').map((job) => ({ job, people: [job.data] })),
+          ...queue.named('enroll-items').map((job) => ({ job, people: job.data.people })),
+        ];
+        for (const { job, people } of jobs) {
+          const mine = people.filter((p) => p.user_id === userId);
+          if (mine.length === 0) continue;
+          if (mine.length === people.length) queue.jobs.splice(queue.jobs.indexOf(job), 1);
+          for (const p of mine) removed.push({ job_id: p.job_id, index: p.index, photos: p.photos });
         }
         return Promise.resolve(removed);
       },
@@ -103,7 +109,7 @@ interface Accepted {
 describe('POST /api/v1/enrollments on an in-memory queue', () => {
   it('answers 202 and queues one flow: a parent and one typed child per item with a usable photo', async () => {
     const queue = new InMemoryJobQueue();
-    const app = appOver(queue);
+    const app = appOver(queue, { enrollPeoplePerJob: 1 });
     const res = await postJson(app, '/api/v1/enrollments', {
       items: [
         item('Mem_One', jpeg),
@@ -155,6 +161,46 @@ describe('POST /api/v1/enrollments on an in-memory queue', () => {
     );
   });
 
+  it('packs ENROLL_PEOPLE_PER_JOB consecutive people with usable photos a job, named by the first one’s index', async () => {
+    const queue = new InMemoryJobQueue();
+    const app = appOver(queue, { enrollPeoplePerJob: 2 });
+    const res = await postJson(app, '/api/v1/enrollments', {
+      items: [item('Mem_A', jpeg), item('Mem_Bad', 'not base64!'), item('Mem_B', jpeg)],
+    });
+    const body = await json<Accepted>(res);
+    assert.equal(queue.named('enroll-item').length, 0);
+    assert.deepEqual(
+      queue
+        .named('enroll-items')
+        .map((c) => [c.jobId, c.parentId, c.data.job_id, c.data.people.map((p) => [p.index, p.user_id])]),
+      [
+        [
+          `${body.job_id}-0`,
+          body.job_id,
+          body.job_id,
+          [
+            [0, 'Mem_A'],
+            [2, 'Mem_B'],
+          ],
+        ],
+      ],
+    );
+    const again = await postJson(app, '/api/v1/enrollments', {
+      items: [item('Mem_C', jpeg), item('Mem_D', jpeg), item('Mem_E', jpeg)],
+    });
+    const second = await json<Accepted>(again);
+    assert.deepEqual(
+      queue
+        .named('enroll-items')
+        .filter((c) => c.parentId === second.job_id)
+        .map((c) => [c.jobId, c.data.people.map((p) => p.user_id)]),
+      [
+        [`${second.job_id}-0`, ['Mem_C', 'Mem_D']],
+        [`${second.job_id}-2`, ['Mem_E']],
+      ],
+    );
+  });
+
   it('refuses more than MAX_BATCH_ITEMS (413), an empty batch (400) and an unsigned webhook (400), queueing nothing', async () => {
     const queue = new InMemoryJobQueue();
     const app = appOver(queue);
@@ -203,9 +249,10 @@ describe('POST /api/v1/enrollments on an in-memory queue', () => {
     const receipt = await json<{ queued_items_removed: number; photos_erased: number }>(res);
     assert.equal(receipt.queued_items_removed, 1);
     assert.equal(receipt.photos_erased, 1);
+    // The job holds Mem_Kept too: it stays, and Mem_Erased's item in it is ERASED already.
     assert.deepEqual(
-      queue.named('enroll-item').map((c) => c.data.user_id),
-      ['Mem_Kept'],
+      queue.named('enroll-items').map((c) => c.data.people.map((p) => p.user_id)),
+      [['Mem_Erased', 'Mem_Kept']],
     );
     assert.equal(await persistence.blobs.get(`${job_id}/0-0`), undefined);
     const results = await json<{ items: { index: number; outcome: string }[] }>(

@@ -213,3 +213,45 @@ describe('a batch whose final step gives up (its store fails longer than the par
     );
   });
 });
+
+describe('a batch with a person whose queue job fails for good (its retries spent)', () => {
+  let svc: TestService;
+  const injected = () => Object.assign(new Error('store unavailable (injected fault)'), { code: 'EIO' });
+  /** The worker's real store, except that recording Abdullah_Gul's outcome always fails. */
+  const wrapPersistence = (p: Persistence): Persistence => ({
+    ...p,
+    store: new Proxy<Store>(p.store, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        const f = (value as (...a: unknown[]) => unknown).bind(target);
+        if (prop !== 'putItemResult') return f;
+        return (r: { ref: string | null }) => (r.ref === 'Abdullah_Gul' ? Promise.reject(injected()) : f(r));
+      },
+    }),
+  });
+
+  before(async () => {
+    svc = await startService({ env: ENV, wrapPersistence });
+  });
+  after(() => svc?.stop());
+
+  it('records the failure for that person, from its job’s reason, and the others of the job as they ended', async () => {
+    // Three people, one queue job (ENROLL_PEOPLE_PER_JOB 8): its 4 attempts fail on the one.
+    const { job_id } = await enroll(svc.app, { items: NAMES.map((n) => item(n, lfw(n))) });
+    const final = await finalStatus(svc, job_id, 30_000);
+    assert.equal(final.status, 'completed_with_errors');
+    assert.deepEqual(final.progress, { total: 3, done: 3, failed: 1 });
+    const { items } = await results(svc.app, job_id);
+    assert.deepEqual(
+      items.map((r) => [r.index, r.outcome, r.ok]),
+      [
+        [0, 'ENROLLED', true],
+        [1, items[1]?.outcome, false],
+        [2, 'ENROLLED', true],
+      ],
+    );
+    // The job's own failure, not the fallback for an item BullMQ knows nothing of.
+    assert.match(String(items[1]?.error), /injected fault/, JSON.stringify(items[1]));
+  });
+});

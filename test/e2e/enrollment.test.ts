@@ -287,8 +287,10 @@ describe('a batch accepted while no worker runs (DUPLICATE_POLICY=warn)', () => 
     jobId = (await enroll(svc.app, { items: names.map((n) => item(n, lfw(n))) })).job_id;
     assert.equal((await status(svc.app, jobId)).status, 'queued');
     assert.deepEqual(await storedPhotos(svc, jobId, 3), ['0-0', '1-0', '2-0']);
-    const child = await svc.redis.hget(`${svc.config.keyPrefix}:items:${jobId}-1`, 'data');
-    assert.deepEqual((JSON.parse(child ?? '{}') as { photos?: string[] }).photos, [`${jobId}/1-0`]);
+    // One queue job holds the three people (ENROLL_PEOPLE_PER_JOB 8), named by the first's index.
+    const child = await svc.redis.hget(`${svc.config.keyPrefix}:items:${jobId}-0`, 'data');
+    const people = (JSON.parse(child ?? '{}') as { people?: { photos: string[] }[] }).people;
+    assert.deepEqual(people?.[1]?.photos, [`${jobId}/1-0`]);
     const redis = await redisText(svc.redis, await svc.keys());
     for (const n of names) assert.ok(!redis.includes(fragment(lfw(n))), `${n}'s photo is in Redis`);
   });

@@ -62,16 +62,20 @@ describe('a job whose worker is killed twice while running it', () => {
     await svc?.stop();
   });
 
-  it('is handed on after each kill and ends ENROLLED', async () => {
+  it('is handed on after each kill and ends ENROLLED, each of its people once', async () => {
     // Ten 12 MP photos of one person (5 photos at two noise seeds): seconds of work, so a kill
-    // lands while it runs.
-    const [person] = identities(5);
-    assert.ok(person);
+    // lands while it runs; a second person with three, in the same queue job (ENROLL_PEOPLE_PER_JOB).
+    const [person, other] = identities(5);
+    assert.ok(person && other);
     const images = await Promise.all(
       Array.from({ length: 10 }, (_, i) => phonePhoto(person.name, (i % 5) + 1, i < 5 ? 92 : 97).then(b64)),
     );
+    const others = await Promise.all([1, 2, 3].map((n) => phonePhoto(other.name, n, 92).then(b64)));
     const { job_id } = await enroll(svc.app, {
-      items: [{ user_id: 'stalled-twice', name: person.name, images }],
+      items: [
+        { user_id: 'stalled-twice', name: person.name, images },
+        { user_id: 'stalled-twice-2', name: other.name, images: others },
+      ],
     });
     for (let kill = 1; kill <= 2; kill++) {
       const w = spawnWorker();
@@ -87,10 +91,21 @@ describe('a job whose worker is killed twice while running it', () => {
     const final = (await untilFinished(svc.app, job_id, 180_000)).at(-1);
     const { items } = await results(svc.app, job_id);
     assert.deepEqual(
-      items.map((r) => [r.outcome, r.ok]),
-      [['ENROLLED', true]],
+      items.map((r) => [r.ref, r.outcome, r.ok]),
+      [
+        ['stalled-twice', 'ENROLLED', true],
+        ['stalled-twice-2', 'ENROLLED', true],
+      ],
       JSON.stringify(items),
     );
     assert.equal(final?.status, 'completed');
+    // Each enrolled photo once, though the job ran three times.
+    for (const r of items) {
+      const user = (await (await svc.app.request(`/api/v1/users/${String(r.ref)}`)).json()) as {
+        templates: unknown[];
+      };
+      assert.ok(Number(r.templates) >= 1);
+      assert.equal(user.templates.length, r.templates, JSON.stringify(r));
+    }
   });
 });

@@ -49,6 +49,11 @@ describe('tower: 1 API + 3 worker processes under kill -9', () => {
       // FerretDB is the slow case: ~30 s of backlog after 30 s of waves, measured.
       drainTimeoutSeconds: 90,
       poolSize: 1,
+      // One person a queue job: the kill loop waits for more active jobs than the other workers
+      // can hold; with the default 8 people a job a wave was one job, the workers on SQLite were
+      // idle at every kill (0 stalled jobs in 2 runs) and the test lost its point. Jobs of
+      // several people under kill -9: stalled-twice.test.ts.
+      peoplePerJob: 1,
       seed: 5,
       tag: 'test-tower',
       log: keep,

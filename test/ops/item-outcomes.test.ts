@@ -47,7 +47,8 @@ describe('item outcomes and failed jobs', () => {
 
     assert.equal(await metricValue(svc, METRICS.queueDepth, { state: 'failed' }), 0, 'no failed BullMQ job');
     assert.equal(await metricValue(svc, METRICS.jobs, { outcome: 'failed' }), 0);
-    assert.equal(await metricValue(svc, METRICS.jobs, { name: 'enroll-item', outcome: 'refused' }), 2);
+    // Both people were in one queue job (ENROLL_PEOPLE_PER_JOB), refused as a whole.
+    assert.equal(await metricValue(svc, METRICS.jobs, { name: 'enroll-items', outcome: 'refused' }), 1);
     const items_ = (outcome: string, result: string) =>
       metricValue(svc, METRICS.items, { kind: 'enrollment', outcome, result });
     assert.equal(await items_('NO_FACE_DETECTED', 'refused'), 1);

@@ -3,7 +3,12 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { csvRecords } from '../../shared/csv.js';
 import { ServiceError } from '../../shared/errors.js';
-import { ENROLL_BATCH_JOB, ENROLL_ITEM_JOB, type EnrollItemData } from '../../shared/jobs/index.js';
+import {
+  ENROLL_BATCH_JOB,
+  ENROLL_ITEM_JOB,
+  ENROLL_ITEMS_JOB,
+  type EnrollItemData,
+} from '../../shared/jobs/index.js';
 import {
   EnrollmentItemFields,
   EnrollmentRequest,
@@ -106,6 +111,16 @@ export function enrollmentRoutes(deps: ApiDeps) {
         parent: ENROLL_BATCH_JOB,
         child: ENROLL_ITEM_JOB,
         items,
+        // Several people a queue job (ENROLL_PEOPLE_PER_JOB): a job's own cost is shared.
+        ...(deps.config.enrollPeoplePerJob > 1
+          ? {
+              pack: {
+                name: ENROLL_ITEMS_JOB,
+                size: deps.config.enrollPeoplePerJob,
+                data: (job_id: string, people: EnrollItemData[]) => ({ job_id, people }),
+              },
+            }
+          : {}),
         webhookUrl: req.webhookUrl,
         webhookSecret: req.webhookSecret,
       };

@@ -287,6 +287,16 @@ export const SETTINGS = {
     schema: int,
     doc: 'items per batch (`BATCH_TOO_LARGE` above)',
   },
+  /**
+   * A BullMQ job costs its worker ~46 Redis commands and several socket writes on the main
+   * thread, as much again as a person's own store and gallery work (bench:enroll, README).
+   */
+  enrollPeoplePerJob: {
+    env: 'ENROLL_PEOPLE_PER_JOB',
+    default: '8',
+    schema: z.coerce.number().int().min(1).max(64),
+    doc: 'people of an enrollment batch in one queue job (1-64); each still gets its own outcome',
+  },
   /** Batch uploads carry many photos: 200 MiB is ~1,000 phone photos of 150 KB as base64. */
   maxBatchBodyBytes: {
     env: 'MAX_BATCH_BODY_BYTES',

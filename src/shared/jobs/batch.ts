@@ -59,6 +59,21 @@ export const EnrollItemData = z.object({
 });
 export type EnrollItemData = z.infer<typeof EnrollItemData>;
 
+/**
+ * Several people of one enrollment batch in one child job (ENROLL_PEOPLE_PER_JOB, consecutive
+ * items; the job id is `<job_id>-<first person's index>`). Each person is still its own item:
+ * its own outcome, photos and erasure. A BullMQ job costs its worker a fetch, a lock and a
+ * finish, ~46 Redis commands (in scripts) and several socket writes on the worker's main
+ * thread; a person's own work is ~6 ms of that thread: so the job's cost is shared.
+ */
+export const ENROLL_ITEMS_JOB = 'enroll-items' as const;
+export const MAX_PEOPLE_PER_JOB = 64;
+export const EnrollItemsData = z.object({
+  job_id: z.string(),
+  people: z.array(EnrollItemData).min(1).max(MAX_PEOPLE_PER_JOB),
+});
+export type EnrollItemsData = z.infer<typeof EnrollItemsData>;
+
 export const EmbedItemData = z.object({
   job_id: z.string(),
   index: z.number().int().nonnegative(),

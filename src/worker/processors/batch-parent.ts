@@ -106,14 +106,17 @@ async function recordExhaustedItems(batch: BatchJob, deps: ProcessorDeps, job: J
     if (!page.next_cursor) break;
     cursor = page.next_cursor;
   }
-  // Child job ids are `<job_id>-<index>`; BullMQ keeps why each ignored child failed.
+  // Child job ids are `<job_id>-<index>`, of the first item when a job holds several (enrollment:
+  // consecutive items); BullMQ keeps why each ignored child failed. A job that completed has
+  // recorded every item of its own, so an item without a result is in the failed job with the
+  // greatest first index at or below it.
   const failures = await job.getIgnoredChildrenFailures();
-  const reasonOf = new Map(
-    Object.entries(failures).map(([key, reason]) => [Number(key.slice(key.lastIndexOf('-') + 1)), reason]),
-  );
+  const failed = Object.entries(failures)
+    .map(([key, reason]) => [Number(key.slice(key.lastIndexOf('-') + 1)), reason] as const)
+    .sort((a, b) => a[0] - b[0]);
   for (let index = 0; index < batch.total; index++) {
     if (seen.has(index)) continue;
-    const reason = reasonOf.get(index);
+    const reason = failed.findLast(([first]) => first <= index)?.[1];
     const known = decodeError(reason);
     const outcome = known?.code ?? 'INTERNAL_ERROR';
     // Retries spent (or a payload the worker could not read): the system failed this item.

@@ -34,7 +34,12 @@ async function enroll(data: EnrollItemData, deps: ProcessorDeps): Promise<ItemOu
   if (await erasedSince(data, deps)) return erased(data, deps);
   const { templates, photos, failures } = await analysePhotos(data, deps);
   const [first] = failures;
-  if (templates.length === 0 && first) throw photos.length > 1 ? new ItemRefused(first, { photos }) : first;
+  if (templates.length === 0 && first) {
+    // Photos gone may be an erasure that took this person out of a queued job of several
+    // (src/api/erasure-scan.ts) after the check above: the outcome is then ERASED.
+    if (await erasedSince(data, deps)) return erased(data, deps);
+    throw photos.length > 1 ? new ItemRefused(first, { photos }) : first;
+  }
   const duplicates = await duplicateCheck(templates, data, deps);
   const user = { user_id: data.user_id, name: data.name, group: data.group, metadata: data.metadata };
   // Templates are keyed by photo sha256: a retried item stores each photo once.
