@@ -73,14 +73,15 @@ async function removeUsersJobs(jobs: (Job | undefined)[], userId: string): Promi
     const people = peopleOf(job);
     const mine = people.filter((p) => p.user_id === userId);
     if (mine.length === 0) continue;
-    const alone = mine.length === people.length;
-    const ok =
-      !alone ||
-      (await job.remove().then(
+    // A job of this user's people alone leaves the queue; one shared with others stays queued.
+    if (mine.length === people.length) {
+      const ok = await job.remove().then(
         () => true,
         () => false, // it started meanwhile: the tombstone handles it
-      ));
-    if (ok) for (const p of mine) removed.push({ job_id: p.job_id, index: p.index, photos: p.photos });
+      );
+      if (!ok) continue;
+    }
+    for (const p of mine) removed.push({ job_id: p.job_id, index: p.index, photos: p.photos });
   }
   return removed;
 }

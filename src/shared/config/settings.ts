@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { MAX_PEOPLE_PER_JOB } from '../jobs/batch.js';
 import { mongoDatabaseName } from '../store/unavailable.js';
 import type { SettingsTree } from './setting.js';
 
@@ -294,8 +295,8 @@ export const SETTINGS = {
   enrollPeoplePerJob: {
     env: 'ENROLL_PEOPLE_PER_JOB',
     default: '8',
-    schema: z.coerce.number().int().min(1).max(64),
-    doc: 'people of an enrollment batch in one queue job (1-64); each still gets its own outcome',
+    schema: z.coerce.number().int().min(1).max(MAX_PEOPLE_PER_JOB),
+    doc: `people of an enrollment batch in one queue job (1-${MAX_PEOPLE_PER_JOB}); each still gets its own outcome`,
   },
   /** Batch uploads carry many photos: 200 MiB is ~1,000 phone photos of 150 KB as base64. */
   maxBatchBodyBytes: {
