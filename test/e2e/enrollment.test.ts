@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Persistence, Store } from '../../src/shared/store/index.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/service.js';
 import {
   enroll,
@@ -338,5 +339,57 @@ describe('a batch accepted while no worker runs (DUPLICATE_POLICY=warn)', () => 
     );
     assert.equal((r.duplicates as { matched_user_id: string }[])[0]?.matched_user_id, 'Abdullah_Gul');
     assert.equal((await getUser(svc.app, 'gul-2')).templates.length, 1);
+  });
+});
+
+describe('a person erased from a shared queued job just after its worker checked for an erasure', () => {
+  let svc: TestService;
+  let worker: WorkerService | undefined;
+  let closeLeftovers: (() => unknown) | undefined;
+  /** The race, made certain: the worker's first erasure check of Ai_Sugiyama comes before the erasure. */
+  let missedOnce = false;
+  const wrapPersistence = (p: Persistence): Persistence => ({
+    ...p,
+    store: new Proxy<Store>(p.store, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        const f = (value as (...a: unknown[]) => unknown).bind(target);
+        if (prop !== 'erasedAt') return f;
+        return (userId: string) => {
+          if (userId !== 'Ai_Sugiyama' || missedOnce) return f(userId);
+          missedOnce = true;
+          return Promise.resolve(undefined);
+        };
+      },
+    }),
+  });
+  before(async () => {
+    svc = await startService({ worker: false, env: { DUPLICATE_POLICY: 'warn' } });
+  });
+  after(async () => {
+    await worker?.close(5000);
+    await closeLeftovers?.();
+    await svc?.stop();
+  });
+
+  it('ends ERASED, not INVALID_IMAGE for its deleted photo', async () => {
+    const names = ['Abdullah_Gul', 'Ai_Sugiyama'];
+    const { job_id } = await enroll(svc.app, { items: names.map((n) => item(n, lfw(n))) });
+    assert.equal((await del(svc, 'Ai_Sugiyama')).status, 200);
+    [worker, closeLeftovers] = await trackRedisClients(() =>
+      startWorkerService(svc.config, logger, undefined, { wrapPersistence }),
+    );
+    await untilFinished(svc.app, job_id);
+    assert.ok(missedOnce);
+    const { items } = await results(svc.app, job_id);
+    assert.deepEqual(
+      items.map((r) => [r.ref, r.outcome]),
+      [
+        ['Abdullah_Gul', 'ENROLLED'],
+        ['Ai_Sugiyama', 'ERASED'],
+      ],
+    );
+    await expectError(await svc.app.request('/api/v1/users/Ai_Sugiyama'), 404, 'USER_NOT_FOUND');
   });
 });
