@@ -12,10 +12,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { JobStatus } from '../../src/shared/schemas.js';
-import type { Persistence, Store } from '../../src/shared/store/index.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/service.js';
 import { enroll, item, lfw, results, status, untilFinished, type Accepted } from '../helpers/batches.js';
 import { logger, startService, trackRedisClients, waitFor, type TestService } from '../helpers/service.js';
+import { withStoreMethods } from '../helpers/store-faults.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { canFreeze, freeze, thaw } from '../helpers/frozen-dir.js';
 
@@ -166,15 +166,8 @@ describe('a batch whose final step gives up (its store fails longer than the par
   let storeDown = false;
   const injected = () => Object.assign(new Error('store unavailable (injected fault)'), { code: 'EIO' });
   /** The worker's real store, except that counting results fails while `storeDown`. */
-  const wrapPersistence = (p: Persistence): Persistence => ({
-    ...p,
-    store: new Proxy<Store>(p.store, {
-      get(target, prop) {
-        if (prop === 'countItemResults' && storeDown) return () => Promise.reject(injected());
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    }),
+  const wrapPersistence = withStoreMethods({
+    countItemResults: (real) => (storeDown ? () => Promise.reject(injected()) : real),
   });
 
   before(async () => {
@@ -218,17 +211,8 @@ describe('a batch with a person whose queue job fails for good (its retries spen
   let svc: TestService;
   const injected = () => Object.assign(new Error('store unavailable (injected fault)'), { code: 'EIO' });
   /** The worker's real store, except that recording Abdullah_Gul's outcome always fails. */
-  const wrapPersistence = (p: Persistence): Persistence => ({
-    ...p,
-    store: new Proxy<Store>(p.store, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        const f = (value as (...a: unknown[]) => unknown).bind(target);
-        if (prop !== 'putItemResult') return f;
-        return (r: { ref: string | null }) => (r.ref === 'Abdullah_Gul' ? Promise.reject(injected()) : f(r));
-      },
-    }),
+  const wrapPersistence = withStoreMethods({
+    putItemResult: (real) => (r) => (r.ref === 'Abdullah_Gul' ? Promise.reject(injected()) : real(r)),
   });
 
   before(async () => {

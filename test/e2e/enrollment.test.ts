@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Persistence, Store } from '../../src/shared/store/index.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/service.js';
 import {
   enroll,
@@ -39,6 +38,7 @@ import {
   waitFor,
   type TestService,
 } from '../helpers/service.js';
+import { withStoreMethods } from '../helpers/store-faults.js';
 
 const del = (svc: TestService, id: string) => svc.app.request(`/api/v1/users/${id}`, { method: 'DELETE' });
 const blobDir = (svc: TestService, jobId: string) => join(svc.config.dataDir, 'blobs', jobId);
@@ -348,21 +348,12 @@ describe('a person erased from a shared queued job just after its worker checked
   let closeLeftovers: (() => unknown) | undefined;
   /** The race, made certain: the worker's first erasure check of Ai_Sugiyama comes before the erasure. */
   let missedOnce = false;
-  const wrapPersistence = (p: Persistence): Persistence => ({
-    ...p,
-    store: new Proxy<Store>(p.store, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        const f = (value as (...a: unknown[]) => unknown).bind(target);
-        if (prop !== 'erasedAt') return f;
-        return (userId: string) => {
-          if (userId !== 'Ai_Sugiyama' || missedOnce) return f(userId);
-          missedOnce = true;
-          return Promise.resolve(undefined);
-        };
-      },
-    }),
+  const wrapPersistence = withStoreMethods({
+    erasedAt: (real) => (userId) => {
+      if (userId !== 'Ai_Sugiyama' || missedOnce) return real(userId);
+      missedOnce = true;
+      return Promise.resolve(undefined);
+    },
   });
   before(async () => {
     svc = await startService({ worker: false, env: { DUPLICATE_POLICY: 'warn' } });
