@@ -4,7 +4,7 @@
  *
  *   npm run bench:identify -- --real ../shared/faces/lfw-dev [--gallery 1000000]
  *       [--index binary,exact,binary-store,hnsw-i8,hnsw-b1] [--queries 1000] [--top-k 5]
- *       [--shortlist 5000] [--prefilter 50000 (default: all rows)] [--exact-reads 200] [--rerank 1000] [--threads 1] [--json]
+ *       [--shortlist 5000] [--prefilter 50000|all (default: auto)] [--exact-reads 200] [--rerank 1000] [--threads 1] [--json]
  *
  * The gallery is one real embedding per enrolled lfw-dev identity plus synthetic look-alikes up
  * to --gallery (identify-gallery.ts); queries are the other photos of enrolled people and every
@@ -20,7 +20,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import usearch from 'usearch';
-import { GalleryIndex, PREFILTER } from '../src/worker/matching/gallery-index.js';
+import { GalleryIndex } from '../src/worker/matching/gallery-index.js';
 import { kernelsName, scanStats } from '../src/worker/matching/native-codes.js';
 import { DEFAULT_INT8_RANGE, int8Scale, quantize } from '../src/worker/matching/quantize.js';
 import { BenchGallery, indexOfTemplate, syntheticFaces } from './identify-gallery.js';
@@ -43,6 +43,13 @@ const { values: args } = parseArgs({
   },
 });
 const N = Number(args.gallery);
+/** --prefilter all: every row (the exact Hamming shortlist); N; or the index's default, auto. */
+const prefilter =
+  args.prefilter === undefined
+    ? undefined
+    : args.prefilter === 'all'
+      ? Number.POSITIVE_INFINITY
+      : Number(args.prefilter);
 const K = Number(args['top-k']);
 const DIM = 512;
 const t0 = performance.now();
@@ -85,7 +92,7 @@ function galleryIndex(int8: boolean): Searcher {
   const index = new GalleryIndex(DIM, lookup, {
     int8,
     shortlist: Number(args.shortlist),
-    ...(args.prefilter ? { prefilter: Number(args.prefilter) } : {}),
+    ...(prefilter === undefined ? {} : { prefilter }),
     exactReads: Number(args['exact-reads']),
     rerank: Number(args.rerank),
     scanThreads: Number(args.threads),
@@ -261,7 +268,7 @@ const report = {
   mated_queries: queries.filter((q) => q.mate >= 0).length,
   top_k: K,
   shortlist: Number(args.shortlist),
-  prefilter: args.prefilter ? Number(args.prefilter) : Number.isFinite(PREFILTER) ? PREFILTER : 'all rows',
+  prefilter: args.prefilter ?? 'auto',
   exact_reads: Number(args['exact-reads']),
   rerank: Number(args.rerank),
   kernel: kernelsName,

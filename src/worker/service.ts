@@ -99,7 +99,8 @@ export async function startWorkerService(
         int8: config.galleryInt8,
         int8Range: manifest.quantisation.int8_range,
         scanThreads: config.galleryScanThreads,
-        ...(config.galleryPrefilter > 0 ? { prefilter: config.galleryPrefilter } : {}),
+        // 0 = every row of every group; 'auto' and N as GalleryIndex takes them.
+        prefilter: config.galleryPrefilter === 0 ? Number.POSITIVE_INFINITY : config.galleryPrefilter,
         exactCacheBytes: Math.floor(config.galleryExactCacheMb * 2 ** 20),
       },
       model: manifest.embedding_model_id,

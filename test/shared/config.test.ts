@@ -209,8 +209,10 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6380' }).redisUrlDefaulted, false);
   });
 
-  it('reads GALLERY_PREFILTER as templates kept by the head plane, 0 (every template) by default', () => {
-    assert.equal(loadConfig({}).galleryPrefilter, 0);
+  it('reads GALLERY_PREFILTER as templates kept by the head plane, auto by default, 0 = every template', () => {
+    assert.equal(loadConfig({}).galleryPrefilter, 'auto');
+    assert.equal(loadConfig({ GALLERY_PREFILTER: '0' }).galleryPrefilter, 0);
+    assert.throws(() => loadConfig({ GALLERY_PREFILTER: 'some' }), /GALLERY_PREFILTER/);
     assert.equal(loadConfig({ GALLERY_PREFILTER: '50000' }).galleryPrefilter, 50_000);
     assert.throws(() => loadConfig({ GALLERY_PREFILTER: '-1' }), /GALLERY_PREFILTER: Too small/);
   });

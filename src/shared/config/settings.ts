@@ -252,9 +252,9 @@ export const SETTINGS = {
    */
   galleryPrefilter: {
     env: 'GALLERY_PREFILTER',
-    default: '0',
-    schema: z.coerce.number().int().nonnegative(),
-    doc: 'templates per group a 1:N query keeps by the first half of their codes before the whole-code shortlist; 0 = every template (exact Hamming shortlist). For ~10M per worker: 10M top-5 p50 28.3 -> 17.6-18.7 ms at `50000` on 2 cores, recall@1 0.9875 -> 0.9725',
+    default: 'auto',
+    schema: z.union([z.literal('auto'), z.coerce.number().int().nonnegative()]),
+    doc: 'templates per group a 1:N query keeps by the first half of their codes before the whole-code shortlist; `auto`: every template in groups under 4,194,304, 1 % of larger ones (10M, `GALLERY_INT8=false`, 2 cores: top-5 p50 32.6 -> 24.0 ms, recall@1 0.9875 -> 0.9825); 0 = every template always (the exact Hamming shortlist); N = N in every group (10M, 50000: 28.3 -> 17.6-18.7 ms, recall@1 0.9725, on another Xeon)',
   },
 
   /**

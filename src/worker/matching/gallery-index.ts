@@ -38,11 +38,11 @@ export interface GalleryIndexOptions {
    * Rows per group the first Hamming stage keeps by the head plane alone (the first 256 bits
    * of the 512-bit codes: a scan of 32 of the 64 bytes per template), for the whole-code
    * Hamming distance that picks the `shortlist`. At least `shortlist`; the segment's size (or
-   * more, the default PREFILTER: measured there) makes the shortlist the exact 512-bit Hamming
-   * top. The worker's GALLERY_PREFILTER sets it (at 10M on 2 cores, 50000: p50 28.3 -> 17.6-18.7 ms,
-   * recall@1 0.9875 -> 0.9725; README, 1:N identification).
+   * more: Infinity) makes the shortlist the exact 512-bit Hamming top. Default 'auto'
+   * (autoPrefilter): every row below AUTO_PREFILTER_FROM templates a group, a share of the rows
+   * above, where reading every code is the query's time. The worker's GALLERY_PREFILTER sets it.
    */
-  prefilter?: number;
+  prefilter?: number | 'auto';
   /**
    * Bytes of exact embeddings kept in memory in front of the exact lookup (exact-cache.ts; the
    * worker's GALLERY_EXACT_CACHE_MB). Default 0: every exact read goes to the lookup.
@@ -92,7 +92,7 @@ export class GalleryIndex {
   private users = new Users();
   readonly int8: boolean;
   readonly shortlist: number;
-  readonly prefilter: number;
+  readonly prefilter: number | 'auto';
   readonly exactReads: number;
   readonly rerank: number;
   readonly scanThreads: number;
@@ -111,12 +111,18 @@ export class GalleryIndex {
     this.exactCache = new ExactCache(exact, options.exactCacheBytes ?? 0);
     this.int8 = options.int8 ?? true;
     this.shortlist = options.shortlist ?? 5000;
-    this.prefilter = Math.max(this.shortlist, options.prefilter ?? PREFILTER);
+    this.prefilter = options.prefilter ?? 'auto';
     this.exactReads = options.exactReads ?? 200;
     this.rerank = options.rerank ?? 1000;
     this.scanThreads = Math.max(1, Math.floor(options.scanThreads ?? 1));
     this.model = options.model;
     this.int8Scale = int8Scale(options.int8Range ?? DEFAULT_INT8_RANGE);
+  }
+
+  /** The rows a segment of `size` keeps by the head plane: at least the shortlist, at most all. */
+  keptByHead(size: number): number {
+    const kept = this.prefilter === 'auto' ? autoPrefilter(size) : this.prefilter;
+    return Math.min(size, Math.max(this.shortlist, kept));
   }
 
   get size(): number {
@@ -274,7 +280,7 @@ export class GalleryIndex {
       const s = this.segments[si] as Segment;
       if (s.size === 0) continue;
       const k = Math.min(this.shortlist, s.size);
-      const k1 = Math.min(this.prefilter, s.size);
+      const k1 = this.keptByHead(s.size);
       let rows = kernels
         .hammingTopK2(s.head, s.tail, s.size, qHead, qTail, k1, k, this.scanThreads)
         .subarray(0, k);
@@ -380,18 +386,25 @@ export class GalleryIndex {
 }
 
 /**
- * Default `prefilter`: every row, i.e. the shortlist is the whole 512-bit Hamming top (one
- * streaming pass over both planes, the same bytes and answers as the single-array layout).
- * Measured on bench:identify (1M, 1000 real-photo queries, CPU p50 per query against the
- * all-rows or single-array layout in the run before or after): all rows 8.1 and 7.0 ms vs 7.9
- * and 8.3 for the single array, the same answers; head-plane prefilter 50000 kept rows 6.8 vs
- * 8.1 and recall@1 0.997 (was 0.999), 60000 7.5 vs 7.0 and 0.998, 70000 8.3 vs 7.9 and 0.998;
- * with the first kernel version (no scratch buffers, 4 KB pages) 100000 8.7 vs 8.3 and 0.999,
- * 200000 12.5 vs 8.3. The head scan is half the bytes (2.2 vs 4.2 ms alone), but each kept row
- * costs a scattered read of the tail (~25 ns), so no value both keeps recall@1 >= 0.999 and
- * saves time; 50000 traded 2 of 1000 top-1s for 1.3 ms in its run.
+ * Groups smaller than this are scanned whole (the exact 512-bit Hamming shortlist). At 1M
+ * (bench:identify, 1000 real-photo queries, CPU p50 against the whole scan in the run before
+ * or after) no head-plane cut both kept recall@1 >= 0.999 and saved time: 50000 kept rows 6.8 vs
+ * 8.1 ms and recall@1 0.997 (was 0.999), 60000 7.5 vs 7.0 and 0.998, 100000 8.7 vs 8.3 and
+ * 0.999, 200000 12.5 vs 8.3: the head scan is half the bytes, but each kept row costs a
+ * scattered read of the tail (~25 ns). At 10M the whole scan alone (640 MB) is over issue 10's
+ * 20 ms on two cores (~23 ms, 27 GB/s on the Xeon), so large groups read the head plane only.
  */
-export const PREFILTER = Number.POSITIVE_INFINITY;
+export const AUTO_PREFILTER_FROM = 4_194_304;
+/**
+ * Share of a large group the head plane keeps by default. 10M, GALLERY_INT8=false, 2 threads,
+ * 400 real-photo queries (bench:identify, Xeon with 260 MB L3, 2026-12-02): every row p50 32.6
+ * ms, p99 57.3, recall@1 0.9875; 1 % (100,000) 24.0 / 37.6 ms, 0.9825 (2 more of 400 miss).
+ */
+export const AUTO_PREFILTER_SHARE = 0.01;
+
+/** The rows the head plane keeps by default in a group of `size` templates. */
+export const autoPrefilter = (size: number): number =>
+  size < AUTO_PREFILTER_FROM ? size : Math.ceil(size * AUTO_PREFILTER_SHARE);
 
 interface Picked {
   group: string | null;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GalleryEntry } from '../../../src/shared/store/index.js';
 import {
+  AUTO_PREFILTER_FROM,
   GalleryIndex,
   type Candidate,
   type GalleryIndexOptions,
@@ -147,6 +148,24 @@ describe('GalleryIndex search', () => {
         assert.equal(c.name, `Name ${c.user_id}`);
       }
     }
+  });
+
+  it('scans whole groups under 4,194,304 templates by default and keeps 1 % of larger ones by the head plane', () => {
+    const index = new GalleryIndex(DIM, () => Promise.resolve(new Map<string, Float32Array>()));
+    assert.equal(index.prefilter, 'auto');
+    assert.equal(index.keptByHead(1_000_000), 1_000_000, '1M: the exact Hamming shortlist');
+    assert.equal(index.keptByHead(AUTO_PREFILTER_FROM - 1), AUTO_PREFILTER_FROM - 1);
+    assert.equal(index.keptByHead(10_000_000), 100_000);
+    assert.equal(index.keptByHead(3000), 3000, 'never more than the group');
+    const all = new GalleryIndex(DIM, () => Promise.resolve(new Map<string, Float32Array>()), {
+      prefilter: Number.POSITIVE_INFINITY,
+    });
+    assert.equal(all.keptByHead(10_000_000), 10_000_000, 'GALLERY_PREFILTER=0: every row');
+    const fixed = new GalleryIndex(DIM, () => Promise.resolve(new Map<string, Float32Array>()), {
+      prefilter: 1000,
+      shortlist: 5000,
+    });
+    assert.equal(fixed.keptByHead(10_000_000), 5000, 'at least the shortlist');
   });
 
   it('narrows by the head plane first (prefilter 60 of 900, shortlist 30) and still finds the noisy copies', async () => {
