@@ -284,19 +284,23 @@ export class GalleryIndex {
       let rows = kernels
         .hammingTopK2(s.head, s.tail, s.size, qHead, qTail, k1, k, this.scanThreads)
         .subarray(0, k);
+      // The rows' `n` best asymmetric code scores, scored on the scan's threads: the rows are
+      // scattered cache misses, and a second thread's overlap (10M, 5000 -> 200 rows:
+      // 1.53-1.62 -> 0.99-1.03 ms in one run; bench:identify p50 21.22 -> 20.36 ms).
+      const bestByCode = (n: number) =>
+        kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, n, this.scanThreads);
       let scores: Int32Array;
       if (s.int8) {
         // The asymmetric code score's best in one native call (stage bench, 1M: two codeDots
         // of 5000 rows, their sum and the JS sort took 2.4 + 0.3 ms; the fused call with its
         // rows prefetched 0.7 ms; whole 1M query CPU p50 9.6 -> 5.7 ms in back-to-back runs).
-        if (rows.length > this.rerank)
-          rows = kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, this.rerank);
+        if (rows.length > this.rerank) rows = bestByCode(this.rerank);
         scores = kernels.dotI8(s.int8, this.dim, rows, query8);
       } else {
         // Without int8 only the `reads` best code scores are read: pick them in one native call
         // (rows prefetched, 16-bit table), then score just those for the merge across groups
         // (10M, first-plane prefilter: two codeDots of 5000 rows and the sort took ~1.4 ms).
-        if (rows.length > reads) rows = kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, reads);
+        if (rows.length > reads) rows = bestByCode(reads);
         scores = kernels.codeDots(s.head, hb, rows, tHead);
         if (s.tailBytes > 0) {
           const more = kernels.codeDots(s.tail, s.tailBytes, rows, tTail);

@@ -46,6 +46,8 @@ export interface CodeKernels {
     rows: Uint32Array,
     table: Int32Array,
     n: number,
+    /** Threads scoring the rows (native only; same answer). Default 1. */
+    threads?: number,
   ): Uint32Array;
   /**
    * Asks for 2 MB pages under the array (madvise; before it is written, so its pages fault in

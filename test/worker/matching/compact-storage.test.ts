@@ -261,7 +261,7 @@ describe('two-plane codes', () => {
     }
   });
 
-  it(`the ${kernelsName} codeTopN keeps the JavaScript one's rows: the n best code scores in order, first ones at a tie`, () => {
+  it(`the ${kernelsName} codeTopN keeps the JavaScript one's rows on 1-3 threads: the n best code scores in order, first ones at a tie`, () => {
     const rows = 6000;
     const { codes, head, tail } = planes(rows, 14);
     const rand = mulberry32(15);
@@ -277,6 +277,13 @@ describe('two-plane codes', () => {
         const a = kernels.codeTopN(head, 32, tail, 32, pick, table, n);
         const b = jsKernels.codeTopN(head, 32, tail, 32, pick, table, n);
         assert.deepEqual(a, b, `n ${n}`);
+        // Scored in 2 or 3 shares (5000 rows: 1024 at least a share), the same rows.
+        for (const threads of [2, 3])
+          assert.deepEqual(
+            kernels.codeTopN(head, 32, tail, 32, pick, table, n, threads),
+            b,
+            `n ${n}, ${threads} threads`,
+          );
         // Reference: stable sort of the positions by score, best first, then back in order.
         const m = Math.min(n, pick.length);
         const order = [...pick.keys()].sort((x, y) => (scores[y] as number) - (scores[x] as number) || x - y);
