@@ -797,6 +797,12 @@ static void *tail_run(void *arg) {
   return NULL;
 }
 
+/* Where share t of n items split into `shares` starts (share `shares` starts at n: the last
+   takes the remainder). */
+static size_t share_start(size_t n, size_t shares, size_t t) {
+  return t >= shares ? n : n / shares * t;
+}
+
 /* fn over parts[0..threads) (each `size` bytes): parts 1.. on their own threads (or here, if one
    cannot start). */
 static void run_parts(void *(*fn)(void *), void *parts, size_t size, size_t threads) {
@@ -945,7 +951,7 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
     size_t tn = threads;
     while (tn > 1 && all->n / tn < 16384) tn--;
     for (size_t t = 0; t < tn; t++) {
-      size_t lo = all->n / tn * t, hi = t + 1 == tn ? all->n : all->n / tn * (t + 1);
+      size_t lo = share_start(all->n, tn, t), hi = share_start(all->n, tn, t + 1);
       tails[t] = (tail_part){.tail = (const uint64_t *)tail,
                              .qt = (const uint64_t *)qt,
                              .tw = tw,
@@ -1196,7 +1202,7 @@ static napi_value code_top_n(napi_env env, napi_callback_info info) {
   if (threads < 1) threads = 1;
   score_part parts[MAX_SCAN_THREADS];
   for (size_t t = 0; t < threads; t++) {
-    size_t lo = rows_len / threads * t, hi = t + 1 == threads ? rows_len : rows_len / threads * (t + 1);
+    size_t lo = share_start(rows_len, threads, t), hi = share_start(rows_len, threads, t + 1);
     parts[t] = (score_part){.head = head, .tail = tail, .hb = hb, .tb = tb, .rows = rows + lo,
                             .n = hi - lo, .thead = thead, .ttail = ttail, .scores = scores + lo};
   }
