@@ -281,26 +281,33 @@ export class GalleryIndex {
       if (s.size === 0) continue;
       const k = Math.min(this.shortlist, s.size);
       const k1 = this.keptByHead(s.size);
-      let rows = kernels
-        .hammingTopK2(s.head, s.tail, s.size, qHead, qTail, k1, k, this.scanThreads)
-        .subarray(0, k);
-      // The rows' `n` best asymmetric code scores, scored on the scan's threads: the rows are
-      // scattered cache misses, and a second thread's overlap (10M, 5000 -> 200 rows:
-      // 1.53-1.62 -> 0.99-1.03 ms in one run; bench:identify p50 21.22 -> 20.36 ms).
-      const bestByCode = (n: number) =>
-        kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, n, this.scanThreads);
+      // With int8 the code score's best `rerank` go to the int8 product; without, only the
+      // `reads` best are read from the store.
+      const n = s.int8 ? this.rerank : reads;
+      let rows: Uint32Array;
+      if (k1 >= s.size && k > n && !withShortlist) {
+        // Every row's whole code scanned: each row the scan keeps is scored as it is taken, its
+        // codes in cache, so the k rows are not read again (1M, one core, Zen 3: the separate
+        // codeTopN of 5000 scattered rows took 0.74 ms; README, 1:N identification).
+        rows = kernels.shortlistByCode(s.head, s.tail, s.size, qHead, qTail, k, table, n, this.scanThreads);
+      } else {
+        rows = kernels
+          .hammingTopK2(s.head, s.tail, s.size, qHead, qTail, k1, k, this.scanThreads)
+          .subarray(0, k);
+        // The rows' `n` best asymmetric code scores, scored on the scan's threads: the rows
+        // are scattered cache misses, and a second thread's overlap (10M, 5000 -> 200 rows:
+        // 1.53-1.62 -> 0.99-1.03 ms in one run; bench:identify p50 21.22 -> 20.36 ms). One
+        // native call (stage bench, 1M: two codeDots of 5000 rows, their sum and the JS sort
+        // took 2.4 + 0.3 ms; the fused call with its rows prefetched 0.7 ms).
+        if (rows.length > n)
+          rows = kernels.codeTopN(s.head, hb, s.tail, s.tailBytes, rows, table, n, this.scanThreads);
+      }
       let scores: Int32Array;
       if (s.int8) {
-        // The asymmetric code score's best in one native call (stage bench, 1M: two codeDots
-        // of 5000 rows, their sum and the JS sort took 2.4 + 0.3 ms; the fused call with its
-        // rows prefetched 0.7 ms; whole 1M query CPU p50 9.6 -> 5.7 ms in back-to-back runs).
-        if (rows.length > this.rerank) rows = bestByCode(this.rerank);
         scores = kernels.dotI8(s.int8, this.dim, rows, query8);
       } else {
-        // Without int8 only the `reads` best code scores are read: pick them in one native call
-        // (rows prefetched, 16-bit table), then score just those for the merge across groups
-        // (10M, first-plane prefilter: two codeDots of 5000 rows and the sort took ~1.4 ms).
-        if (rows.length > reads) rows = bestByCode(reads);
+        // Score just the picked rows for the merge across groups (10M, first-plane prefilter:
+        // two codeDots of 5000 rows and the sort took ~1.4 ms).
         scores = kernels.codeDots(s.head, hb, rows, tHead);
         if (s.tailBytes > 0) {
           const more = kernels.codeDots(s.tail, s.tailBytes, rows, tTail);

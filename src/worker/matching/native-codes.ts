@@ -50,6 +50,23 @@ export interface CodeKernels {
     threads?: number,
   ): Uint32Array;
   /**
+   * codeTopN over hammingTopK2's k nearest of every row (k1 = rows): the n of them with the
+   * highest code score (`table`: codeTable over both planes), in hammingTopK2's order, first
+   * ones at a tie. The native scan scores each row as it takes it, its codes just read, instead
+   * of reading the k scattered rows again (1M, one core: see README, 1:N identification).
+   */
+  shortlistByCode(
+    head: Uint8Array,
+    tail: Uint8Array,
+    rows: number,
+    qHead: Uint8Array,
+    qTail: Uint8Array,
+    k: number,
+    table: Int32Array,
+    n: number,
+    threads?: number,
+  ): Uint32Array;
+  /**
    * Asks for 2 MB pages under the array (madvise; before it is written, so its pages fault in
    * huge): the scattered row reads of the second Hamming stage and the re-rank otherwise miss
    * the TLB too. Whether it applied; the JavaScript kernels cannot (false).
@@ -197,6 +214,11 @@ const jsKernels: CodeKernels = {
       for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + (more[i] as number);
     }
     return topN(rows, scores, Math.min(n, rows.length));
+  },
+  shortlistByCode(head, tail, rows, qHead, qTail, k, table, n) {
+    const nearest = jsKernels.hammingTopK2(head, tail, rows, qHead, qTail, rows, k);
+    const kept = nearest.subarray(0, nearest.length / 2);
+    return jsKernels.codeTopN(head, qHead.byteLength, tail, qTail.byteLength, kept, table, n);
   },
   codeDots(codes, bytes, rows, table) {
     const out = new Int32Array(rows.length);

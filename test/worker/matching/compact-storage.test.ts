@@ -120,6 +120,31 @@ describe('two-plane codes', () => {
     return { codes, head, tail };
   }
 
+  /**
+   * As planes(), fast enough for a million rows: rows near 8 centres with ~25 % of bits flipped
+   * (a word of two random words ANDed), so distances spread and tie alike.
+   */
+  function clusteredPlanes(rows: number, seed: number) {
+    const rand = mulberry32(seed);
+    const centres = Array.from({ length: 8 }, () =>
+      Uint32Array.from({ length: 16 }, () => Math.floor(rand() * 2 ** 32)),
+    );
+    const words = new Uint32Array(rows * 16);
+    for (let r = 0; r < rows; r++)
+      for (let w = 0; w < 16; w++)
+        words[r * 16 + w] =
+          ((centres[r % 8] as Uint32Array)[w] as number) ^
+          (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
+    const codes = new Uint8Array(words.buffer);
+    const head = new Uint8Array(rows * 32);
+    const tail = new Uint8Array(rows * 32);
+    for (let r = 0; r < rows; r++) {
+      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
+      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
+    }
+    return { codes, head, tail };
+  }
+
   it(`the ${kernelsName} hammingTopK2 gives the JavaScript one's rows and distances, and hammingTopK's when k1 = rows`, () => {
     const rows = 6001;
     const { codes, head, tail } = planes(rows, 11);
@@ -158,25 +183,7 @@ describe('two-plane codes', () => {
   it(`the ${kernelsName} hammingTopK2 split over threads gives one thread's rows and distances`, () => {
     // 3 x 262,144 rows and a few: runs split in 64-row blocks, the last taking the rest.
     const rows = 3 * 262_144 + 37;
-    // Rows near 8 centres, ~25 % of bits flipped (a word of two random words ANDed): fast to
-    // make at this size, and distances spread and tie as planes() gives.
-    const rand = mulberry32(21);
-    const centres = Array.from({ length: 8 }, () =>
-      Uint32Array.from({ length: 16 }, () => Math.floor(rand() * 2 ** 32)),
-    );
-    const words = new Uint32Array(rows * 16);
-    for (let r = 0; r < rows; r++)
-      for (let w = 0; w < 16; w++)
-        words[r * 16 + w] =
-          ((centres[r % 8] as Uint32Array)[w] as number) ^
-          (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
-    const codes = new Uint8Array(words.buffer);
-    const head = new Uint8Array(rows * 32);
-    const tail = new Uint8Array(rows * 32);
-    for (let r = 0; r < rows; r++) {
-      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
-      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
-    }
+    const { codes, head, tail } = clusteredPlanes(rows, 21);
     for (const [qr, k1, k] of [
       [5, rows, 5000],
       [rows - 3, rows, 1],
@@ -266,11 +273,14 @@ describe('two-plane codes', () => {
     const { codes, head, tail } = planes(rows, 14);
     const rand = mulberry32(15);
     // Wide components (distinct scores) and {-1, 0, 1} ones (scores tie by the hundred).
-    for (const q8 of [
-      Int8Array.from({ length: 512 }, () => Math.floor(rand() * 255) - 127),
-      Int8Array.from({ length: 512 }, () => Math.floor(rand() * 3) - 1),
+    // Tables of an int8 query (on AVX2 scored from the query under the set bits) and one no
+    // query makes (random 16-bit entries: scored by table lookups).
+    const notAQuery = Int32Array.from({ length: 64 * 256 }, () => Math.floor(rand() * 4001) - 2000);
+    for (const table of [
+      codeTable(Int8Array.from({ length: 512 }, () => Math.floor(rand() * 255) - 127)),
+      codeTable(Int8Array.from({ length: 512 }, () => Math.floor(rand() * 3) - 1)),
+      notAQuery,
     ]) {
-      const table = codeTable(q8);
       const pick = Uint32Array.from({ length: 5000 }, () => Math.floor(rand() * rows));
       const scores = kernels.codeDots(codes, 64, pick, table);
       for (const n of [0, 1, 2, 40, 1000, 2500, 4999, 5000, 7000]) {
@@ -302,6 +312,117 @@ describe('two-plane codes', () => {
       const wide = codeTable(new Int8Array(512));
       wide[5] = 40_000;
       assert.throws(() => kernels.codeTopN(head, 32, tail, 32, Uint32Array.of(0), wide, 1), RangeError);
+    }
+  });
+
+  it(`the ${kernelsName} shortlistByCode is codeTopN over hammingTopK2's k nearest of every row, on 1-3 threads and when its sample misleads`, () => {
+    const rand = mulberry32(41);
+    // Wide components (distinct scores) and {-1, 0, 1} ones (scores tie by the hundred).
+    const tables = [
+      codeTable(Int8Array.from({ length: 512 }, () => Math.floor(rand() * 255) - 127)),
+      codeTable(Int8Array.from({ length: 512 }, () => Math.floor(rand() * 3) - 1)),
+      // No query's table: scored by lookups, not from a query under the set bits.
+      Int32Array.from({ length: 64 * 256 }, () => Math.floor(rand() * 4001) - 2000),
+    ];
+    const cases = [
+      [5000, 1000],
+      [5000, 40],
+      [5000, 4999],
+      [5000, 5000],
+      [5000, 9000],
+      [300, 7],
+      [0, 0],
+    ] as const;
+    const check = (
+      head: Uint8Array,
+      tail: Uint8Array,
+      rows: number,
+      qr: number,
+      threads: number[],
+      js: boolean,
+    ) => {
+      const qh = head.slice(qr * 32, qr * 32 + 32);
+      const qt = tail.slice(qr * 32, qr * 32 + 32);
+      for (const table of tables)
+        for (const [k, n] of cases) {
+          const nearest = kernels.hammingTopK2(head, tail, rows, qh, qt, rows, k);
+          const want = kernels.codeTopN(
+            head,
+            32,
+            tail,
+            32,
+            nearest.subarray(0, nearest.length / 2),
+            table,
+            n,
+          );
+          if (js)
+            assert.deepEqual(
+              jsKernels.shortlistByCode(head, tail, rows, qh, qt, k, table, n),
+              want,
+              `JS, k ${k} n ${n}`,
+            );
+          for (const t of threads)
+            assert.deepEqual(
+              kernels.shortlistByCode(head, tail, rows, qh, qt, k, table, n, t),
+              want,
+              `k ${k} n ${n}, ${t} thread(s)`,
+            );
+        }
+    };
+    // Small enough for the JavaScript kernels; then long enough for 2 and 3 threads (262,144
+    // rows a thread at least), the runs split in 64-row blocks, the last taking the rest.
+    const small = clusteredPlanes(20_003, 42);
+    check(small.head, small.tail, 20_003, 11, [1], true);
+    const rows = 3 * 262_144 + 37;
+    const big = clusteredPlanes(rows, 43);
+    check(big.head, big.tail, rows, 700_001, [1, 2, 3], false);
+    // The first 20,000 rows near the query, the rest random: the cut guessed from every 16th
+    // block is far too loose, and rows taken early are dropped as the collection fills.
+    const words = new Uint32Array(200_000 * 16);
+    for (let i = 0; i < words.length; i++) words[i] = Math.floor(rand() * 2 ** 32);
+    for (let r = 1; r < 20_000; r++)
+      for (let w = 0; w < 16; w++)
+        words[r * 16 + w] =
+          (words[w] as number) ^ (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
+    const codes = new Uint8Array(words.buffer);
+    const head = new Uint8Array(200_000 * 32);
+    const tail = new Uint8Array(200_000 * 32);
+    for (let r = 0; r < 200_000; r++) {
+      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
+      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
+    }
+    check(head, tail, 200_000, 0, [1], false);
+    if (kernelsName.startsWith('native')) {
+      const wide = codeTable(new Int8Array(512));
+      wide[5] = 40_000;
+      assert.throws(
+        () =>
+          kernels.shortlistByCode(
+            head,
+            tail,
+            200_000,
+            head.subarray(0, 32),
+            tail.subarray(0, 32),
+            10,
+            wide,
+            5,
+          ),
+        RangeError,
+      );
+      assert.throws(
+        () =>
+          kernels.shortlistByCode(
+            head,
+            tail,
+            200_000,
+            head.subarray(0, 32),
+            tail.subarray(0, 32),
+            10,
+            wide.subarray(1),
+            5,
+          ),
+        RangeError,
+      );
     }
   });
 

@@ -28,6 +28,10 @@
  *     their given order; ties at the cut go to the first ones. One call instead of two codeDots,
  *     a sum and a JavaScript sort of the scores, with the scattered rows prefetched. An optional
  *     8th argument scores the rows on that many threads (same answer).
+ *   shortlistByCode(head, tail, rows, qHead, qTail, k, table, n, threads?) -> Uint32Array: the
+ *     n best codeTopN scores among hammingTopK2's k nearest of every row (k1 = rows), in that
+ *     order: codeTopN(hammingTopK2(..., rows, k)), but each row scored as the scan takes it
+ *     (its codes just read, in cache) instead of 5000 scattered reads afterwards.
  */
 #include <node_api.h>
 #include <pthread.h>
@@ -226,6 +230,9 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void distances_avx512_
  * horizontal add gives four distances. Measured at 1M rows on a Zen 3 EPYC (bench/hamming-planes.ts,
  * CPU p50): the popcnt loop below took 9.6 ms for the whole codes, 5.1 ms for the head plane.
  */
+#ifndef AVX2_PREFETCH_ROWS
+#define AVX2_PREFETCH_ROWS 64
+#endif
 __attribute__((target("avx2"))) static inline __m256i popcount_bytes_avx2(__m256i x) {
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
                                        1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
@@ -254,6 +261,10 @@ __attribute__((target("avx2"))) static void distances_avx2(const uint64_t *codes
   for (size_t b = 0; b < blocks; b++) qv[b] = _mm256_loadu_si256((const void *)(q + b * 4));
   size_t r = 0;
   for (; r + 4 <= rows; r += 4) {
+    /* The step's lines AVX2_PREFETCH_ROWS rows ahead (the head-plane scan of a large group:
+       distances2_avx2_32's measure). */
+    for (size_t at = 0; at < 4 * words; at += 8)
+      _mm_prefetch((const char *)(codes + (r + AVX2_PREFETCH_ROWS) * words + at), _MM_HINT_T0);
     __m256i s[4];
     for (int j = 0; j < 4; j++) {
       const uint64_t *c = codes + (r + j) * words;
@@ -318,7 +329,11 @@ __attribute__((target("popcnt"))) static void distances2_popcnt(const uint64_t *
 
 /* The AVX2 loop below takes whole steps of rows and returns how many it did; distances2 does the
    rest one by one (on AVX-512 block_distances' eight-row loop takes the whole steps). */
-/* 32-byte head and tail planes on AVX2: four rows per step, as distances_avx2. */
+/*
+ * 32-byte head and tail planes on AVX2: four rows per step, as distances_avx2, both planes
+ * prefetched. Zen 3 EPYC (32 MB L3, 2026-12-03), 1M rows, one core: the loop computes 2.1 ns a
+ * row from L2 and streamed 4.2 ms from DRAM without the prefetch, 3.2 with it 32-64 rows ahead.
+ */
 __attribute__((target("avx2"))) static size_t distances2_avx2_32(const uint64_t *head,
                                                                const uint64_t *tail, size_t rows,
                                                                const uint64_t *qh,
@@ -328,6 +343,13 @@ __attribute__((target("avx2"))) static size_t distances2_avx2_32(const uint64_t 
   __m256i qtv = _mm256_loadu_si256((const void *)qt);
   size_t r = 0;
   for (; r + 4 <= rows; r += 4) {
+    /* Each step's two lines of each plane, AVX2_PREFETCH_ROWS ahead (past the block's end too:
+       the next block's rows; a prefetch never faults). */
+    const uint64_t *ph = head + (r + AVX2_PREFETCH_ROWS) * 4, *pt = tail + (r + AVX2_PREFETCH_ROWS) * 4;
+    _mm_prefetch((const char *)ph, _MM_HINT_T0);
+    _mm_prefetch((const char *)(ph + 8), _MM_HINT_T0);
+    _mm_prefetch((const char *)pt, _MM_HINT_T0);
+    _mm_prefetch((const char *)(pt + 8), _MM_HINT_T0);
     __m256i s[4];
     for (int j = 0; j < 4; j++) {
       __m256i h = _mm256_xor_si256(_mm256_loadu_si256((const void *)(head + (r + j) * 4)), qhv);
@@ -365,7 +387,10 @@ static void *typed_data(napi_env env, napi_value v, napi_typedarray_type want, s
     return NULL;
   }
   *length = len;
-  return data;
+  /* An empty array may have no data pointer: a NULL here would read as "threw" and the call
+     return undefined with no error (codeTopN of no rows did). Nothing is read from it. */
+  static uint64_t empty;
+  return data ? data : &empty;
 }
 
 /*
@@ -386,6 +411,19 @@ static uint16_t *scratch_samples(size_t n) {
     scratch_sd_n = scratch_sd ? n : 0;
   }
   return scratch_sd;
+}
+
+static _Thread_local int32_t *scratch_cs;
+static _Thread_local size_t scratch_cs_n;
+
+/* Room for n code scores (shortlistByCode's collections), kept as the candidates are. */
+static int32_t *scratch_scores(size_t n) {
+  if (n > scratch_cs_n || !scratch_cs) {
+    free(scratch_cs);
+    scratch_cs = malloc(n * sizeof(int32_t) + 4);
+    scratch_cs_n = scratch_cs ? n : 0;
+  }
+  return scratch_cs;
 }
 
 static int scratch_candidates(size_t n) {
@@ -515,9 +553,164 @@ __attribute__((target("popcnt"))) static void add_distances_popcnt(const uint64_
 /* Head-plane runs read in step need this many rows each (SAMPLE_MIN sampled rows at least). */
 #define MIN_ROWS_PER_STREAM 65536
 
+/*
+ * The asymmetric code score of one row (codeTopN, shortlistByCode): the 16-bit table's entry of
+ * each code byte, summed over both planes.
+ */
+typedef struct {
+  const uint8_t *head, *tail;
+  uint32_t hb, tb;
+  const int16_t *thead, *ttail;
+  /* The int8 query the table was made from (table_query), 64 bytes per 512 bits, when it was
+     one and the codes are 32 + 32 bytes on AVX2: row_score then sums it under the set bits. */
+  const int8_t *q8;
+} code_scorer;
+
+#if defined(__x86_64__)
+/*
+ * The same score on AVX2: each 32 code bits widened to 32 byte masks (broadcast, vpshufb, AND
+ * and compare with the bit values), the query's int8 components kept under them and summed in
+ * 16 bits (|sum| <= 16 * 2 * 128 a lane). Taken rows scored by table lookups cost ~120 ns each
+ * at 1M (64 dependent byte-then-entry loads, the 32 KB table evicted by the block's 32 KB of
+ * codes): ~1 ms of a query; scored here, ~10 ns.
+ */
+__attribute__((target("avx2"))) static int32_t row_score_avx2(const uint8_t *h, const uint8_t *t,
+                                                              const int8_t *q8) {
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                          2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+  const __m256i ones = _mm256_set1_epi8(1);
+  __m256i acc = _mm256_setzero_si256();
+  for (int c = 0; c < 16; c++) {
+    uint32_t w;
+    memcpy(&w, (c < 8 ? h : t - 32) + c * 4, sizeof w);
+    __m256i m = _mm256_shuffle_epi8(_mm256_set1_epi32((int)w), spread);
+    m = _mm256_cmpeq_epi8(_mm256_and_si256(m, bit), bit);
+    __m256i kept = _mm256_and_si256(m, _mm256_loadu_si256((const void *)(q8 + c * 32)));
+    acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(ones, kept));
+  }
+  __m256i s32 = _mm256_madd_epi16(acc, _mm256_set1_epi16(1));
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+#endif
+
+static inline int32_t row_score(const code_scorer *sc, size_t row) {
+  const uint8_t *h = sc->head + row * sc->hb, *t = sc->tail + row * sc->tb;
+#if defined(__x86_64__)
+  if (sc->q8) return row_score_avx2(h, t, sc->q8);
+#endif
+  int32_t s = 0;
+  for (uint32_t b = 0; b < sc->hb; b++) s += sc->thead[b * 256 + h[b]];
+  for (uint32_t b = 0; b < sc->tb; b++) s += sc->ttail[b * 256 + t[b]];
+  return s;
+}
+
+/*
+ * The int8 query a codeTable was made from, into q8 (8 per table byte), if it was one: every
+ * entry the sum of its single-bit entries, each of those within int8. 0 if not.
+ */
+static int table_query(const int32_t *table, size_t bytes, int8_t *q8) {
+  for (size_t b = 0; b < bytes; b++) {
+    const int32_t *e = table + b * 256;
+    if (e[0] != 0) return 0;
+    for (int i = 0; i < 8; i++) {
+      if (e[1 << i] < -128 || e[1 << i] > 127) return 0;
+      q8[b * 8 + i] = (int8_t)e[1 << i];
+    }
+    for (int v = 1; v < 256; v++)
+      if (e[v] != e[v & (v - 1)] + e[v & -v]) return 0;
+  }
+  return 1;
+}
+
+/* The k-th smallest of a[0..n) (0-based), reordering a: quickselect (Hoare partition). */
+static int32_t kth_smallest(int32_t *a, size_t n, size_t k) {
+  size_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    int32_t pivot = a[lo + (hi - lo) / 2];
+    size_t i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        int32_t t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        if (j == 0) break;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/*
+ * A codeTable (int32, (hb + tb) * 256 entries) as 16-bit entries (a byte's entry sums at most 8
+ * int8 components: |x| <= 1016): 32 KB at 512 bits, which stays in a 32 KB L1 where the 64 KB
+ * of int32 did not. NULL (an error thrown) if an entry does not fit or memory is short.
+ */
+static int16_t *small_table(napi_env env, const int32_t *table, size_t entries) {
+  int16_t *small = malloc(entries * sizeof(int16_t) + 2);
+  if (!small) {
+    napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
+    return NULL;
+  }
+  for (size_t e = 0; e < entries; e++) {
+    if (table[e] < INT16_MIN || table[e] > INT16_MAX) {
+      free(small);
+      napi_throw_range_error(env, "SHELIA_NATIVE", "table entry outside 16 bits (not a codeTable)");
+      return NULL;
+    }
+    small[e] = (int16_t)table[e];
+  }
+  return small;
+}
+
+/*
+ * The scorer of the planes' rows for a codeTable of hb + tb bytes: returns its 16-bit copy (the
+ * caller frees it; NULL: an error was thrown) and, where row_score_avx2 applies (32 + 32 bytes,
+ * AVX2, a table made from an int8 query), puts that query in q8 (512 bytes) for it.
+ */
+static int16_t *scorer_for(napi_env env, const uint8_t *head, uint32_t hb, const uint8_t *tail,
+                           uint32_t tb, const int32_t *table, int8_t *q8, code_scorer *sc) {
+  int16_t *small = small_table(env, table, ((size_t)hb + tb) * 256);
+  if (!small) return NULL;
+  int widened = hb == 32 && tb == 32 && simd_level >= 2 && table_query(table, 64, q8);
+  *sc = (code_scorer){.head = head, .tail = tail, .hb = hb, .tb = tb, .thead = small,
+                      .ttail = small + (size_t)hb * 256, .q8 = widened ? q8 : NULL};
+  return small;
+}
+
+/* The n of len rows with the highest scores into out, in their order; ties at the n-th score:
+   the first ones. `copy`: len scratch ints. */
+static void pick_top_n(const int32_t *scores, const uint32_t *rows, size_t len, size_t n,
+                       int32_t *copy, uint32_t *out) {
+  if (n == 0) return;
+  memcpy(copy, scores, len * sizeof(int32_t));
+  int32_t cut = kth_smallest(copy, len, len - n);
+  size_t above = 0;
+  for (size_t i = 0; i < len; i++) above += scores[i] > cut;
+  size_t ties = n - above, at = 0;
+  for (size_t i = 0; i < len && at < n; i++) {
+    int32_t x = scores[i];
+    if (x > cut || (x == cut && ties > 0 && ties--)) out[at++] = rows[i];
+  }
+}
+
 typedef struct {
   uint32_t *row;
   uint16_t *d;
+  /* shortlistByCode: each taken row's code score (its codes are in cache: the block was just
+     read), so the shortlist is ranked without reading its scattered rows again. Else NULL. */
+  int32_t *score;
+  const code_scorer *scorer;
   size_t n, cap, k, bits, taken;
   /* Rows enter while their distance is <= cut; -1: full of distance-0 rows, none can. */
   long cut;
@@ -540,6 +733,7 @@ static void keep_nearest(collection *c) {
     size_t tie = (d == cut) & (ties > 0);
     c->row[m] = row;
     c->d[m] = d;
+    if (c->score) c->score[m] = c->score[i];
     ties -= tie;
     m += (d < cut) | tie;
   }
@@ -617,6 +811,7 @@ static inline void take(collection *c, const uint16_t *block, size_t j, size_t l
     if (d > c->cut) return;
   }
   c->row[c->n] = (uint32_t)(lo + j);
+  if (c->score) c->score[c->n] = row_score(c->scorer, lo + j);
   c->d[c->n++] = d;
   c->taken++;
 }
@@ -818,12 +1013,19 @@ static void run_parts(void *(*fn)(void *), void *parts, size_t size, size_t thre
   }
 }
 
-static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+/*
+ * hammingTopK2(head, tail, rows, qHead, qTail, k1, k, threads?) and, `scored`,
+ * shortlistByCode(head, tail, rows, qHead, qTail, k, table, n, threads?): every row's whole
+ * distance (k1 = rows), each row the collections take scored as it is taken (row_score), and
+ * of the k nearest the n best scores (codeTopN's answer over hammingTopK2's rows).
+ */
+static napi_value scan_top(napi_env env, napi_callback_info info, int scored) {
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  size_t head_len, tail_len, qh_len, qt_len;
-  uint32_t rows, k1, k, threads = 1;
+  size_t head_len, tail_len, qh_len, qt_len, table_len = 0;
+  uint32_t rows, k1, k, n = 0, threads = 1;
+  const int32_t *table = NULL;
   const uint8_t *head = typed_data(env, argv[0], napi_uint8_array, &head_len);
   if (!head) return NULL;
   const uint8_t *tail = typed_data(env, argv[1], napi_uint8_array, &tail_len);
@@ -833,12 +1035,25 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   if (!qh) return NULL;
   const uint8_t *qt = typed_data(env, argv[4], napi_uint8_array, &qt_len);
   if (!qt) return NULL;
-  CHECK(napi_get_value_uint32(env, argv[5], &k1));
-  CHECK(napi_get_value_uint32(env, argv[6], &k));
-  if (argc >= 8) {
+  size_t at = 5;
+  if (scored) {
+    k1 = rows;
+    CHECK(napi_get_value_uint32(env, argv[at++], &k));
+    table = typed_data(env, argv[at++], napi_int32_array, &table_len);
+    if (!table) return NULL;
+    CHECK(napi_get_value_uint32(env, argv[at++], &n));
+  } else {
+    CHECK(napi_get_value_uint32(env, argv[at++], &k1));
+    CHECK(napi_get_value_uint32(env, argv[at++], &k));
+  }
+  if (argc > at) {
     napi_valuetype t;
-    CHECK(napi_typeof(env, argv[7], &t));
-    if (t == napi_number) CHECK(napi_get_value_uint32(env, argv[7], &threads));
+    CHECK(napi_typeof(env, argv[at], &t));
+    if (t == napi_number) CHECK(napi_get_value_uint32(env, argv[at], &threads));
+  }
+  if (scored && table_len != (qh_len + qt_len) * 256) {
+    napi_throw_range_error(env, "SHELIA_NATIVE", "table length != (head + tail bytes) * 256");
+    return NULL;
   }
   size_t hw = qh_len / 8, tw = qt_len / 8;
   size_t bits = (hw + tw) * 64;
@@ -850,6 +1065,7 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   }
   if (k1 > rows) k1 = rows;
   if (k > k1) k = k1;
+  if (n > k) n = k;
   if (threads > MAX_SCAN_THREADS) threads = MAX_SCAN_THREADS;
   if (threads > rows / MIN_ROWS_PER_THREAD) threads = rows / MIN_ROWS_PER_THREAD;
   if (threads < 1) threads = 1;
@@ -874,9 +1090,17 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   run_lo[runs] = rows;
   for (size_t t = 0; t < runs; t++) slots += sample_slots(run_lo[t + 1] - run_lo[t]);
   uint16_t *sdist = scratch_samples(slots);
-  if (!hists || !sdist || !scratch_candidates(runs * cap)) {
+  int32_t *cs = scored ? scratch_scores(runs * cap) : NULL;
+  if (!hists || !sdist || !scratch_candidates(runs * cap) || (scored && !cs)) {
     free(hists);
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
+    return NULL;
+  }
+  int16_t *small = NULL;
+  int8_t q8[512];
+  code_scorer sc = {0};
+  if (scored && !(small = scorer_for(env, head, (uint32_t)qh_len, tail, (uint32_t)qt_len, table, q8, &sc))) {
+    free(hists);
     return NULL;
   }
   scan_part parts[MAX_SCAN_THREADS * 4];
@@ -893,6 +1117,8 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
                            .both = both,
                            .c = {.row = scratch_cand + t * cap,
                                  .d = scratch_cd + t * cap,
+                                 .score = cs ? cs + t * cap : NULL,
+                                 .scorer = &sc,
                                  .cap = cap,
                                  .k = keep,
                                  .bits = both ? bits : hw * 64,
@@ -940,6 +1166,7 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   for (size_t t = 1; t < runs; t++) {
     memmove(all->row + all->n, parts[t].c.row, parts[t].c.n * sizeof(uint32_t));
     memmove(all->d + all->n, parts[t].c.d, parts[t].c.n * sizeof(uint16_t));
+    if (cs) memmove(all->score + all->n, parts[t].c.score, parts[t].c.n * sizeof(int32_t));
     all->n += parts[t].c.n;
   }
   all->cap = runs * cap;
@@ -966,13 +1193,19 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   }
   napi_value ab, result;
   void *out_data;
-  if (napi_create_arraybuffer(env, (size_t)k * 8, &out_data, &ab) != napi_ok) {
+  /* Scored: the k sorted rows, their scores and a copy for the pick, then the n picked. */
+  uint32_t *sorted = scored ? malloc((size_t)k * 3 * sizeof(uint32_t) + 4) : NULL;
+  if ((scored && !sorted) ||
+      napi_create_arraybuffer(env, scored ? (size_t)n * 4 : (size_t)k * 8, &out_data, &ab) != napi_ok) {
+    free(sorted);
+    free(small);
     free(hists);
-    napi_throw_error(env, "SHELIA_NATIVE", "napi_create_arraybuffer failed");
+    napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
   /* Counting sort of the k kept (in row order): distance d's slots after every nearer row's. */
-  uint32_t *out = out_data, *hist = hists;
+  uint32_t *out = scored ? sorted : out_data, *hist = hists;
+  int32_t *sorted_scores = scored ? (int32_t *)sorted + k : NULL;
   memset(hist, 0, (bits + 1) * sizeof(uint32_t));
   for (size_t i = 0; i < all->n; i++) hist[all->d[i]]++;
   uint32_t taken = 0;
@@ -984,11 +1217,23 @@ static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < all->n; i++) {
     uint32_t slot = hist[all->d[i]]++;
     out[slot] = all->row[i];
-    out[k + slot] = all->d[i];
+    if (scored) sorted_scores[slot] = all->score[i];
+    else out[k + slot] = all->d[i];
   }
+  if (scored) pick_top_n(sorted_scores, sorted, k, n, sorted_scores + k, out_data);
+  free(sorted);
+  free(small);
   free(hists);
-  CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)k * 2, ab, 0, &result));
+  CHECK(napi_create_typedarray(env, napi_uint32_array, scored ? n : (size_t)k * 2, ab, 0, &result));
   return result;
+}
+
+static napi_value hamming_top_k2(napi_env env, napi_callback_info info) {
+  return scan_top(env, info, 0);
+}
+
+static napi_value shortlist_by_code(napi_env env, napi_callback_info info) {
+  return scan_top(env, info, 1);
 }
 
 /* One int8 row's inner product; an AVX2 clone where the CPU has it (the default build is SSE2). */
@@ -1074,32 +1319,6 @@ static napi_value code_dots(napi_env env, napi_callback_info info) {
   return result;
 }
 
-
-/* The k-th smallest of a[0..n) (0-based), reordering a: quickselect (Hoare partition). */
-static int32_t kth_smallest(int32_t *a, size_t n, size_t k) {
-  size_t lo = 0, hi = n - 1;
-  while (lo < hi) {
-    int32_t pivot = a[lo + (hi - lo) / 2];
-    size_t i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        int32_t t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        if (j == 0) break;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
-
 /*
  * codeTopN's scores of a share of the rows. The rows are scattered over the planes (a cache
  * miss or two each, whatever the prefetch distance: 16, 48 and 128 rows ahead gave the same
@@ -1107,11 +1326,9 @@ static int32_t kth_smallest(int32_t *a, size_t n, size_t k) {
  * flight is what shortens it.
  */
 typedef struct {
-  const uint8_t *head, *tail;
-  uint32_t hb, tb;
+  const code_scorer *sc;
   const uint32_t *rows;
   size_t n;
-  const int16_t *thead, *ttail;
   int32_t *scores;
 } score_part;
 
@@ -1120,22 +1337,16 @@ typedef struct {
 
 static void *score_run(void *arg) {
   const score_part *p = arg;
-  const uint8_t *head = p->head, *tail = p->tail;
+  const code_scorer *sc = p->sc;
   const uint32_t *rows = p->rows;
-  uint32_t hb = p->hb, tb = p->tb;
   for (size_t i = 0; i < p->n; i++) {
     /* Scattered rows of both planes: ask for them ahead so their cache misses overlap (without,
        5000 rows took ~2.4 ms, a miss each in turn). */
     if (i + GATHER_AHEAD < p->n) {
-      __builtin_prefetch(head + (size_t)rows[i + GATHER_AHEAD] * hb);
-      if (tb) __builtin_prefetch(tail + (size_t)rows[i + GATHER_AHEAD] * tb);
+      __builtin_prefetch(sc->head + (size_t)rows[i + GATHER_AHEAD] * sc->hb);
+      if (sc->tb) __builtin_prefetch(sc->tail + (size_t)rows[i + GATHER_AHEAD] * sc->tb);
     }
-    const uint8_t *h = head + (size_t)rows[i] * hb;
-    const uint8_t *t = tail + (size_t)rows[i] * tb;
-    int32_t s = 0;
-    for (uint32_t b = 0; b < hb; b++) s += p->thead[b * 256 + h[b]];
-    for (uint32_t b = 0; b < tb; b++) s += p->ttail[b * 256 + t[b]];
-    p->scores[i] = s;
+    p->scores[i] = row_score(sc, rows[i]);
   }
   return NULL;
 }
@@ -1178,33 +1389,20 @@ static napi_value code_top_n(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
-  /* The table as 16-bit entries (a byte's entry sums at most 8 int8 components: |x| <= 1016):
-     32 KB at 512 bits, which stays in a 32 KB L1 where the 64 KB of int32 did not. */
-  size_t entries = ((size_t)hb + tb) * 256;
-  int16_t *small = malloc(entries * sizeof(int16_t) + 2);
+  int8_t q8[512];
+  code_scorer sc;
+  int16_t *small = scorer_for(env, head, hb, tail, tb, table, q8, &sc);
   if (!small) {
     free(scores);
-    napi_throw_error(env, "SHELIA_NATIVE", "out of memory");
     return NULL;
   }
-  for (size_t e = 0; e < entries; e++) {
-    if (table[e] < INT16_MIN || table[e] > INT16_MAX) {
-      free(small);
-      free(scores);
-      napi_throw_range_error(env, "SHELIA_NATIVE", "table entry outside 16 bits (not a codeTable)");
-      return NULL;
-    }
-    small[e] = (int16_t)table[e];
-  }
-  const int16_t *thead = small, *ttail = small + (size_t)hb * 256;
   if (threads > MAX_SCAN_THREADS) threads = MAX_SCAN_THREADS;
   if (threads > rows_len / MIN_ROWS_PER_SCORE_THREAD) threads = (uint32_t)(rows_len / MIN_ROWS_PER_SCORE_THREAD);
   if (threads < 1) threads = 1;
   score_part parts[MAX_SCAN_THREADS];
   for (size_t t = 0; t < threads; t++) {
     size_t lo = share_start(rows_len, threads, t), hi = share_start(rows_len, threads, t + 1);
-    parts[t] = (score_part){.head = head, .tail = tail, .hb = hb, .tb = tb, .rows = rows + lo,
-                            .n = hi - lo, .thead = thead, .ttail = ttail, .scores = scores + lo};
+    parts[t] = (score_part){.sc = &sc, .rows = rows + lo, .n = hi - lo, .scores = scores + lo};
   }
   run_parts(score_run, parts, sizeof parts[0], threads);
   free(small);
@@ -1215,20 +1413,7 @@ static napi_value code_top_n(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "SHELIA_NATIVE", "napi_create_arraybuffer failed");
     return NULL;
   }
-  uint32_t *out = out_data;
-  if (n > 0) {
-    /* The n-th highest score is the cut; everything above it, then the first rows at it. */
-    int32_t *copy = scores + rows_len;
-    memcpy(copy, scores, rows_len * sizeof(int32_t));
-    int32_t cut = kth_smallest(copy, rows_len, rows_len - n);
-    size_t above = 0;
-    for (size_t i = 0; i < rows_len; i++) above += scores[i] > cut;
-    size_t ties = n - above, at = 0;
-    for (size_t i = 0; i < rows_len && at < n; i++) {
-      int32_t x = scores[i];
-      if (x > cut || (x == cut && ties > 0 && ties--)) out[at++] = rows[i];
-    }
-  }
+  pick_top_n(scores, rows, rows_len, n, scores + rows_len, out_data);
   free(scores);
   CHECK(napi_create_typedarray(env, napi_uint32_array, n, ab, 0, &result));
   return result;
@@ -1301,6 +1486,9 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "codeDots", fn) != napi_ok ||
       napi_create_function(env, "codeTopN", NAPI_AUTO_LENGTH, code_top_n, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "codeTopN", fn) != napi_ok ||
+      napi_create_function(env, "shortlistByCode", NAPI_AUTO_LENGTH, shortlist_by_code, NULL, &fn) !=
+          napi_ok ||
+      napi_set_named_property(env, exports, "shortlistByCode", fn) != napi_ok ||
       napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL,
                            &fn) != napi_ok ||
       napi_set_named_property(env, exports, "adviseHugePages", fn) != napi_ok ||
