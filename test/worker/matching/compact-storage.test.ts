@@ -96,6 +96,17 @@ describe('code kernels', () => {
 });
 
 describe('two-plane codes', () => {
+  /** 64-byte codes as the index stores them: each row's first 32 bytes in `head`, the rest in `tail`. */
+  function split(codes: Uint8Array, rows: number) {
+    const head = new Uint8Array(rows * 32);
+    const tail = new Uint8Array(rows * 32);
+    for (let r = 0; r < rows; r++) {
+      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
+      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
+    }
+    return { head, tail };
+  }
+
   /** Codes with structure (rows near a few centres), so distances tie and spread like real ones. */
   function planes(rows: number, seed: number) {
     const rand = mulberry32(seed);
@@ -111,13 +122,7 @@ describe('two-plane codes', () => {
         codes[r * 64 + b] = x;
       }
     }
-    const head = new Uint8Array(rows * 32);
-    const tail = new Uint8Array(rows * 32);
-    for (let r = 0; r < rows; r++) {
-      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
-      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
-    }
-    return { codes, head, tail };
+    return { codes, ...split(codes, rows) };
   }
 
   /**
@@ -136,13 +141,7 @@ describe('two-plane codes', () => {
           ((centres[r % 8] as Uint32Array)[w] as number) ^
           (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
     const codes = new Uint8Array(words.buffer);
-    const head = new Uint8Array(rows * 32);
-    const tail = new Uint8Array(rows * 32);
-    for (let r = 0; r < rows; r++) {
-      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
-      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
-    }
-    return { codes, head, tail };
+    return { codes, ...split(codes, rows) };
   }
 
   it(`the ${kernelsName} hammingTopK2 gives the JavaScript one's rows and distances, and hammingTopK's when k1 = rows`, () => {
@@ -212,15 +211,6 @@ describe('two-plane codes', () => {
     // and the sampled blocks' rows near (the guess far too tight for 5,000: scanned again).
     // Then one code repeated (every distance 0: the collection fills with ties, takes no more).
     const rows = 200_000;
-    const split = (codes: Uint8Array, n: number) => {
-      const head = new Uint8Array(n * 32);
-      const tail = new Uint8Array(n * 32);
-      for (let r = 0; r < n; r++) {
-        head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
-        tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
-      }
-      return { head, tail };
-    };
     const rand = mulberry32(31);
     const near = [(r: number) => r < 20_000, (r: number) => Math.floor(r / 512) % 16 === 0];
     const before = scanStats();
@@ -384,45 +374,27 @@ describe('two-plane codes', () => {
       for (let w = 0; w < 16; w++)
         words[r * 16 + w] =
           (words[w] as number) ^ (Math.floor(rand() * 2 ** 32) & Math.floor(rand() * 2 ** 32));
-    const codes = new Uint8Array(words.buffer);
-    const head = new Uint8Array(200_000 * 32);
-    const tail = new Uint8Array(200_000 * 32);
-    for (let r = 0; r < 200_000; r++) {
-      head.set(codes.subarray(r * 64, r * 64 + 32), r * 32);
-      tail.set(codes.subarray(r * 64 + 32, r * 64 + 64), r * 32);
-    }
+    const { head, tail } = split(new Uint8Array(words.buffer), 200_000);
     check(head, tail, 200_000, 0, [1], false);
     if (kernelsName.startsWith('native')) {
       const wide = codeTable(new Int8Array(512));
       wide[5] = 40_000;
-      assert.throws(
-        () =>
-          kernels.shortlistByCode(
-            head,
-            tail,
-            200_000,
-            head.subarray(0, 32),
-            tail.subarray(0, 32),
-            10,
-            wide,
-            5,
-          ),
-        RangeError,
-      );
-      assert.throws(
-        () =>
-          kernels.shortlistByCode(
-            head,
-            tail,
-            200_000,
-            head.subarray(0, 32),
-            tail.subarray(0, 32),
-            10,
-            wide.subarray(1),
-            5,
-          ),
-        RangeError,
-      );
+      // A table entry no codeTable holds, and a table of the wrong length: refused.
+      for (const table of [wide, wide.subarray(1)])
+        assert.throws(
+          () =>
+            kernels.shortlistByCode(
+              head,
+              tail,
+              200_000,
+              head.subarray(0, 32),
+              tail.subarray(0, 32),
+              10,
+              table,
+              5,
+            ),
+          RangeError,
+        );
     }
   });
 

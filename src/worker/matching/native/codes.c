@@ -261,8 +261,8 @@ __attribute__((target("avx2"))) static void distances_avx2(const uint64_t *codes
   for (size_t b = 0; b < blocks; b++) qv[b] = _mm256_loadu_si256((const void *)(q + b * 4));
   size_t r = 0;
   for (; r + 4 <= rows; r += 4) {
-    /* The step's lines AVX2_PREFETCH_ROWS rows ahead (the head-plane scan of a large group:
-       distances2_avx2_32's measure). */
+    /* The step's lines AVX2_PREFETCH_ROWS rows ahead, as distances2_avx2_32 (this loop scans
+       the head plane's sampled blocks and runs too short to read in step). */
     for (size_t at = 0; at < 4 * words; at += 8)
       _mm_prefetch((const char *)(codes + (r + AVX2_PREFETCH_ROWS) * words + at), _MM_HINT_T0);
     __m256i s[4];
@@ -430,29 +430,28 @@ static _Thread_local uint32_t *scratch_cand;
 static _Thread_local uint16_t *scratch_cd;
 static _Thread_local size_t scratch_cand_n;
 
-static _Thread_local uint16_t *scratch_sd;
+static _Thread_local void *scratch_sd; /* uint16_t */
 static _Thread_local size_t scratch_sd_n;
-
-static uint16_t *scratch_samples(size_t n) {
-  if (n > scratch_sd_n || !scratch_sd) {
-    free(scratch_sd);
-    scratch_sd = malloc(n * sizeof(uint16_t) + 2);
-    scratch_sd_n = scratch_sd ? n : 0;
-  }
-  return scratch_sd;
-}
-
-static _Thread_local int32_t *scratch_cs;
+/* shortlistByCode's collections' code scores (int32_t), kept as the candidates are. */
+static _Thread_local void *scratch_cs;
 static _Thread_local size_t scratch_cs_n;
 
-/* Room for n code scores (shortlistByCode's collections), kept as the candidates are. */
-static int32_t *scratch_scores(size_t n) {
-  if (n > scratch_cs_n || !scratch_cs) {
-    free(scratch_cs);
-    scratch_cs = malloc(n * sizeof(int32_t) + 4);
-    scratch_cs_n = scratch_cs ? n : 0;
+/* *buf with room for n items of `size` bytes (regrown, old contents dropped), or NULL. */
+static void *scratch_room(void **buf, size_t *room, size_t n, size_t size) {
+  if (n > *room || !*buf) {
+    free(*buf);
+    *buf = malloc(n * size + size);
+    *room = *buf ? n : 0;
   }
-  return scratch_cs;
+  return *buf;
+}
+
+static uint16_t *scratch_samples(size_t n) {
+  return scratch_room(&scratch_sd, &scratch_sd_n, n, sizeof(uint16_t));
+}
+
+static int32_t *scratch_scores(size_t n) {
+  return scratch_room(&scratch_cs, &scratch_cs_n, n, sizeof(int32_t));
 }
 
 static int scratch_candidates(size_t n) {
@@ -788,33 +787,6 @@ static void block_distances(const uint64_t *head, const uint64_t *tail, size_t r
     distances(head + done * hw, rows - done, hw, qh, out + done);
 }
 
-/*
- * The first row at or after r whose distance is below `below`, or hi: 16 distances compared at a
- * time where AVX2 is, since most rows of a block are beyond the cut (collect_block without
- * AVX-512).
- */
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) static size_t next_below_avx2(const uint16_t *dist, size_t r,
-                                                              size_t hi, size_t below) {
-  /* Distances are at most 65535 bits but here at most 1024: signed 16-bit compares hold. */
-  const __m256i lim = _mm256_set1_epi16((short)(below > 32767 ? 32767 : below));
-  for (; r + 16 <= hi; r += 16) {
-    __m256i d = _mm256_loadu_si256((const void *)(dist + r));
-    if (_mm256_movemask_epi8(_mm256_cmpgt_epi16(lim, d))) break;
-  }
-  while (r < hi && dist[r] >= below) r++;
-  return r;
-}
-#endif
-
-static size_t next_below(const uint16_t *dist, size_t r, size_t hi, size_t below) {
-#if defined(__x86_64__)
-  if (below <= 32767 && simd_level >= 2) return next_below_avx2(dist, r, hi, below);
-#endif
-  while (r < hi && dist[r] >= below) r++;
-  return r;
-}
-
 typedef struct {
   const uint64_t *head, *tail, *qh, *qt;
   size_t lo, hi, hw, tw;
@@ -846,7 +818,8 @@ static inline void take(collection *c, const uint16_t *block, size_t j, size_t l
 }
 
 #if defined(__x86_64__)
-/* 32 distances compared a step into a bit mask (next_below's loop cost ~500 ns a block). */
+/* 32 distances compared a step into a bit mask (a loop finding the next row within the cut cost
+   ~500 ns a block). */
 __attribute__((target("avx512f,avx512bw"))) static void collect_block_avx512(collection *c,
                                                                           const uint16_t *block,
                                                                           size_t n, size_t lo) {
@@ -862,9 +835,9 @@ __attribute__((target("avx512f,avx512bw"))) static void collect_block_avx512(col
 
 #if defined(__x86_64__)
 /*
- * The same on AVX2, 16 distances a compare into a mask (two bits each). next_below's loop,
- * stopping at every row within the cut, was 8 % of a 10M head-plane query keeping 100,000 rows
- * (perf, Zen 3), more than a quarter of the distance loop's own time.
+ * The same on AVX2, 16 distances a compare into a mask (two bits each). The loop it replaced,
+ * 16 compared at a time but stopping at every row within the cut, was 8 % of a 10M head-plane
+ * query keeping 100,000 rows (perf, Zen 3), more than a quarter of the distance loop's own time.
  */
 __attribute__((target("avx2"))) static void collect_block_avx2(collection *c,
                                                                const uint16_t *block, size_t n,
@@ -887,9 +860,7 @@ static void collect_block(collection *c, const uint16_t *block, size_t n, size_t
   if (simd_level >= 3) return collect_block_avx512(c, block, n, lo);
   if (simd_level >= 2) return collect_block_avx2(c, block, n, lo);
 #endif
-  for (size_t r = next_below(block, 0, n, (size_t)c->cut + 1); r < n;
-       r = c->cut < 0 ? n : next_below(block, r + 1, n, (size_t)c->cut + 1))
-    take(c, block, r, lo);
+  for (size_t i = 0; i < n && c->cut >= 0; i++) take(c, block, i, lo);
 }
 
 /*
