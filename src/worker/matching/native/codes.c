@@ -702,18 +702,24 @@ static int16_t *small_table(napi_env env, const int32_t *table, size_t entries) 
 }
 
 /*
- * The scorer of the planes' rows for a codeTable of hb + tb bytes: returns its 16-bit copy (the
- * caller frees it; NULL: an error was thrown) and, where row_score_avx2 applies (32 + 32 bytes,
- * AVX2, a table made from an int8 query), puts that query in q8 (512 bytes) for it.
+ * The scorer of the planes' rows for a codeTable of hb + tb bytes. Where row_score_avx2 applies
+ * (32 + 32 bytes, AVX2, a table made from an int8 query: its entries then fit 16 bits) it scores
+ * from that query, put in q8 (512 bytes), and no 16-bit copy is made; else from the copy, left in
+ * *small for the caller to free. 0 if an error was thrown.
  */
-static int16_t *scorer_for(napi_env env, const uint8_t *head, uint32_t hb, const uint8_t *tail,
-                           uint32_t tb, const int32_t *table, int8_t *q8, code_scorer *sc) {
-  int16_t *small = small_table(env, table, ((size_t)hb + tb) * 256);
-  if (!small) return NULL;
-  int widened = hb == 32 && tb == 32 && simd_level >= 2 && table_query(table, 64, q8);
-  *sc = (code_scorer){.head = head, .tail = tail, .hb = hb, .tb = tb, .thead = small,
-                      .ttail = small + (size_t)hb * 256, .q8 = widened ? q8 : NULL};
-  return small;
+static int scorer_for(napi_env env, const uint8_t *head, uint32_t hb, const uint8_t *tail,
+                      uint32_t tb, const int32_t *table, int8_t *q8, code_scorer *sc,
+                      int16_t **small) {
+  *small = NULL;
+  *sc = (code_scorer){.head = head, .tail = tail, .hb = hb, .tb = tb};
+  if (hb == 32 && tb == 32 && simd_level >= 2 && table_query(table, 64, q8)) {
+    sc->q8 = q8;
+    return 1;
+  }
+  if (!(*small = small_table(env, table, ((size_t)hb + tb) * 256))) return 0;
+  sc->thead = *small;
+  sc->ttail = *small + (size_t)hb * 256;
+  return 1;
 }
 
 /* The n of len rows with the highest scores into out, in their order; ties at the n-th score:
@@ -1131,7 +1137,8 @@ static napi_value scan_top(napi_env env, napi_callback_info info, int scored) {
   int16_t *small = NULL;
   int8_t q8[512];
   code_scorer sc = {0};
-  if (scored && !(small = scorer_for(env, head, (uint32_t)qh_len, tail, (uint32_t)qt_len, table, q8, &sc))) {
+  if (scored &&
+      !scorer_for(env, head, (uint32_t)qh_len, tail, (uint32_t)qt_len, table, q8, &sc, &small)) {
     free(hists);
     return NULL;
   }
@@ -1427,8 +1434,8 @@ static napi_value code_top_n(napi_env env, napi_callback_info info) {
   }
   int8_t q8[512];
   code_scorer sc;
-  int16_t *small = scorer_for(env, head, hb, tail, tb, table, q8, &sc);
-  if (!small) {
+  int16_t *small;
+  if (!scorer_for(env, head, hb, tail, tb, table, q8, &sc, &small)) {
     free(scores);
     return NULL;
   }
