@@ -256,6 +256,10 @@ export class GallerySync {
       }
       this.replayedCount += entries.length;
       for (const userId of users) this.index.replaceUser(userId, await this.store.userTemplates(userId));
+      // A short page was the stream's end when read: asking again was one more round trip per
+      // enrolled person (bench:enroll's profile: 103 ms of 450 in this loop for 477 people).
+      // What arrives after is the next check's.
+      if (entries.length < REPLAY_PAGE) return;
     }
   }
 }

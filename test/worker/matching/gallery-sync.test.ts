@@ -125,6 +125,31 @@ describe('GallerySync across two replicas', () => {
     assert.ok(Math.abs(hit?.distance ?? 1) < 1e-6);
   });
 
+  it('announcing a change costs this replica one round trip: one XADD and one XRANGE on the stream, no read of its empty tail after', async () => {
+    // Redis's own MONITOR feed, filtered to this run's stream key, says what reached the server.
+    const client = new Redis(REDIS_URL);
+    const monitor = await client.monitor();
+    const seen: string[] = [];
+    const mark = `mark-${Date.now()}`;
+    let marked: () => void = () => undefined;
+    const done = new Promise<void>((r) => (marked = r));
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[1] === streamKey) seen.push(String(args[0]).toLowerCase());
+      if (args[1] === mark) marked();
+    });
+    try {
+      await enroll(a.store, 'one-trip');
+      await a.sync.changed('one-trip');
+      await a.redis.echo(mark);
+      await done;
+      assert.deepEqual(seen, ['xadd', 'xrange']);
+      assert.equal(await top(a.sync, 'one-trip'), 'one-trip');
+    } finally {
+      monitor.disconnect();
+      await client.quit();
+    }
+  });
+
   it('an erasure (deleteUser + publishGalleryChange) leaves both replicas within 1 s', async () => {
     await enroll(a.store, 'gone-1', 2);
     await a.sync.changed('gone-1');
