@@ -35,6 +35,8 @@ import {
   submitBatch,
   measureBatches,
   serviceCounts,
+  threadCpu,
+  threadCpuByKind,
   threadCpuSeconds,
   waitForJobs,
   waitHealthy,
@@ -141,6 +143,7 @@ try {
   const pool = new InferencePool({ modelsDir: config.modelsDir, size: poolSize });
   let raw: { seconds: number; cpuSeconds: number; ok: number; failed: number };
   let rawMainCpu = 0;
+  let rawThreads: Record<string, number> = {};
   try {
     const first = people[0]?.bytes ?? Buffer.alloc(0);
     // Loads every thread's ONNX sessions, which the service's warm-up batch does for it too.
@@ -154,6 +157,7 @@ try {
     // Every thread of this process: the pool's threads do the work, the main one only waits.
     const cpu0 = process.cpuUsage();
     const rawMain0 = threadCpuSeconds(process.pid) ?? 0;
+    const rawThreads0 = threadCpu(process.pid);
     await Promise.all(
       copies.map((bytes) =>
         pool.analyse(bytes, options, { handOver: 'transfer' }).then(
@@ -164,6 +168,7 @@ try {
     );
     const cpu = process.cpuUsage(cpu0);
     rawMainCpu = (threadCpuSeconds(process.pid) ?? 0) - rawMain0;
+    rawThreads = threadCpuByKind(rawThreads0, threadCpu(process.pid), poolSize);
     raw = { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, ok, failed };
   } finally {
     // Free the threads and their sessions before the service loads its own.
@@ -198,7 +203,7 @@ try {
 
   note(`submitting ${people.length} people in ${bodies.length} batch(es) of up to ${chunk}`);
   const meter = await startMeter(redis.url, () => serviceCounts(service));
-  const measured = await measureBatches(service, '/api/v1/enrollments', bodies, pollMs);
+  const measured = await measureBatches(service, '/api/v1/enrollments', bodies, pollMs, poolSize);
   const cost = await meter.stop(people.length);
   note(`${embedCalls} sync /embed calls, one at a time, counted`);
   const embedCost = await measureEmbeds(service, redis.url, people);
@@ -223,6 +228,15 @@ try {
     measured.mainThreadCpuSeconds !== undefined
       ? (measured.mainThreadCpuSeconds * 1000) / people.length
       : undefined;
+
+  // CPU ms a photo by kind of thread (main, pool, helpers, libvips worker): where the system's
+  // CPU beyond the raw run's goes.
+  const perPhoto = (kinds: Record<string, number>) =>
+    Object.fromEntries(Object.entries(kinds).map(([kind, s]) => [kind, r2((s * 1000) / people.length)]));
+  const byKind = (kinds: Record<string, number>) =>
+    Object.entries(perPhoto(kinds))
+      .map(([kind, ms]) => `${kind} ${ms}`)
+      .join(', ');
 
   const outcomes: Record<string, number> = {};
   let duplicateWarnings = 0;
@@ -264,6 +278,7 @@ try {
       `main thread:    ${r2(mainMs)} ms CPU per photo in the service (raw run: ${r2(rawMainMs)}), ` +
         `${r2((mainMs / rawCpuMs) * 100)} % of the raw CPU per photo`,
     );
+  log(`CPU ms a photo by thread: raw run ${byKind(rawThreads)}; system ${byKind(measured.threadCpuSeconds)}`);
   log(
     `submit: ${bodies.length} batch(es) of up to ${chunk}, ${r2(bodyBytes / 1024 / 1024)} MB of JSON, ` +
       `all accepted after ${r2(measured.submitSeconds)} s; last finish seen by polling after ` +
@@ -301,6 +316,8 @@ try {
       cpu_overhead_pct: cpuOverheadPct !== undefined ? r2(cpuOverheadPct) : null,
       raw_main_thread_cpu_ms_per_photo: r2(rawMainMs),
       main_thread_cpu_ms_per_photo: mainMs !== undefined ? r2(mainMs) : null,
+      raw_thread_cpu_ms_per_photo: perPhoto(rawThreads),
+      thread_cpu_ms_per_photo: perPhoto(measured.threadCpuSeconds),
       submit_seconds: r2(measured.submitSeconds),
       last_seen_seconds: r2(measured.seenSeconds),
       outcomes,

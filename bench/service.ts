@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,6 +128,54 @@ export function childCpuSeconds(s: Spawned): number | undefined {
  */
 export function threadCpuSeconds(pid: number | undefined, tid = pid): number | undefined {
   return pid === undefined ? undefined : procCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+}
+
+/** CPU seconds of each of the process's threads so far, by tid, with the thread's name. */
+export function threadCpu(pid: number | undefined): Map<string, { name: string; seconds: number }> {
+  const byTid = new Map<string, { name: string; seconds: number }>();
+  if (pid === undefined) return byTid;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byTid;
+  }
+  for (const tid of tids) {
+    const seconds = procCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    let name: string;
+    try {
+      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (seconds !== undefined) byTid.set(tid, { name: tid === String(pid) ? 'main' : name, seconds });
+  }
+  return byTid;
+}
+
+/**
+ * CPU seconds each kind of thread used between two threadCpu readings: `main` (the event
+ * loop), `pool` (the `poolThreads` busiest of the others named `node`: the inference threads),
+ * `helpers` (the other `node` threads: V8's compiler and GC workers, libuv's fs and crypto pool),
+ * and any other name as itself (`libvips worker`). Threads that ended meanwhile are left out.
+ */
+export function threadCpuByKind(
+  before: Map<string, { name: string; seconds: number }>,
+  after: Map<string, { name: string; seconds: number }>,
+  poolThreads: number,
+): Record<string, number> {
+  const used = [...after].map(([tid, t]) => ({
+    name: t.name,
+    seconds: t.seconds - (before.get(tid)?.seconds ?? 0),
+  }));
+  const node = used.filter((t) => t.name === 'node').sort((a, b) => b.seconds - a.seconds);
+  const pool = new Set(node.slice(0, poolThreads));
+  const out: Record<string, number> = {};
+  for (const t of used) {
+    const kind = t.name === 'node' ? (pool.has(t) ? 'pool' : 'helpers') : t.name;
+    out[kind] = (out[kind] ?? 0) + t.seconds;
+  }
+  return out;
 }
 
 function procCpuSeconds(file: string): number | undefined {
@@ -326,6 +374,8 @@ export interface MeasuredBatches {
   cpuSeconds: number | undefined;
   /** Of which its main thread (event loop), when /proc tells. */
   mainThreadCpuSeconds: number | undefined;
+  /** Of which each kind of thread (threadCpuByKind). */
+  threadCpuSeconds: Record<string, number>;
 }
 
 /** Submits the bodies one after another and waits for every batch: the measured part of a bench. */
@@ -335,17 +385,21 @@ export async function measureBatches(
   bodies: Buffer[],
   /** Each open batch is polled this often (its end is the server's finished_at, not the poll). */
   pollMs = 100,
+  /** The service's inference threads (POOL_SIZE): how threadCpuSeconds tells them apart. */
+  poolThreads = 0,
 ): Promise<MeasuredBatches> {
   // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
   const start = Date.now();
   const cpuStart = childCpuSeconds(s);
   const mainStart = threadCpuSeconds(s.child.pid);
+  const threadsStart = threadCpu(s.child.pid);
   const jobIds: string[] = [];
   for (const body of bodies) jobIds.push((await submitBatch(s, urlPath, body)).job_id);
   const submitted = Date.now();
   const jobs = [...(await waitForJobs(s, jobIds, { pollMs })).values()];
   const cpuEnd = childCpuSeconds(s);
   const mainEnd = threadCpuSeconds(s.child.pid);
+  const byKind = threadCpuByKind(threadsStart, threadCpu(s.child.pid), poolThreads);
   const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));
   const seen = Math.max(...jobs.map((j) => j.seenAt));
   return {
@@ -356,5 +410,6 @@ export async function measureBatches(
     seenSeconds: (seen - start) / 1000,
     cpuSeconds: cpuStart !== undefined && cpuEnd !== undefined ? cpuEnd - cpuStart : undefined,
     mainThreadCpuSeconds: mainStart !== undefined && mainEnd !== undefined ? mainEnd - mainStart : undefined,
+    threadCpuSeconds: byKind,
   };
 }

@@ -95,6 +95,24 @@ describe('code kernels', () => {
   });
 });
 
+describe('codeTable', () => {
+  it("holds, for every code byte and byte value, the sum of the query components of the value's set bits", () => {
+    const rand = mulberry32(11);
+    for (const dim of [512, 100]) {
+      const q8 = Int8Array.from({ length: dim }, () => Math.floor(rand() * 255) - 127);
+      const table = codeTable(q8);
+      assert.equal(table.length, Math.ceil(dim / 64) * 8 * 256);
+      for (let b = 0; b < table.length / 256; b++) {
+        for (let v = 0; v < 256; v++) {
+          let want = 0;
+          for (let bit = 0; bit < 8; bit++) if ((v >> bit) & 1) want += q8[b * 8 + bit] ?? 0;
+          assert.equal(table[b * 256 + v], want, `byte ${b}, value ${v}, dim ${dim}`);
+        }
+      }
+    }
+  });
+});
+
 describe('two-plane codes', () => {
   /** 64-byte codes as the index stores them: each row's first 32 bytes in `head`, the rest in `tail`. */
   function split(codes: Uint8Array, rows: number) {
