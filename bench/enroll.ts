@@ -237,6 +237,18 @@ try {
     Object.entries(perPhoto(kinds))
       .map(([kind, ms]) => `${kind} ${ms}`)
       .join(', ');
+  // The same CPU overhead with the inference threads' CPU taken as equal in both runs: they run
+  // the same photos with the same options, and what differs between the raw run and the
+  // system's (22.7-30.1 ms a photo in ten runs on the Zen 3 box, either side ahead) is the
+  // machine's speed drifting, not the system. What is left is the service's own threads
+  // (event loop, V8's compiler and GC workers, libuv) against the raw run's.
+  const notPool = (kinds: Record<string, number>) =>
+    (Object.entries(kinds).reduce((sum, [kind, s]) => (kind === 'pool' ? sum : sum + s), 0) * 1000) /
+    people.length;
+  const systemPoolMs = ((measured.threadCpuSeconds.pool ?? 0) * 1000) / people.length;
+  const serviceMs = notPool(measured.threadCpuSeconds) - notPool(rawThreads);
+  const serviceOverheadPct =
+    systemPoolMs > 0 ? (serviceMs / (systemPoolMs + notPool(measured.threadCpuSeconds))) * 100 : undefined;
 
   const outcomes: Record<string, number> = {};
   let duplicateWarnings = 0;
@@ -279,6 +291,11 @@ try {
         `${r2((mainMs / rawCpuMs) * 100)} % of the raw CPU per photo`,
     );
   log(`CPU ms a photo by thread: raw run ${byKind(rawThreads)}; system ${byKind(measured.threadCpuSeconds)}`);
+  if (serviceOverheadPct !== undefined)
+    log(
+      `service CPU:    ${r2(serviceMs)} ms a photo beyond the raw run's, outside the inference threads: ` +
+        `${r2(serviceOverheadPct)} % of the system's CPU a photo with inference taken as equal`,
+    );
   log(
     `submit: ${bodies.length} batch(es) of up to ${chunk}, ${r2(bodyBytes / 1024 / 1024)} MB of JSON, ` +
       `all accepted after ${r2(measured.submitSeconds)} s; last finish seen by polling after ` +
@@ -317,6 +334,8 @@ try {
       raw_main_thread_cpu_ms_per_photo: r2(rawMainMs),
       main_thread_cpu_ms_per_photo: mainMs !== undefined ? r2(mainMs) : null,
       raw_thread_cpu_ms_per_photo: perPhoto(rawThreads),
+      service_cpu_ms_per_photo: r2(serviceMs),
+      service_cpu_overhead_pct: serviceOverheadPct !== undefined ? r2(serviceOverheadPct) : null,
       thread_cpu_ms_per_photo: perPhoto(measured.threadCpuSeconds),
       submit_seconds: r2(measured.submitSeconds),
       last_seen_seconds: r2(measured.seenSeconds),
