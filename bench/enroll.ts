@@ -3,7 +3,7 @@
  * worker (pool, quality gates, duplicate search) -> store, against the raw pipeline figure on
  * the same photos in the same run.
  *
- *   npm run bench:enroll -- [--faces DIR] [--limit N] [--chunk C] [--poll-ms P] [--json]
+ *   npm run bench:enroll -- [--faces DIR] [--limit N] [--chunk C] [--poll-ms P] [--warm-up W] [--json]
  *
  * N people (default 500), one photo each: the first photo of each identity under DIR (default
  * the shared lfw-dev set), identities in sorted order, each its own user_id. They are sent as
@@ -12,7 +12,9 @@
  * so P changes what the polls cost the service, not when the run ends), and the figure is
  * photos / (last batch finished - first submit). The raw figure
  * is the same photos through an InferencePool of the service's pool size, all at once; the
- * difference is what the API, queue and store cost ("queue overhead").
+ * difference is what the API, queue and store cost ("queue overhead"). Before either clock, each
+ * side runs W photos (default 2 x the pool size): the raw pool W photos, the service a batch of W
+ * people, erased again.
  *
  * Photos are read in place and never copied. With --json the last stdout line is one JSON
  * object with every figure.
@@ -53,6 +55,7 @@ const { values: args } = parseArgs({
     embeds: { type: 'string', default: '50' },
     chunk: { type: 'string', default: '100' },
     'poll-ms': { type: 'string', default: '100' },
+    'warm-up': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -60,6 +63,8 @@ const limit = positiveInt('limit', args.limit);
 const chunk = positiveInt('chunk', args.chunk);
 const pollMs = positiveInt('poll-ms', args['poll-ms']);
 const embedCalls = positiveInt('embeds', args.embeds);
+// People (photos) each side runs before its clock starts; default 2 x the pool size (set below).
+const warmUpArg = args['warm-up'] === undefined ? undefined : positiveInt('warm-up', args['warm-up']);
 // dist/bench/enroll.js -> repo root is two levels up; the shared photos sit next to the repo.
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const facesDir = path.resolve(args.faces ?? path.resolve(repoRoot, '..', 'shared', 'faces', 'lfw-dev'));
@@ -137,6 +142,7 @@ try {
   const config = loadConfig({ ...process.env, ...SERVICE_ENV });
   const options = analyseOptions(config, 'largest');
   const poolSize = config.poolSize;
+  const warmUp = warmUpArg ?? 2 * poolSize;
 
   // --- raw pipeline, before the service exists so the two never compete for the cores ---
   note(`raw pipeline: ${people.length} photos through InferencePool x${poolSize}`);
@@ -148,6 +154,16 @@ try {
     const first = people[0]?.bytes ?? Buffer.alloc(0);
     // Loads every thread's ONNX sessions, which the service's warm-up batch does for it too.
     await pool.warmUp(new Uint8Array(first), options);
+    // As many photos as the service's warm-up batch has people (beyond pool.warmUp's), so both
+    // sides start the clock with their code equally warm.
+    const extra = Math.max(0, warmUp - 2 * poolSize);
+    await Promise.all(
+      Array.from({ length: extra }, (_, i) =>
+        pool
+          .analyse(new Uint8Array((people[i % people.length] as Person).bytes), options)
+          .catch(() => undefined),
+      ),
+    );
     // Whole copies made before the clock: the pool detaches what it is handed, as the worker's
     // transfer of a freshly read blob does.
     const copies = people.map((p) => new Uint8Array(p.bytes));
@@ -181,9 +197,12 @@ try {
   for (let i = 0; i < people.length; i += chunk) batches.push(people.slice(i, i + chunk));
   const bodies = batches.map(enrollmentBody);
   const bodyBytes = bodies.reduce((s, b) => s + b.length, 0);
-  // 2 x pool size people (as pool.warmUp does), so every pool thread has loaded its sessions
-  // and the first measured batch does not pay for it. Their ids cannot clash with LFW names.
-  const warmUpPeople = Array.from({ length: 2 * poolSize }, (_, i) => ({
+  // 2 x pool size people by default (as pool.warmUp does), so every pool thread has loaded its
+  // sessions and the first measured batch does not pay for it; --warm-up N for a service whose
+  // code the JIT has compiled (a running one): at 500 people, the main thread's 3.3-4.7 ms a
+  // photo is partly code still interpreted and its compilation on V8's threads. Their ids cannot
+  // clash with LFW names.
+  const warmUpPeople = Array.from({ length: warmUp }, (_, i) => ({
     ...(people[i % people.length] as Person),
     userId: `warmup-${i}`,
   }));
@@ -318,6 +337,7 @@ try {
       people: people.length,
       chunk,
       poll_ms: pollMs,
+      warm_up: warmUp,
       batches: bodies.length,
       body_bytes: bodyBytes,
       pool_size: poolSize,
