@@ -39,7 +39,6 @@ import {
   serviceCounts,
   threadCpu,
   threadCpuByKind,
-  threadCpuSeconds,
   waitForJobs,
   waitHealthy,
   type Spawned,
@@ -172,7 +171,6 @@ try {
     const t0 = performance.now();
     // Every thread of this process: the pool's threads do the work, the main one only waits.
     const cpu0 = process.cpuUsage();
-    const rawMain0 = threadCpuSeconds(process.pid) ?? 0;
     const rawThreads0 = threadCpu(process.pid);
     await Promise.all(
       copies.map((bytes) =>
@@ -183,8 +181,8 @@ try {
       ),
     );
     const cpu = process.cpuUsage(cpu0);
-    rawMainCpu = (threadCpuSeconds(process.pid) ?? 0) - rawMain0;
     rawThreads = threadCpuByKind(rawThreads0, threadCpu(process.pid), poolSize);
+    rawMainCpu = rawThreads.main ?? 0;
     raw = { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, ok, failed };
   } finally {
     // Free the threads and their sessions before the service loads its own.

@@ -122,15 +122,9 @@ export function childCpuSeconds(s: Spawned): number | undefined {
 }
 
 /**
- * CPU seconds of one thread of process `pid` so far (the main thread: tid = pid), where the
- * event loop runs the API, BullMQ's loop, the store calls and the 1:N index; the pool's
- * inference threads and libuv's are the rest of childCpuSeconds.
+ * CPU seconds of each of the process's threads so far, by tid, with the thread's name (`main`
+ * for the event loop, where the API, BullMQ's loop, the store calls and the 1:N index run).
  */
-export function threadCpuSeconds(pid: number | undefined, tid = pid): number | undefined {
-  return pid === undefined ? undefined : procCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
-}
-
-/** CPU seconds of each of the process's threads so far, by tid, with the thread's name. */
 export function threadCpu(pid: number | undefined): Map<string, { name: string; seconds: number }> {
   const byTid = new Map<string, { name: string; seconds: number }>();
   if (pid === undefined) return byTid;
@@ -391,14 +385,12 @@ export async function measureBatches(
   // Date.now(), not performance.now(): the end is the server's finished_at, a wall-clock time.
   const start = Date.now();
   const cpuStart = childCpuSeconds(s);
-  const mainStart = threadCpuSeconds(s.child.pid);
   const threadsStart = threadCpu(s.child.pid);
   const jobIds: string[] = [];
   for (const body of bodies) jobIds.push((await submitBatch(s, urlPath, body)).job_id);
   const submitted = Date.now();
   const jobs = [...(await waitForJobs(s, jobIds, { pollMs })).values()];
   const cpuEnd = childCpuSeconds(s);
-  const mainEnd = threadCpuSeconds(s.child.pid);
   const byKind = threadCpuByKind(threadsStart, threadCpu(s.child.pid), poolThreads);
   const end = Math.max(...jobs.map((j) => Date.parse(j.status.finished_at ?? '')));
   const seen = Math.max(...jobs.map((j) => j.seenAt));
@@ -409,7 +401,7 @@ export async function measureBatches(
     submitSeconds: (submitted - start) / 1000,
     seenSeconds: (seen - start) / 1000,
     cpuSeconds: cpuStart !== undefined && cpuEnd !== undefined ? cpuEnd - cpuStart : undefined,
-    mainThreadCpuSeconds: mainStart !== undefined && mainEnd !== undefined ? mainEnd - mainStart : undefined,
+    mainThreadCpuSeconds: byKind.main,
     threadCpuSeconds: byKind,
   };
 }

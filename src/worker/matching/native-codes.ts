@@ -257,7 +257,8 @@ export function codeTable(query8: Int8Array): Int32Array {
   const bytes = Math.ceil(query8.length / 64) * 8;
   const table = new Int32Array(bytes * 256);
   // Per code byte, the sums of its low and its high four bits' components (16 each), then every
-  // byte value as one of each: 2.5x faster than a sum per value with its lowest bit taken off.
+  // byte value as one of each: 75-100 us a 512-d table against 160-170 for a sum per value with
+  // its lowest bit taken off (2000 tables, twice each, one process).
   const lo = new Int32Array(16);
   const hi = new Int32Array(16);
   for (let b = 0; b < bytes; b++) {
